@@ -1,0 +1,86 @@
+/**
+ * Per-kind tuning from `_backup/options.json` (the Kay-style escape hatch for
+ * troublesome kinds):
+ *
+ *   { "dump":    { "ChatMessage": { "splits": 1 } },
+ *     "restore": { "BbsImage": { "batchSize": 1, "writers": 1 } } }
+ *
+ * Unknown keys are refused with the file and the offending path named, so a
+ * typo never silently does nothing.
+ */
+import { readFile } from 'node:fs/promises';
+import { DspipeError } from '../errors.js';
+
+export interface DumpKindOptions {
+  /** Key ranges read in parallel for this kind (1 = one sequential reader). */
+  splits?: number;
+  /** Entities per RunQuery page. */
+  pageSize?: number;
+}
+
+export interface RestoreKindOptions {
+  /** At most this many entities per commit (batches are still capped by bytes). */
+  batchSize?: number;
+  /** Concurrent commits for this kind. */
+  writers?: number;
+}
+
+export interface KindOptionsFile {
+  dump: Record<string, DumpKindOptions>;
+  restore: Record<string, RestoreKindOptions>;
+}
+
+const ALLOWED: Record<keyof KindOptionsFile, readonly string[]> = {
+  dump: ['splits', 'pageSize'],
+  restore: ['batchSize', 'writers'],
+};
+
+export const EMPTY_KIND_OPTIONS: KindOptionsFile = { dump: {}, restore: {} };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function parseKindOptions(text: string, file: string): KindOptionsFile {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (cause) {
+    throw new DspipeError('DSPIPE_INVALID_OPTION', `not valid JSON: ${(cause as Error).message}`, { file, cause });
+  }
+  const fail = (path: string, what: string): never => {
+    throw new DspipeError('DSPIPE_INVALID_OPTION', `${path}: ${what}`, {
+      file,
+      hint: 'the file looks like {"dump": {"Kind": {"splits": 1, "pageSize": 100}}, "restore": {"Kind": {"batchSize": 1, "writers": 1}}}',
+    });
+  };
+  if (!isRecord(data)) return fail('(top level)', 'expected an object');
+  const result: KindOptionsFile = { dump: {}, restore: {} };
+  for (const [section, kinds] of Object.entries(data)) {
+    if (section.startsWith('$') || section === 'comment') continue; // room for "$comment"
+    if (section !== 'dump' && section !== 'restore') fail(section, 'unknown section (expected "dump" or "restore")');
+    if (!isRecord(kinds)) return fail(section, 'expected an object of kind names');
+    const allowed = ALLOWED[section as keyof KindOptionsFile];
+    for (const [kind, opts] of Object.entries(kinds)) {
+      if (!isRecord(opts)) return fail(`${section}.${kind}`, 'expected an object of options');
+      for (const [name, value] of Object.entries(opts)) {
+        if (!allowed.includes(name)) fail(`${section}.${kind}.${name}`, `unknown option (allowed: ${allowed.join(', ')})`);
+        if (!Number.isInteger(value) || (value as number) < 1) fail(`${section}.${kind}.${name}`, `must be a whole number of at least 1, got ${JSON.stringify(value)}`);
+      }
+      (result[section as keyof KindOptionsFile] as Record<string, unknown>)[kind] = { ...opts };
+    }
+  }
+  return result;
+}
+
+/** Reads the options file; a missing file means no overrides. */
+export async function loadKindOptions(file: string): Promise<KindOptionsFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { dump: {}, restore: {} };
+    throw new DspipeError('DSPIPE_IO', `cannot read options: ${(err as Error).message}`, { file, cause: err });
+  }
+  return parseKindOptions(text, file);
+}

@@ -1,0 +1,58 @@
+/**
+ * Which namespaces and kinds a command works on, from `--namespaces` and
+ * `--kinds`. A list is comma-separated; an entry starting with `-` excludes,
+ * `*` matches any run of characters, and `(default)` names the default
+ * namespace (whose id is the empty string). With no include entries,
+ * everything not excluded is selected.
+ */
+import { DspipeError } from '../errors.js';
+
+export const DEFAULT_NAMESPACE_TOKEN = '(default)';
+
+export interface NameFilter {
+  include: RegExp[];
+  exclude: RegExp[];
+}
+
+export interface Selection {
+  namespaces: NameFilter;
+  kinds: NameFilter;
+}
+
+function pattern(entry: string, namespaces: boolean): RegExp {
+  const name = namespaces && entry === DEFAULT_NAMESPACE_TOKEN ? '' : entry;
+  const source = name.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  return new RegExp(`^${source}$`, 'su');
+}
+
+export function parseNameFilter(spec: string | readonly string[] | undefined, option: string, namespaces = false): NameFilter {
+  const filter: NameFilter = { include: [], exclude: [] };
+  if (spec === undefined) return filter;
+  const entries = (typeof spec === 'string' ? [spec] : spec).flatMap((s) => s.split(','));
+  for (const raw of entries) {
+    const entry = raw.trim();
+    if (entry === '' || entry === '-') {
+      throw new DspipeError('DSPIPE_INVALID_OPTION', `${option} has an empty entry in ${JSON.stringify(spec)}`, {
+        hint: `list names separated by commas, e.g. ${option} User,Order,-AuditLog` +
+          (namespaces ? ` (write ${DEFAULT_NAMESPACE_TOKEN} for the default namespace)` : ''),
+      });
+    }
+    if (entry.startsWith('-')) filter.exclude.push(pattern(entry.slice(1), namespaces));
+    else filter.include.push(pattern(entry, namespaces));
+  }
+  return filter;
+}
+
+export function parseSelection(options: { namespaces?: string | readonly string[]; kinds?: string | readonly string[] }): Selection {
+  return {
+    namespaces: parseNameFilter(options.namespaces, '--namespaces', true),
+    kinds: parseNameFilter(options.kinds, '--kinds'),
+  };
+}
+
+export function matches(filter: NameFilter, name: string): boolean {
+  if (filter.exclude.some((re) => re.test(name))) return false;
+  return filter.include.length === 0 || filter.include.some((re) => re.test(name));
+}
+
+export const SELECT_ALL: Selection = { namespaces: { include: [], exclude: [] }, kinds: { include: [], exclude: [] } };

@@ -1,0 +1,24 @@
+/**
+ * dspipe's library API: the same stages and commands the CLI uses, for
+ * composing pipelines from your own scripts.
+ */
+export { DspipeError, isDspipeError } from './errors.js';
+export type { DspipeErrorCode, DspipeErrorContext } from './errors.js';
+export { resolveConnection, createClient, createDatastore } from './datastore/connection.js';
+export type { Connection, ConnectionOptions } from './datastore/connection.js';
+export { withRetry, isTransient, DEFAULT_RETRY } from './datastore/retry.js';
+export type { RetryPolicy } from './datastore/retry.js';
+export { parseSelection, matches } from './format/selection.js';
+export type { Selection, NameFilter } from './format/selection.js';
+export { loadKindOptions, parseKindOptions } from './commands/kind-options.js';
+export type { KindOptionsFile, DumpKindOptions, RestoreKindOptions } from './commands/kind-options.js';
+
+// -- format (codec) --
+
+// -- emulator --
+
+// -- dump --
+
+// -- restore / clear --
+
+// -- schema / migrate --
