@@ -14,6 +14,19 @@ export { loadKindOptions, parseKindOptions } from './commands/kind-options.js';
 export type { KindOptionsFile, DumpKindOptions, RestoreKindOptions } from './commands/kind-options.js';
 
 // -- format (codec) --
+export {
+  encodeEntity,
+  decodeEntity,
+  decodeEntityObject,
+  encodeKey,
+  decodeKey,
+  encodeValue,
+  decodeValue,
+  MAX_ENTITY_DEPTH,
+  MAX_KEY_PATH,
+} from './format/entity-codec.js';
+export type { LineLocation } from './format/entity-codec.js';
+export { formatTimestamp, parseTimestamp, MIN_TIMESTAMP_SECONDS, MAX_TIMESTAMP_SECONDS } from './format/timestamp.js';
 
 // -- emulator --
 

@@ -1,0 +1,809 @@
+/**
+ * The dump line codec: one Datastore entity <-> one line of JSON in the
+ * Datastore v1 REST form (the proto3 JSON mapping), losslessly.
+ *
+ * Proto side: the objects `v1.DatastoreClient` returns (proto-loader with
+ * longs/enums as String, defaults, oneofs): int64 as decimal strings, bytes as
+ * Buffer, `valueType` naming the oneof, `meaning: 0` / `excludeFromIndexes:
+ * false` defaults, path elements with `idType`. `decodeEntity` produces exactly
+ * that shape (test/format/entity-codec.test.ts checks it against proto-loader
+ * itself). `encodeEntity` also takes the looser request shapes people build by
+ * hand: no `valueType`, ids and seconds as number/bigint/Long, blobs as
+ * Uint8Array or base64, missing defaults.
+ *
+ * Canonical line (what makes two dumps of the same data byte-identical):
+ * - `{"key":K,"properties":{...}}`; property names sorted by UTF-8 byte order
+ *   (compareUtf8, the order Datastore itself uses and what `sort` gives in
+ *   most other languages), whatever order the object had.
+ * - keys: `{"partitionId":{"projectId","databaseId","namespaceId"},"path":[...]}`
+ *   with all three partition fields always written, empty strings included
+ *   (an absent partitionId is written as three empty strings); path elements
+ *   `{"kind","id"}` with the id as a decimal string, or `{"kind","name"}`.
+ * - each value: the value field first, then `"meaning"` only when non-zero,
+ *   then `"excludeFromIndexes":true` only when true.
+ * - integerValue: decimal string over the whole int64 range; doubleValue: the
+ *   shortest round-trip number (`-0` kept), or "NaN" / "Infinity" /
+ *   "-Infinity"; timestampValue: RFC 3339 `Z` with six fractional digits
+ *   (sub-microsecond nanos truncated, as Datastore does); blobValue: standard
+ *   padded base64; geoPointValue: both coordinates always written; empty
+ *   array: `{"arrayValue":{}}` (as the REST API writes it); entityValue:
+ *   `{"key"?,"properties":{...}}`.
+ * - strings: JSON.stringify escapes, so NUL and every valid code point round
+ *   trip. Lone surrogates are refused with an error naming the property: they
+ *   are not valid UTF-8, gRPC would silently replace them with U+FFFD, so
+ *   Datastore can neither hold nor return them.
+ *
+ * Decoding is one JSON.parse and a walk; it is strict about what it accepts
+ * and every error names the property path (`address.street[2]`,
+ * `__key__.path[0].id`, `owner.__key__` for an entity value's key).
+ */
+import { DspipeError } from '../errors.js';
+import type { IEntity, IKey, IValue } from '../datastore/proto.js';
+import { compareUtf8 } from '../emulator/key-order.js';
+import { formatTimestamp, parseTimestamp, MIN_TIMESTAMP_SECONDS, MAX_TIMESTAMP_SECONDS } from './timestamp.js';
+
+/** Datastore's "maximum depth of nested entity values". */
+export const MAX_ENTITY_DEPTH = 20;
+/** Datastore's maximum number of key path elements. */
+export const MAX_KEY_PATH = 100;
+
+export interface LineLocation {
+  file?: string;
+  line?: number;
+}
+
+// ---------------------------------------------------------------------------
+// Faults carry the path segments collected while unwinding, so the hot path
+// never builds a path string. Not an Error: no stack capture per fault.
+
+class Fault {
+  readonly segs: string[] = [];
+  constructor(readonly message: string, readonly hint?: string) {}
+}
+
+const IDENT_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function nameSeg(name: string): string {
+  return IDENT_RE.test(name) ? name : '[' + JSON.stringify(name) + ']';
+}
+
+function withSeg(err: unknown, seg: string): unknown {
+  if (err instanceof Fault) err.segs.push(seg);
+  return err;
+}
+
+function joinPath(prefix: string | undefined, segs: readonly string[]): string | undefined {
+  let path = prefix ?? '';
+  for (let i = segs.length - 1; i >= 0; i--) {
+    const s = segs[i]!;
+    if (s.charCodeAt(0) === 91 /* [ */ || path === '') path += s;
+    else path += '.' + s;
+  }
+  return path === '' ? undefined : path;
+}
+
+function lineError(err: unknown, where: LineLocation | undefined, prefix?: string): unknown {
+  if (!(err instanceof Fault)) return err;
+  const ctx: { file?: string; line?: number; path?: string; hint?: string } = {};
+  if (where?.file !== undefined) ctx.file = where.file;
+  if (where?.line !== undefined) ctx.line = where.line;
+  const path = joinPath(prefix, err.segs);
+  if (path !== undefined) ctx.path = path;
+  if (err.hint !== undefined) ctx.hint = err.hint;
+  return new DspipeError('DSPIPE_INVALID_LINE', err.message, ctx);
+}
+
+function encodeError(err: unknown): unknown {
+  if (!(err instanceof Fault)) return err;
+  const ctx: { path?: string; hint?: string } = {};
+  const path = joinPath(undefined, err.segs);
+  if (path !== undefined) ctx.path = path;
+  if (err.hint !== undefined) ctx.hint = err.hint;
+  return new DspipeError('DSPIPE_REJECTED_ENTITY', 'cannot encode entity: ' + err.message, ctx);
+}
+
+// ---------------------------------------------------------------------------
+// Scalars shared by both directions.
+
+const INT64_RE = /^-?(?:0|[1-9][0-9]{0,18})$/;
+const ID_RE = /^[1-9][0-9]{0,18}$/;
+const INT64_MAX = '9223372036854775807';
+const INT64_MIN_ABS = '9223372036854775808';
+
+/** Canonical decimal int64: no '+', no leading zeros, no "-0", in range. */
+function isInt64String(s: string): boolean {
+  if (!INT64_RE.test(s)) return false;
+  const neg = s.charCodeAt(0) === 45;
+  if (neg && s === '-0') return false;
+  if (s.length < 19) return true;
+  // Same-length decimal strings compare like the numbers they spell.
+  return neg ? s.length < 20 || s.slice(1) <= INT64_MIN_ABS : s.length < 19 || s <= INT64_MAX;
+}
+
+function isIdString(s: string): boolean {
+  return ID_RE.test(s) && (s.length < 19 || s <= INT64_MAX);
+}
+
+const isWellFormed: (s: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+    ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : (s) => !/\p{Surrogate}/u.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
+
+const LONE_SURROGATE_HINT =
+  'strings must be valid Unicode: a lone UTF-16 surrogate cannot be encoded as UTF-8 and Datastore cannot store it';
+
+function checkString(s: string, what: string): void {
+  if (!isWellFormed(s)) throw new Fault(`${what} contains a lone surrogate (invalid UTF-16)`, LONE_SURROGATE_HINT);
+}
+
+// ---------------------------------------------------------------------------
+// Encoder: proto (or hand-built request) objects -> JSON text, built directly.
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Loose = any;
+
+const TWO63 = 9223372036854775808;
+
+/** Any int64-ish input (string, number, bigint, Long) -> canonical decimal. */
+function int64Text(x: Loose, what: string): string {
+  switch (typeof x) {
+    case 'string':
+      if (isInt64String(x)) return x;
+      throw new Fault(`${what} ${JSON.stringify(x)} is not a decimal int64 (-9223372036854775808..9223372036854775807)`);
+    case 'number':
+      if (Number.isSafeInteger(x)) return String(x);
+      if (Number.isInteger(x) && x >= -TWO63 && x < TWO63) return BigInt(x).toString();
+      throw new Fault(`${what} ${String(x)} is not an int64`);
+    case 'bigint':
+      if (x >= -(2n ** 63n) && x < 2n ** 63n) return x.toString();
+      throw new Fault(`${what} ${x.toString()} is out of the int64 range`);
+    case 'object':
+      if (x !== null && typeof x.low === 'number' && typeof x.high === 'number') {
+        // A Long (protobufjs' int64 when longs are not strings).
+        const bits = (BigInt(x.high >>> 0) << 32n) | BigInt(x.low >>> 0);
+        if (x.unsigned === true && bits >= 2n ** 63n) throw new Fault(`${what} ${bits.toString()} is out of the int64 range`);
+        return BigInt.asIntN(64, bits).toString();
+      }
+  }
+  throw new Fault(`${what} must be a decimal string, number, bigint or Long, not ${describe(x)}`);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  return typeof x === 'string' ? `the string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)}` : typeof x;
+}
+
+function doubleText(d: number): string {
+  if (d - d === 0) return d === 0 && 1 / d < 0 ? '-0' : String(d);
+  return d !== d ? '"NaN"' : d > 0 ? '"Infinity"' : '"-Infinity"';
+}
+
+function doubleIn(x: Loose, what: string): number {
+  if (typeof x === 'number') return x;
+  if (x === 'NaN') return NaN;
+  if (x === 'Infinity') return Infinity;
+  if (x === '-Infinity') return -Infinity;
+  throw new Fault(`${what} must be a number, not ${describe(x)}`);
+}
+
+function quote(s: Loose, what: string): string {
+  if (typeof s !== 'string') throw new Fault(`${what} must be a string, not ${describe(s)}`);
+  if (!isWellFormed(s)) checkString(s, what);
+  return JSON.stringify(s);
+}
+
+// Property names repeat across millions of entities: keep their JSON text.
+const nameCache = new Map<string, string>();
+
+function quoteName(name: string): string {
+  let q = nameCache.get(name);
+  if (q === undefined) {
+    if (name === '') throw new Fault('property name must not be empty');
+    checkString(name, 'property name');
+    q = JSON.stringify(name);
+    if (nameCache.size >= 50000) nameCache.clear();
+    nameCache.set(name, q);
+  }
+  return q;
+}
+
+/** Strict standard base64 (padded, canonical trailing bits) -> bytes, or null. */
+function base64Bytes(s: string): Buffer | null {
+  if (s.length % 4 !== 0) return null;
+  const buf = Buffer.from(s, 'base64');
+  // Node skips invalid characters and accepts the URL alphabet; re-encoding
+  // and comparing rejects all of that and non-zero padding bits at once.
+  if (buf.length !== (s.length / 4) * 3 - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0)) return null;
+  if (buf.toString('base64') !== s) return null;
+  return buf;
+}
+
+function blobText(x: Loose): string {
+  if (Buffer.isBuffer(x)) return '"' + x.toString('base64') + '"';
+  if (x instanceof Uint8Array) return '"' + Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64') + '"';
+  if (typeof x === 'string') {
+    if (base64Bytes(x) === null) {
+      throw new Fault('blobValue is not valid standard base64', 'use standard base64 with padding (A-Z a-z 0-9 + /, =)');
+    }
+    return '"' + x + '"';
+  }
+  throw new Fault(`blobValue must be a Buffer, Uint8Array or base64 string, not ${describe(x)}`);
+}
+
+function timestampText(t: Loose): string {
+  if (t === null || typeof t !== 'object') throw new Fault(`timestampValue must be {seconds, nanos}, not ${describe(t)}`);
+  const sx = t.seconds;
+  let seconds: number;
+  if (sx === undefined || sx === null) seconds = 0;
+  else if (typeof sx === 'number') seconds = sx;
+  else seconds = Number(int64Text(sx, 'timestampValue.seconds'));
+  const nanos = t.nanos === undefined || t.nanos === null ? 0 : t.nanos;
+  if (!Number.isInteger(seconds) || seconds < MIN_TIMESTAMP_SECONDS || seconds > MAX_TIMESTAMP_SECONDS) {
+    throw new Fault(`timestampValue.seconds ${String(sx)} is outside 0001-01-01..9999-12-31`);
+  }
+  if (typeof nanos !== 'number' || !Number.isInteger(nanos) || nanos < 0 || nanos > 999999999) {
+    throw new Fault(`timestampValue.nanos ${String(nanos)} must be an integer 0..999999999`);
+  }
+  return '"' + formatTimestamp(seconds, nanos) + '"';
+}
+
+function partitionText(p: Loose): string {
+  if (p === null || p === undefined) return '{"projectId":"","databaseId":"","namespaceId":""}';
+  if (typeof p !== 'object') throw new Fault(`partitionId must be an object, not ${describe(p)}`);
+  return (
+    '{"projectId":' +
+    quote(p.projectId ?? '', 'partitionId.projectId') +
+    ',"databaseId":' +
+    quote(p.databaseId ?? '', 'partitionId.databaseId') +
+    ',"namespaceId":' +
+    quote(p.namespaceId ?? '', 'partitionId.namespaceId') +
+    '}'
+  );
+}
+
+function pathElementText(e: Loose, last: boolean, allowIncomplete: boolean): string {
+  if (e === null || typeof e !== 'object') throw new Fault(`path element must be an object, not ${describe(e)}`);
+  const kind = e.kind;
+  if (typeof kind !== 'string' || kind === '') throw new Fault('path element needs a non-empty kind');
+  let s = '{"kind":' + quote(kind, 'kind');
+  const idType = e.idType;
+  const id = idType === 'name' ? undefined : e.id;
+  const name = idType === 'id' ? undefined : e.name;
+  const hasId = id !== undefined && id !== null;
+  const hasName = name !== undefined && name !== null;
+  if (hasId && hasName) throw new Fault('path element has both an id and a name');
+  if (hasId) {
+    const text = int64Text(id, 'id');
+    if (text === '0' || text.charCodeAt(0) === 45) throw new Fault(`id ${text} is invalid: ids are 1..9223372036854775807`);
+    return s + ',"id":"' + text + '"}';
+  }
+  if (hasName) {
+    if (name === '') throw new Fault('path element name must not be empty');
+    return s + ',"name":' + quote(name, 'name') + '}';
+  }
+  if (!(last && allowIncomplete)) throw new Fault(`path element of kind ${JSON.stringify(kind)} has neither id nor name (incomplete key)`);
+  return s + '}';
+}
+
+function keyText(k: Loose, allowIncomplete: boolean): string {
+  if (k === null || typeof k !== 'object') throw new Fault(`key must be an object, not ${describe(k)}`);
+  const path = k.path;
+  if (!Array.isArray(path) || path.length === 0) throw new Fault('key path is empty');
+  const n = path.length;
+  if (n > MAX_KEY_PATH) throw new Fault(`key path has ${n} elements, more than ${MAX_KEY_PATH}`);
+  let s: string;
+  try {
+    s = '{"partitionId":' + partitionText(k.partitionId) + ',"path":[';
+  } catch (err) {
+    throw withSeg(err, 'partitionId');
+  }
+  for (let i = 0; i < n; i++) {
+    try {
+      s += (i === 0 ? '' : ',') + pathElementText(path[i], i === n - 1, allowIncomplete);
+    } catch (err) {
+      throw withSeg(withSeg(err, '[' + i + ']'), 'path');
+    }
+  }
+  return s + ']}';
+}
+
+const VALUE_FIELDS = [
+  'nullValue',
+  'booleanValue',
+  'integerValue',
+  'doubleValue',
+  'timestampValue',
+  'keyValue',
+  'stringValue',
+  'blobValue',
+  'geoPointValue',
+  'entityValue',
+  'arrayValue',
+] as const;
+
+/** Which oneof field a hand-built value sets (protobufjs prototypes hold null defaults). */
+function detectType(v: Loose): string {
+  let found: string | undefined;
+  for (const f of VALUE_FIELDS) {
+    if (v[f] !== undefined && v[f] !== null) {
+      if (found !== undefined) throw new Fault(`value sets two value types: ${found} and ${f}`);
+      found = f;
+    }
+  }
+  if (found === undefined) {
+    if (Object.prototype.hasOwnProperty.call(v, 'nullValue')) return 'nullValue';
+    throw new Fault('value sets no value type', 'set exactly one of ' + VALUE_FIELDS.join(', '));
+  }
+  return found;
+}
+
+function valueText(v: Loose, depth: number): string {
+  if (v === null || typeof v !== 'object') throw new Fault(`value must be an object, not ${describe(v)}`);
+  let t = v.valueType;
+  if (typeof t !== 'string') t = detectType(v);
+  let s: string;
+  switch (t) {
+    case 'stringValue':
+      s = '{"stringValue":' + quote(v.stringValue, 'stringValue');
+      break;
+    case 'integerValue':
+      s = '{"integerValue":"' + int64Text(v.integerValue, 'integerValue') + '"';
+      break;
+    case 'doubleValue':
+      s = '{"doubleValue":' + doubleText(doubleIn(v.doubleValue, 'doubleValue'));
+      break;
+    case 'booleanValue':
+      if (typeof v.booleanValue !== 'boolean') throw new Fault(`booleanValue must be a boolean, not ${describe(v.booleanValue)}`);
+      s = v.booleanValue ? '{"booleanValue":true' : '{"booleanValue":false';
+      break;
+    case 'timestampValue':
+      s = '{"timestampValue":' + timestampText(v.timestampValue);
+      break;
+    case 'nullValue': {
+      const n = v.nullValue;
+      if (n !== 'NULL_VALUE' && n !== 0 && n !== null && n !== undefined) throw new Fault(`nullValue must be NULL_VALUE, not ${describe(n)}`);
+      s = '{"nullValue":null';
+      break;
+    }
+    case 'blobValue':
+      s = '{"blobValue":' + blobText(v.blobValue);
+      break;
+    case 'keyValue':
+      try {
+        s = '{"keyValue":' + keyText(v.keyValue, true);
+      } catch (err) {
+        throw withSeg(err, '__key__');
+      }
+      break;
+    case 'geoPointValue': {
+      const g = v.geoPointValue;
+      if (g === null || typeof g !== 'object') throw new Fault(`geoPointValue must be {latitude, longitude}, not ${describe(g)}`);
+      s =
+        '{"geoPointValue":{"latitude":' +
+        doubleText(doubleIn(g.latitude ?? 0, 'latitude')) +
+        ',"longitude":' +
+        doubleText(doubleIn(g.longitude ?? 0, 'longitude')) +
+        '}';
+      break;
+    }
+    case 'entityValue': {
+      const e = v.entityValue;
+      if (e === null || typeof e !== 'object') throw new Fault(`entityValue must be an object, not ${describe(e)}`);
+      if (depth >= MAX_ENTITY_DEPTH) throw new Fault(`entity values are nested deeper than ${MAX_ENTITY_DEPTH} levels`);
+      s = '{"entityValue":{';
+      if (e.key !== undefined && e.key !== null) {
+        try {
+          s += '"key":' + keyText(e.key, true) + ',';
+        } catch (err) {
+          throw withSeg(err, '__key__');
+        }
+      }
+      s += '"properties":' + propertiesText(e.properties, depth + 1) + '}';
+      break;
+    }
+    case 'arrayValue': {
+      const a = v.arrayValue;
+      if (a === null || typeof a !== 'object') throw new Fault(`arrayValue must be {values: [...]}, not ${describe(a)}`);
+      const values = a.values;
+      if (values === undefined || values === null || values.length === 0) {
+        s = '{"arrayValue":{}';
+        break;
+      }
+      if (!Array.isArray(values)) throw new Fault('arrayValue.values must be an array');
+      s = '{"arrayValue":{"values":[';
+      for (let i = 0; i < values.length; i++) {
+        try {
+          s += (i === 0 ? '' : ',') + valueText(values[i], depth);
+        } catch (err) {
+          throw withSeg(err, '[' + i + ']');
+        }
+      }
+      s += ']}';
+      break;
+    }
+    default:
+      throw new Fault(`unknown value type ${JSON.stringify(t)}`);
+  }
+  const meaning = v.meaning;
+  if (meaning !== undefined && meaning !== null && meaning !== 0) {
+    if (!Number.isInteger(meaning) || meaning < -2147483648 || meaning > 2147483647) {
+      throw new Fault(`meaning must be an int32, not ${describe(meaning)}`);
+    }
+    s += ',"meaning":' + meaning;
+  }
+  if (v.excludeFromIndexes === true) s += ',"excludeFromIndexes":true';
+  return s + '}';
+}
+
+function propertiesText(props: Loose, depth: number): string {
+  if (props === undefined || props === null) return '{}';
+  if (typeof props !== 'object') throw new Fault(`properties must be an object, not ${describe(props)}`);
+  const names = Object.keys(props);
+  const n = names.length;
+  if (n === 0) return '{}';
+  if (n > 1) names.sort(compareUtf8);
+  let s = '{';
+  for (let i = 0; i < n; i++) {
+    const name = names[i]!;
+    try {
+      s += (i === 0 ? '' : ',') + quoteName(name) + ':' + valueText(props[name], depth);
+    } catch (err) {
+      throw withSeg(err, nameSeg(name));
+    }
+  }
+  return s + '}';
+}
+
+/** One entity as one line of JSON (no newline). Same entity, same bytes. */
+export function encodeEntity(entity: IEntity): string {
+  try {
+    const e = entity as Loose;
+    if (e === null || typeof e !== 'object') throw new Fault(`entity must be an object, not ${describe(e)}`);
+    if (e.key === undefined || e.key === null) throw new Fault('entity has no key');
+    let k: string;
+    try {
+      k = keyText(e.key, false);
+    } catch (err) {
+      throw withSeg(err, '__key__');
+    }
+    return '{"key":' + k + ',"properties":' + propertiesText(e.properties, 0) + '}';
+  } catch (err) {
+    throw encodeError(err);
+  }
+}
+
+/** A key in its REST JSON form (full partitionId). Incomplete keys are accepted. */
+export function encodeKey(key: IKey): object {
+  try {
+    return JSON.parse(keyText(key, true)) as object;
+  } catch (err) {
+    throw encodeError(err);
+  }
+}
+
+/** A value in its REST JSON form. */
+export function encodeValue(v: IValue): object {
+  try {
+    return JSON.parse(valueText(v, 0)) as object;
+  } catch (err) {
+    throw encodeError(err);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Decoder: JSON.parse, then a walk producing exactly proto-loader's shape.
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function stringIn(x: unknown, what: string): string {
+  if (typeof x !== 'string') throw new Fault(`${what} must be a string, not ${describe(x)}`);
+  if (!isWellFormed(x)) checkString(x, what);
+  return x;
+}
+
+function doubleOut(x: unknown, what: string): number {
+  if (typeof x === 'number') return x;
+  if (x === 'NaN') return NaN;
+  if (x === 'Infinity') return Infinity;
+  if (x === '-Infinity') return -Infinity;
+  throw new Fault(`${what} must be a JSON number or "NaN", "Infinity", "-Infinity", not ${describe(x)}`);
+}
+
+function partitionOut(p: unknown): Loose {
+  if (!isObject(p)) throw new Fault(`partitionId must be an object, not ${describe(p)}`);
+  let projectId = '';
+  let databaseId = '';
+  let namespaceId = '';
+  for (const f in p) {
+    const x = p[f];
+    if (f === 'projectId') projectId = stringIn(x, 'projectId');
+    else if (f === 'databaseId') databaseId = stringIn(x, 'databaseId');
+    else if (f === 'namespaceId') namespaceId = stringIn(x, 'namespaceId');
+    else throw new Fault(`unknown partitionId field ${JSON.stringify(f)}`);
+  }
+  return { projectId, databaseId, namespaceId };
+}
+
+function pathElementOut(e: unknown, last: boolean, allowIncomplete: boolean): Loose {
+  if (!isObject(e)) throw new Fault(`path element must be an object, not ${describe(e)}`);
+  let kind: string | undefined;
+  let id: string | undefined;
+  let name: string | undefined;
+  for (const f in e) {
+    const x = e[f];
+    if (f === 'kind') kind = stringIn(x, 'kind');
+    else if (f === 'id') {
+      if (typeof x !== 'string' || !isIdString(x)) {
+        throw new Fault(
+          `id ${JSON.stringify(x)} is invalid: ids are decimal strings 1..9223372036854775807`,
+          typeof x === 'number' ? 'write ids as strings, e.g. "id":"123"' : undefined,
+        );
+      }
+      id = x;
+    } else if (f === 'name') {
+      name = stringIn(x, 'name');
+      if (name === '') throw new Fault('path element name must not be empty');
+    } else throw new Fault(`unknown path element field ${JSON.stringify(f)}`);
+  }
+  if (kind === undefined || kind === '') throw new Fault('path element needs a non-empty kind');
+  if (id !== undefined) {
+    if (name !== undefined) throw new Fault('path element has both an id and a name');
+    return { kind, id, idType: 'id' };
+  }
+  if (name !== undefined) return { kind, name, idType: 'name' };
+  if (!(last && allowIncomplete)) throw new Fault(`path element of kind ${JSON.stringify(kind)} has neither id nor name (incomplete key)`);
+  return { kind };
+}
+
+function keyOut(k: unknown, allowIncomplete: boolean): Loose {
+  if (!isObject(k)) throw new Fault(`key must be an object, not ${describe(k)}`);
+  let partitionId: Loose = null;
+  let path: unknown;
+  for (const f in k) {
+    if (f === 'partitionId') {
+      try {
+        partitionId = partitionOut(k[f]);
+      } catch (err) {
+        throw withSeg(err, 'partitionId');
+      }
+    } else if (f === 'path') path = k[f];
+    else throw new Fault(`unknown key field ${JSON.stringify(f)}`);
+  }
+  if (!Array.isArray(path) || path.length === 0) throw new Fault('key path is empty');
+  const n = path.length;
+  if (n > MAX_KEY_PATH) throw new Fault(`key path has ${n} elements, more than ${MAX_KEY_PATH}`);
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    try {
+      out[i] = pathElementOut(path[i], i === n - 1, allowIncomplete);
+    } catch (err) {
+      throw withSeg(withSeg(err, '[' + i + ']'), 'path');
+    }
+  }
+  return { path: out, partitionId };
+}
+
+function integerOut(x: unknown): string {
+  if (typeof x === 'string' && isInt64String(x)) return x;
+  if (typeof x === 'string' && /^-?[0-9]+$/.test(x) && !/^-?0[0-9]/.test(x) && x !== '-0') {
+    throw new Fault(`integerValue ${x} is out of the int64 range -9223372036854775808..9223372036854775807`);
+  }
+  throw new Fault(
+    `integerValue must be a decimal string like "42", not ${typeof x === 'number' ? 'the number ' + String(x) : describe(x)}`,
+    typeof x === 'number' ? 'int64 values are written as strings so that no precision is lost' : undefined,
+  );
+}
+
+function blobOut(x: unknown): Buffer {
+  if (typeof x !== 'string') throw new Fault(`blobValue must be a base64 string, not ${describe(x)}`);
+  const buf = base64Bytes(x);
+  if (buf === null) throw new Fault('blobValue is not valid standard base64', 'use standard base64 with padding (A-Z a-z 0-9 + /, =)');
+  return buf;
+}
+
+function geoOut(x: unknown): Loose {
+  if (!isObject(x)) throw new Fault(`geoPointValue must be {latitude, longitude}, not ${describe(x)}`);
+  let latitude = 0;
+  let longitude = 0;
+  for (const f in x) {
+    if (f === 'latitude') latitude = doubleOut(x[f], 'latitude');
+    else if (f === 'longitude') longitude = doubleOut(x[f], 'longitude');
+    else throw new Fault(`unknown geoPointValue field ${JSON.stringify(f)}`);
+  }
+  return { latitude, longitude };
+}
+
+function entityValueOut(x: unknown, depth: number): Loose {
+  if (!isObject(x)) throw new Fault(`entityValue must be an object, not ${describe(x)}`);
+  if (depth >= MAX_ENTITY_DEPTH) throw new Fault(`entity values are nested deeper than ${MAX_ENTITY_DEPTH} levels`);
+  let key: Loose = null;
+  let properties: Loose = {};
+  for (const f in x) {
+    if (f === 'properties') properties = propertiesOut(x[f], depth + 1);
+    else if (f === 'key') {
+      try {
+        key = keyOut(x[f], true);
+      } catch (err) {
+        throw withSeg(err, '__key__');
+      }
+    } else throw new Fault(`unknown entityValue field ${JSON.stringify(f)}`);
+  }
+  return { properties, key };
+}
+
+function arrayOut(x: unknown, depth: number): Loose {
+  if (!isObject(x)) throw new Fault(`arrayValue must be {values: [...]}, not ${describe(x)}`);
+  let values: Loose[] = [];
+  for (const f in x) {
+    if (f !== 'values') throw new Fault(`unknown arrayValue field ${JSON.stringify(f)}`);
+    const a = x[f];
+    if (!Array.isArray(a)) throw new Fault(`arrayValue.values must be an array, not ${describe(a)}`);
+    const n = a.length;
+    values = new Array(n);
+    for (let i = 0; i < n; i++) {
+      try {
+        values[i] = valueOut(a[i], depth);
+      } catch (err) {
+        throw withSeg(err, '[' + i + ']');
+      }
+    }
+  }
+  return { values };
+}
+
+function valueOut(o: unknown, depth: number): Loose {
+  if (!isObject(o)) throw new Fault(`value must be an object like {"stringValue": "..."}, not ${describe(o)}`);
+  let type: string | undefined;
+  let payload: unknown;
+  let meaning = 0;
+  let excludeFromIndexes = false;
+  for (const f in o) {
+    switch (f) {
+      case 'meaning': {
+        const m = o[f];
+        if (typeof m !== 'number' || !Number.isInteger(m) || m < -2147483648 || m > 2147483647) {
+          throw new Fault(`meaning must be an int32, not ${describe(m)}`);
+        }
+        meaning = m;
+        break;
+      }
+      case 'excludeFromIndexes': {
+        const b = o[f];
+        if (typeof b !== 'boolean') throw new Fault(`excludeFromIndexes must be a boolean, not ${describe(b)}`);
+        excludeFromIndexes = b;
+        break;
+      }
+      case 'nullValue':
+      case 'booleanValue':
+      case 'integerValue':
+      case 'doubleValue':
+      case 'timestampValue':
+      case 'keyValue':
+      case 'stringValue':
+      case 'blobValue':
+      case 'geoPointValue':
+      case 'entityValue':
+      case 'arrayValue':
+        if (type !== undefined) throw new Fault(`value has two value types: ${type} and ${f}`);
+        type = f;
+        payload = o[f];
+        break;
+      default:
+        throw new Fault(`unknown value type ${JSON.stringify(f)}`, 'a value holds exactly one of ' + VALUE_FIELDS.join(', '));
+    }
+  }
+  // One object literal per type keeps V8's shapes monomorphic per type; the
+  // field order matches proto-loader's output.
+  switch (type) {
+    case 'stringValue':
+      return { meaning, excludeFromIndexes, stringValue: stringIn(payload, 'stringValue'), valueType: type };
+    case 'integerValue':
+      return { meaning, excludeFromIndexes, integerValue: integerOut(payload), valueType: type };
+    case 'doubleValue':
+      return { meaning, excludeFromIndexes, doubleValue: doubleOut(payload, 'doubleValue'), valueType: type };
+    case 'booleanValue':
+      if (typeof payload !== 'boolean') throw new Fault(`booleanValue must be true or false, not ${describe(payload)}`);
+      return { meaning, excludeFromIndexes, booleanValue: payload, valueType: type };
+    case 'timestampValue': {
+      if (typeof payload !== 'string') throw new Fault(`timestampValue must be an RFC 3339 string, not ${describe(payload)}`);
+      const t = parseTimestamp(payload);
+      if (typeof t === 'string') throw new Fault(t);
+      return { meaning, excludeFromIndexes, timestampValue: { seconds: String(t.seconds), nanos: t.nanos }, valueType: type };
+    }
+    case 'nullValue':
+      if (payload !== null && payload !== 'NULL_VALUE') throw new Fault(`nullValue must be null, not ${describe(payload)}`);
+      return { meaning, excludeFromIndexes, nullValue: 'NULL_VALUE', valueType: type };
+    case 'blobValue':
+      return { meaning, excludeFromIndexes, blobValue: blobOut(payload), valueType: type };
+    case 'keyValue': {
+      let keyValue: Loose;
+      try {
+        keyValue = keyOut(payload, true);
+      } catch (err) {
+        throw withSeg(err, '__key__');
+      }
+      return { meaning, excludeFromIndexes, keyValue, valueType: type };
+    }
+    case 'geoPointValue':
+      return { meaning, excludeFromIndexes, geoPointValue: geoOut(payload), valueType: type };
+    case 'entityValue':
+      return { meaning, excludeFromIndexes, entityValue: entityValueOut(payload, depth), valueType: type };
+    case 'arrayValue':
+      return { meaning, excludeFromIndexes, arrayValue: arrayOut(payload, depth), valueType: type };
+    default:
+      throw new Fault('value has no value type', 'a value holds exactly one of ' + VALUE_FIELDS.join(', '));
+  }
+}
+
+function propertiesOut(p: unknown, depth: number): Loose {
+  if (!isObject(p)) throw new Fault(`properties must be an object, not ${describe(p)}`);
+  const out: Loose = {};
+  for (const name in p) {
+    try {
+      if (name === '') throw new Fault('property name must not be empty');
+      if (!isWellFormed(name)) checkString(name, 'property name');
+      const v = valueOut(p[name], depth);
+      // JSON.parse makes "__proto__" an own key; plain assignment would not.
+      if (name === '__proto__') Object.defineProperty(out, name, { value: v, enumerable: true, writable: true, configurable: true });
+      else out[name] = v;
+    } catch (err) {
+      throw withSeg(err, nameSeg(name));
+    }
+  }
+  return out;
+}
+
+/** The entity of an already JSON.parse'd line. */
+export function decodeEntityObject(obj: unknown, where?: LineLocation): IEntity {
+  try {
+    if (!isObject(obj)) throw new Fault(`a line must hold a JSON object, not ${describe(obj)}`);
+    let key: Loose;
+    let properties: Loose = {};
+    for (const f in obj) {
+      if (f === 'key') {
+        try {
+          key = keyOut(obj[f], false);
+        } catch (err) {
+          throw withSeg(err, '__key__');
+        }
+      } else if (f === 'properties') properties = propertiesOut(obj[f], 0);
+      else throw new Fault(`unknown top-level field ${JSON.stringify(f)}`, 'a line is {"key": ..., "properties": {...}}');
+    }
+    if (key === undefined) throw new Fault('entity has no key', 'a line is {"key": ..., "properties": {...}}');
+    return { properties, key } as IEntity;
+  } catch (err) {
+    throw lineError(err, where);
+  }
+}
+
+/** One line (without or with its trailing newline) -> the entity. */
+export function decodeEntity(line: string, where?: LineLocation): IEntity {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch (err) {
+    throw lineError(new Fault(`invalid JSON: ${(err as Error).message}`), where);
+  }
+  return decodeEntityObject(obj, where);
+}
+
+/** A REST JSON key -> proto key. `path` prefixes error paths. Incomplete keys are accepted. */
+export function decodeKey(obj: unknown, path?: string): IKey {
+  try {
+    return keyOut(obj, true) as IKey;
+  } catch (err) {
+    throw lineError(err, undefined, path);
+  }
+}
+
+/** A REST JSON value -> proto value. `path` names it in errors. */
+export function decodeValue(obj: unknown, path: string): IValue {
+  try {
+    return valueOut(obj, 0) as IValue;
+  } catch (err) {
+    throw lineError(err, undefined, path);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * RFC 3339 timestamps as the dump line writes them: always UTC `Z`, always
+ * exactly six fractional digits, years 0001–9999 (the range of
+ * google.protobuf.Timestamp). Datastore keeps microseconds and rounds any
+ * further precision down, so sub-microsecond nanos are truncated here too:
+ * what we write is what Datastore would have stored.
+ *
+ * Date arithmetic is done on integers (days since 1970 via the proleptic
+ * Gregorian calendar), never through `Date`, so every second of 0001..9999
+ * maps exactly and negative seconds (before 1970) need no special case.
+ */
+
+/** 0001-01-01T00:00:00Z */
+export const MIN_TIMESTAMP_SECONDS = -62135596800;
+/** 9999-12-31T23:59:59Z */
+export const MAX_TIMESTAMP_SECONDS = 253402300799;
+
+const PAD2: string[] = [];
+for (let i = 0; i < 100; i++) PAD2.push(i < 10 ? '0' + i : String(i));
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  if (m <= 2) y -= 1;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/**
+ * Formats seconds since the epoch plus nanos (0..999,999,999, added to the
+ * seconds even when they are negative, as protobuf defines it). The caller
+ * checks the range.
+ */
+export function formatTimestamp(seconds: number, nanos: number): string {
+  let days = Math.floor(seconds / 86400);
+  let sod = seconds - days * 86400;
+  // Civil date from days (shifted so the era starts on 0000-03-01).
+  days += 719468;
+  const era = Math.floor(days / 146097);
+  const doe = days - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const hh = Math.floor(sod / 3600);
+  sod -= hh * 3600;
+  const mm = Math.floor(sod / 60);
+  const ss = sod - mm * 60;
+  const micros = Math.floor(nanos / 1000);
+  const y = year >= 1000 ? String(year) : year >= 100 ? '0' + year : year >= 10 ? '00' + year : '000' + year;
+  const f = micros >= 100000 ? String(micros) : String(micros + 1000000).slice(1);
+  return y + '-' + PAD2[month] + '-' + PAD2[day] + 'T' + PAD2[hh] + ':' + PAD2[mm] + ':' + PAD2[ss] + '.' + f + 'Z';
+}
+
+const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
+
+function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+}
+
+export interface ParsedTimestamp {
+  seconds: number;
+  /** Multiple of 1000: truncated to microseconds. */
+  nanos: number;
+}
+
+/**
+ * Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`. Returns a reason string instead of
+ * throwing so the caller can attach the property path. Offsets other than Z
+ * and leap seconds are refused: Datastore never writes them.
+ */
+export function parseTimestamp(text: string): ParsedTimestamp | string {
+  const m = TIMESTAMP_RE.exec(text);
+  if (m === null) return `invalid timestamp ${JSON.stringify(text)}: expected RFC 3339 UTC like 2024-01-31T12:00:00.000000Z`;
+  const year = +m[1]!;
+  const month = +m[2]!;
+  const day = +m[3]!;
+  const hh = +m[4]!;
+  const mi = +m[5]!;
+  const ss = +m[6]!;
+  if (year < 1) return `timestamp ${JSON.stringify(text)} is out of range (years 0001..9999)`;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hh > 23 || mi > 59 || ss > 59) {
+    return `invalid timestamp ${JSON.stringify(text)}: no such date or time`;
+  }
+  let nanos = 0;
+  const frac = m[7];
+  if (frac !== undefined) {
+    nanos = +(frac + '000000000'.slice(frac.length));
+    nanos -= nanos % 1000;
+  }
+  return { seconds: daysFromCivil(year, month, day) * 86400 + hh * 3600 + mi * 60 + ss, nanos };
+}
