@@ -29,6 +29,8 @@ export type { LineLocation } from './format/entity-codec.js';
 export { formatTimestamp, parseTimestamp, MIN_TIMESTAMP_SECONDS, MAX_TIMESTAMP_SECONDS } from './format/timestamp.js';
 
 // -- emulator --
+export { startEmulator, DEFAULT_FAULT_CODES } from './emulator/index.js';
+export type { Emulator, EmulatorOptions, FaultOptions } from './emulator/index.js';
 
 // -- dump --
 

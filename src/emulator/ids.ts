@@ -1,0 +1,44 @@
+/**
+ * Id allocation like Datastore's scattered policy: ids spread over
+ * [2^52, 2^53) so that consecutive allocations do not hot-spot one key range
+ * (real Datastore hands out ids such as 5629499534213120 = 2^52 + 2^50). The
+ * n-th allocation is 2^52 plus n with its 52 bits reversed, a bijection, so
+ * ids never repeat within a database. Reserved ids (ReserveIds) are kept per
+ * database, not per kind or parent: reserving id 7 for one kind keeps it from
+ * every allocation in that database, which is stricter than Datastore and
+ * never wrong. Ids of existing entities are skipped by the caller's check.
+ */
+const BITS = 52;
+const BASE = 2 ** BITS;
+
+function reverseBits(n: number): number {
+  let r = 0;
+  for (let i = 0; i < BITS; i++) {
+    r = r * 2 + (n % 2);
+    n = Math.floor(n / 2);
+  }
+  return r;
+}
+
+export class IdAllocator {
+  private counter = 0;
+  private readonly reserved = new Set<string>();
+
+  reserve(id: string): void {
+    this.reserved.add(id);
+  }
+
+  isReserved(id: string): boolean {
+    return this.reserved.has(id);
+  }
+
+  /** A fresh id that is not reserved and for which `taken(id)` is false. */
+  allocate(taken: (id: string) => boolean): string {
+    for (;;) {
+      this.counter++;
+      if (this.counter >= BASE) throw new Error('id space exhausted');
+      const id = String(BASE + reverseBits(this.counter));
+      if (!this.reserved.has(id) && !taken(id)) return id;
+    }
+  }
+}

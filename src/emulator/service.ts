@@ -1,0 +1,208 @@
+/**
+ * The Datastore v1 methods over the store, independent of gRPC: each takes
+ * the request object as proto-loader decodes it and returns the response
+ * object, or throws an RpcError-shaped {code, details}.
+ */
+import type {
+  IAggregationQuery,
+  IGqlQuery,
+  IKey,
+  ILookupRequest,
+  ILookupResponse,
+  IQuery,
+  IRunQueryRequest,
+  IRunQueryResponse,
+  ICommitRequest,
+  ICommitResponse,
+  IEntityResult,
+} from '../datastore/proto.js';
+import type { google } from '@google-cloud/datastore/build/protos/protos.js';
+import { toTimestamp } from './clock.js';
+import { commit } from './commit.js';
+import { encodePath, isComplete, normalizeKey, partitionOf, type RequestScope } from './keys.js';
+import { beginTransaction, resolveRead, type ResolvedRead } from './reads.js';
+import type { DatabaseSnapshot } from './snapshot.js';
+import { Store, type Database, type StoreOptions } from './store.js';
+import { Transactions } from './transactions.js';
+import { invalidArgument } from './rpc-error.js';
+
+type v1 = typeof google.datastore.v1;
+type Req<T> = T & { projectId?: string | null; databaseId?: string | null };
+
+export const MAX_LOOKUP_KEYS = 1000;
+
+/** The query engine's entry points (src/emulator/query/). */
+export interface QueryEngine {
+  runQuery(
+    snapshot: DatabaseSnapshot,
+    partition: { projectId: string; databaseId: string; namespaceId: string },
+    request: { query?: IQuery; gqlQuery?: IGqlQuery },
+  ): { batch: google.datastore.v1.IQueryResultBatch; query: IQuery };
+  runAggregationQuery(
+    snapshot: DatabaseSnapshot,
+    partition: { projectId: string; databaseId: string; namespaceId: string },
+    request: { aggregationQuery?: IAggregationQuery; gqlQuery?: IGqlQuery },
+  ): { batch: google.datastore.v1.IAggregationResultBatch; query?: IAggregationQuery };
+}
+
+export interface ServiceOptions extends StoreOptions {
+  /** Transaction lifetime (default 270 s, as Datastore). */
+  transactionTimeoutMs?: number;
+}
+
+export class DatastoreService {
+  readonly store: Store;
+  readonly transactions: Transactions;
+  private readonly engine: () => Promise<QueryEngine>;
+
+  constructor(engine: () => Promise<QueryEngine>, options: ServiceOptions = {}) {
+    this.store = new Store(options);
+    this.transactions = new Transactions(options.transactionTimeoutMs);
+    this.engine = engine;
+  }
+
+  private scope(request: Req<object>): { scope: RequestScope; db: Database } {
+    const projectId = request.projectId ?? '';
+    if (projectId === '') throw invalidArgument('project_id is required');
+    let databaseId = request.databaseId ?? '';
+    // '(default)' is how some tools spell the default database; the API wants ''.
+    if (databaseId === '(default)') databaseId = '';
+    return { scope: { projectId, databaseId }, db: this.store.database(projectId, databaseId) };
+  }
+
+  lookup(request: Req<ILookupRequest>): ILookupResponse {
+    const { scope, db } = this.scope(request);
+    const keys = request.keys ?? [];
+    if (keys.length > MAX_LOOKUP_KEYS) {
+      throw invalidArgument(`cannot look up more than ${MAX_LOOKUP_KEYS} keys in one request (got ${keys.length})`);
+    }
+    if (keys.length === 0) throw invalidArgument('no keys to look up');
+    const normal = keys.map((k, i) => normalizeKey(k, scope, { allowIncomplete: false, refuseReserved: false }, `key ${i}`));
+    const read = resolveRead(this.store, this.transactions, db, request.readOptions);
+    const found: IEntityResult[] = [];
+    const missing: IEntityResult[] = [];
+    const readVersion = String(read.time);
+    for (const key of normal) {
+      const ns = key.partitionId!.namespaceId!;
+      const sortKey = encodePath(key.path!);
+      const row = db.row(ns, sortKey);
+      if (read.tx !== undefined) read.tx.reads.set(`${ns}\u0000${sortKey}`, read.time);
+      const e = row?.at(read.time) ?? null;
+      if (e === null) {
+        missing.push({ entity: { key }, version: readVersion });
+      } else {
+        found.push({
+          entity: { key: e.key, properties: e.properties as Record<string, google.datastore.v1.IValue> },
+          version: e.version,
+          createTime: e.createTime,
+          updateTime: e.updateTime,
+        });
+      }
+    }
+    const response: ILookupResponse = { found, missing, deferred: [], readTime: toTimestamp(read.time) };
+    if (read.newTransaction !== undefined) response.transaction = read.newTransaction;
+    return response;
+  }
+
+  private queryPartition(request: Req<{ partitionId?: google.datastore.v1.IPartitionId | null }>, scope: RequestScope) {
+    return partitionOf({ partitionId: request.partitionId ?? {} }, scope);
+  }
+
+  private recordRange(read: ResolvedRead, namespace: string, query: IQuery | null | undefined): void {
+    if (read.tx === undefined) return;
+    const kind = query?.kind?.[0]?.name ?? '';
+    const range = kind.startsWith('__') && kind.endsWith('__') ? '\u0000' : kind;
+    read.tx.ranges.set(`${namespace}\u0000${range}`, read.time);
+  }
+
+  async runQuery(request: Req<IRunQueryRequest>): Promise<IRunQueryResponse> {
+    const { scope, db } = this.scope(request);
+    const partition = this.queryPartition(request, scope);
+    const r = request as IRunQueryRequest & { queryType?: string };
+    const input: { query?: IQuery; gqlQuery?: IGqlQuery } = {};
+    if (r.queryType === 'gqlQuery' && r.gqlQuery) input.gqlQuery = r.gqlQuery;
+    else if (r.query) input.query = r.query;
+    else throw invalidArgument('the request has neither a query nor a gql_query');
+    const engine = await this.engine();
+    const read = resolveRead(this.store, this.transactions, db, request.readOptions);
+    const { batch, query } = engine.runQuery(this.store.snapshot(db, read.time), partition, input);
+    batch.readTime = toTimestamp(read.time);
+    this.recordRange(read, partition.namespaceId, query);
+    const response: IRunQueryResponse = { batch };
+    if (input.gqlQuery !== undefined) response.query = query;
+    if (read.newTransaction !== undefined) response.transaction = read.newTransaction;
+    return response;
+  }
+
+  async runAggregationQuery(
+    request: Req<google.datastore.v1.IRunAggregationQueryRequest>,
+  ): Promise<google.datastore.v1.IRunAggregationQueryResponse> {
+    const { scope, db } = this.scope(request);
+    const partition = this.queryPartition(request, scope);
+    const r = request as google.datastore.v1.IRunAggregationQueryRequest & { queryType?: string };
+    const input: { aggregationQuery?: IAggregationQuery; gqlQuery?: IGqlQuery } = {};
+    if (r.queryType === 'gqlQuery' && r.gqlQuery) input.gqlQuery = r.gqlQuery;
+    else if (r.aggregationQuery) input.aggregationQuery = r.aggregationQuery;
+    else throw invalidArgument('the request has neither an aggregation_query nor a gql_query');
+    const engine = await this.engine();
+    const read = resolveRead(this.store, this.transactions, db, request.readOptions);
+    const result = engine.runAggregationQuery(this.store.snapshot(db, read.time), partition, input);
+    result.batch.readTime = toTimestamp(read.time);
+    const nested = result.query?.nestedQuery ?? input.aggregationQuery?.nestedQuery;
+    this.recordRange(read, partition.namespaceId, nested);
+    const response: google.datastore.v1.IRunAggregationQueryResponse = { batch: result.batch };
+    if (input.gqlQuery !== undefined && result.query !== undefined) response.query = result.query;
+    if (read.newTransaction !== undefined) response.transaction = read.newTransaction;
+    return response;
+  }
+
+  beginTransaction(request: Req<google.datastore.v1.IBeginTransactionRequest>): google.datastore.v1.IBeginTransactionResponse {
+    const { db } = this.scope(request);
+    const { id } = beginTransaction(this.store, this.transactions, db, request.transactionOptions);
+    return { transaction: id };
+  }
+
+  commit(request: Req<ICommitRequest>): ICommitResponse {
+    const { scope, db } = this.scope(request);
+    return commit({ store: this.store, transactions: this.transactions, db, scope }, request);
+  }
+
+  rollback(request: Req<google.datastore.v1.IRollbackRequest>): google.datastore.v1.IRollbackResponse {
+    const { db } = this.scope(request);
+    this.transactions.finish(this.transactions.get(db, request.transaction));
+    return {};
+  }
+
+  allocateIds(request: Req<google.datastore.v1.IAllocateIdsRequest>): google.datastore.v1.IAllocateIdsResponse {
+    const { scope, db } = this.scope(request);
+    const keys = (request.keys ?? []).map((k, i) => {
+      const key = normalizeKey(k, scope, { allowIncomplete: true, refuseReserved: true }, `key ${i}`);
+      if (isComplete(key)) throw invalidArgument(`key ${i} is complete; AllocateIds takes keys without an id or name`);
+      return key;
+    });
+    const out: IKey[] = keys.map((key) => {
+      const path = key.path!;
+      const parent = encodePath(path.slice(0, -1));
+      const kind = path[path.length - 1]!.kind!;
+      const ns = key.partitionId!.namespaceId!;
+      const id = db.ids.allocate((candidate) => db.row(ns, parent + encodePath([{ kind, id: candidate }])) !== undefined);
+      path[path.length - 1] = { kind, id };
+      return key;
+    });
+    return { keys: out };
+  }
+
+  reserveIds(request: Req<google.datastore.v1.IReserveIdsRequest>): google.datastore.v1.IReserveIdsResponse {
+    const { scope, db } = this.scope(request);
+    const keys = (request.keys ?? []).map((k, i) => {
+      const key = normalizeKey(k, scope, { allowIncomplete: false, refuseReserved: true }, `key ${i}`);
+      const last = key.path![key.path!.length - 1]!;
+      if (last.id == null) throw invalidArgument(`key ${i} has a name; ReserveIds takes keys with numeric ids`);
+      return String(last.id);
+    });
+    for (const id of keys) db.ids.reserve(id);
+    return {};
+  }
+}
+
+export type { v1 };

@@ -1,0 +1,178 @@
+/**
+ * Entity validation and size, as Datastore does them on write. Sizes follow
+ * Google's "Storage size calculations" page: strings are UTF-8 bytes + 1,
+ * integer ids 8, a key adds 16, an entity adds 32, and the entity limit is
+ * 1,048,572 bytes. Indexed strings and blobs are limited to 1,500 bytes.
+ */
+import type { IEntity, IKey } from '../datastore/proto.js';
+import type { Value as IValue } from './value.js';
+import { isReserved, normalizeKey, type RequestScope } from './keys.js';
+import { invalidArgument } from './rpc-error.js';
+
+export const MAX_ENTITY_BYTES = 1_048_572;
+export const MAX_INDEXED_BYTES = 1500;
+export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+const MIN_TIMESTAMP_SECONDS = -62135596800; // 0001-01-01T00:00:00Z
+const MAX_TIMESTAMP_SECONDS = 253402300799; // 9999-12-31T23:59:59Z
+
+function stringSize(s: string): number {
+  return Buffer.byteLength(s, 'utf8') + 1;
+}
+
+export function keySize(key: IKey): number {
+  const ns = key.partitionId?.namespaceId ?? '';
+  let size = ns === '' ? 16 : 16 + stringSize(ns);
+  for (const e of key.path ?? []) {
+    size += stringSize(e.kind ?? '');
+    size += e.id != null ? 8 : e.name != null ? stringSize(e.name) : 0;
+  }
+  return size;
+}
+
+export function valueSize(v: IValue): number {
+  switch (v.valueType) {
+    case 'nullValue':
+      return 1;
+    case 'booleanValue':
+      return 1;
+    case 'integerValue':
+    case 'doubleValue':
+    case 'timestampValue':
+      return 8;
+    case 'geoPointValue':
+      return 16;
+    case 'stringValue':
+      return stringSize(v.stringValue ?? '');
+    case 'blobValue':
+      return blobLength(v.blobValue);
+    case 'keyValue':
+      return keySize(v.keyValue ?? {});
+    case 'entityValue':
+      return entitySize(v.entityValue ?? {});
+    case 'arrayValue': {
+      let size = 0;
+      for (const e of v.arrayValue?.values ?? []) size += valueSize(e);
+      return size;
+    }
+    default:
+      return 1;
+  }
+}
+
+function blobLength(b: unknown): number {
+  if (b === null || b === undefined) return 0;
+  if (typeof b === 'string') return Buffer.byteLength(b, 'base64');
+  return (b as Uint8Array).length;
+}
+
+export function entitySize(entity: IEntity): number {
+  let size = 32 + (entity.key ? keySize(entity.key) : 0);
+  const props = entity.properties ?? {};
+  for (const name in props) size += stringSize(name) + valueSize(props[name]!);
+  return size;
+}
+
+/**
+ * Checks every property of an entity to be written (recursing into entity
+ * values) and fills the project of key values that lack one, as Datastore
+ * does. `where` names the mutation in messages.
+ */
+export function validateProperties(
+  properties: Record<string, IValue> | null | undefined,
+  scope: RequestScope,
+  where: string,
+): void {
+  for (const name in properties ?? {}) {
+    if (name === '') throw invalidArgument(`${where}: a property name is empty`);
+    if (isReserved(name)) throw invalidArgument(`${where}: property name "${name}" is reserved`);
+    if (Buffer.byteLength(name, 'utf8') > MAX_INDEXED_BYTES) {
+      throw invalidArgument(`${where}: property name "${name.slice(0, 40)}..." is longer than ${MAX_INDEXED_BYTES} bytes`);
+    }
+    validateValue(properties![name]!, name, scope, where, false, false);
+  }
+}
+
+function validateValue(
+  v: IValue,
+  name: string,
+  scope: RequestScope,
+  where: string,
+  inArray: boolean,
+  parentExcluded: boolean,
+): void {
+  const excluded = parentExcluded || v.excludeFromIndexes === true;
+  if (v.meaning === 18) throw invalidArgument(`${where}: property "${name}" has meaning 18, which is reserved`);
+  switch (v.valueType) {
+    case 'stringValue':
+      if (!excluded && Buffer.byteLength(v.stringValue ?? '', 'utf8') > MAX_INDEXED_BYTES) {
+        throw invalidArgument(
+          `${where}: the value of property "${name}" is longer than ${MAX_INDEXED_BYTES} bytes` +
+            ' (set excludeFromIndexes on it to store longer strings)',
+        );
+      }
+      return;
+    case 'blobValue':
+      if (!excluded && blobLength(v.blobValue) > MAX_INDEXED_BYTES) {
+        throw invalidArgument(
+          `${where}: the value of property "${name}" is longer than ${MAX_INDEXED_BYTES} bytes` +
+            ' (set excludeFromIndexes on it to store larger blobs)',
+        );
+      }
+      return;
+    case 'doubleValue':
+    case 'integerValue':
+    case 'booleanValue':
+    case 'nullValue':
+      return;
+    case 'timestampValue': {
+      const s = Number(v.timestampValue?.seconds ?? 0);
+      const n = v.timestampValue?.nanos ?? 0;
+      if (!(s >= MIN_TIMESTAMP_SECONDS && s <= MAX_TIMESTAMP_SECONDS) || n < 0 || n > 999_999_999) {
+        throw invalidArgument(`${where}: property "${name}" has a timestamp outside 0001-01-01 to 9999-12-31`);
+      }
+      return;
+    }
+    case 'geoPointValue': {
+      const lat = v.geoPointValue?.latitude ?? 0;
+      const lng = v.geoPointValue?.longitude ?? 0;
+      if (!(lat >= -90 && lat <= 90) || !(lng >= -180 && lng <= 180)) {
+        throw invalidArgument(`${where}: property "${name}" has an invalid geo point (${lat}, ${lng})`);
+      }
+      return;
+    }
+    case 'keyValue': {
+      const key = v.keyValue;
+      const own = key?.partitionId?.projectId;
+      const keyScope = own
+        ? { projectId: own, databaseId: key!.partitionId!.databaseId ?? '' }
+        : scope;
+      const normal = normalizeKey(key, keyScope, { allowIncomplete: false, refuseReserved: false }, `${where}: key value of property "${name}"`);
+      v.keyValue = normal;
+      return;
+    }
+    case 'entityValue': {
+      const e = v.entityValue ?? {};
+      if (e.key) {
+        // An embedded entity's key may be incomplete and is not checked against the request.
+        const own = e.key.partitionId?.projectId;
+        normalizeKey(e.key, own ? { projectId: own, databaseId: e.key.partitionId?.databaseId ?? '' } : scope, { allowIncomplete: true, refuseReserved: false }, `${where}: key of the entity in property "${name}"`);
+      }
+      for (const sub in e.properties ?? {}) {
+        if (isReserved(sub)) throw invalidArgument(`${where}: property name "${name}.${sub}" is reserved`);
+        validateValue(e.properties![sub]!, `${name}.${sub}`, scope, where, false, excluded);
+      }
+      return;
+    }
+    case 'arrayValue':
+      if (inArray) throw invalidArgument(`${where}: property "${name}" is an array inside an array, which Datastore does not allow`);
+      if (v.excludeFromIndexes === true) {
+        throw invalidArgument(
+          `${where}: property "${name}": an array value cannot have excludeFromIndexes set; set it on the array's values`,
+        );
+      }
+      for (const e of v.arrayValue?.values ?? []) validateValue(e, name, scope, where, true, excluded);
+      return;
+    default:
+      throw invalidArgument(`${where}: property "${name}" has no value type`);
+  }
+}
