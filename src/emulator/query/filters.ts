@@ -1,0 +1,288 @@
+/**
+ * Compiles a query's filter tree into one predicate over stored entities, and
+ * collects what the planner needs from it: the inequality properties (they
+ * order results implicitly), the key range and ancestor of the top-level
+ * conjunction (so key-ordered scans can seek and stop early) and the
+ * top-level conditions per property (they pick which element of an array
+ * sorts the entity).
+ *
+ * Matching follows the index: a property filter holds when ANY indexed value
+ * of the property satisfies it; missing and unindexed properties never match.
+ */
+import type { IFilter, IKey, IPathElement, IPropertyFilter, IValue } from '../../datastore/proto.js';
+import { compareKeyPaths } from '../key-order.js';
+import type { StoredEntity } from '../snapshot.js';
+import { invalid } from './errors.js';
+import { compareValues, indexedValues, valueTypeOf } from './values.js';
+
+export type Predicate = (e: StoredEntity) => boolean;
+export type ValueTest = (v: IValue) => boolean;
+
+export interface Partition {
+  projectId: string;
+  databaseId: string;
+  namespaceId: string;
+}
+
+export interface KeyBound {
+  path: IPathElement[];
+  inclusive: boolean;
+}
+
+export interface FilterInfo {
+  predicate: Predicate | null;
+  /** Properties under <, <=, >, >=, != or NOT_IN, in first-seen order. */
+  inequalities: string[];
+  /** All property names the filters reference (not `__key__`). */
+  properties: Set<string>;
+  /** Properties under = or IN anywhere (they cannot be projected). */
+  equalities: Set<string>;
+  low?: KeyBound;
+  high?: KeyBound;
+  ancestor?: IPathElement[];
+  /** Top-level AND value tests per property, for choosing array sort values. */
+  conjuncts: Map<string, ValueTest[]>;
+  usesIn: boolean;
+  usesOr: boolean;
+  notCount: number;
+  hasNotIn: boolean;
+}
+
+const MAX_IN_VALUES = 30;
+
+const INEQUALITY = new Set(['LESS_THAN', 'LESS_THAN_OR_EQUAL', 'GREATER_THAN', 'GREATER_THAN_OR_EQUAL', 'NOT_EQUAL', 'NOT_IN']);
+
+function opName(op: unknown): string {
+  return typeof op === 'number' ? (OP_BY_NUMBER[op] ?? 'OPERATOR_UNSPECIFIED') : String(op ?? 'OPERATOR_UNSPECIFIED');
+}
+
+const OP_BY_NUMBER: Record<number, string> = {
+  1: 'LESS_THAN',
+  2: 'LESS_THAN_OR_EQUAL',
+  3: 'GREATER_THAN',
+  4: 'GREATER_THAN_OR_EQUAL',
+  5: 'EQUAL',
+  6: 'IN',
+  9: 'NOT_EQUAL',
+  11: 'HAS_ANCESTOR',
+  13: 'NOT_IN',
+};
+
+function compositeOp(op: unknown): string {
+  if (typeof op === 'number') return op === 1 ? 'AND' : op === 2 ? 'OR' : 'OPERATOR_UNSPECIFIED';
+  return String(op ?? 'OPERATOR_UNSPECIFIED');
+}
+
+/** Checks a key in a filter names the query's partition and returns its path. */
+export function keyPathInPartition(key: IKey | null | undefined, partition: Partition, what: string): IPathElement[] {
+  const p = key?.partitionId ?? {};
+  if (
+    (p.projectId && p.projectId !== partition.projectId) ||
+    (p.databaseId && p.databaseId !== partition.databaseId) ||
+    (p.namespaceId ?? '') !== partition.namespaceId
+  ) {
+    throw invalid(`${what} key must be in the same partition as the query (project, database and namespace).`);
+  }
+  const path = key?.path ?? [];
+  if (path.length === 0) throw invalid(`${what} key must have a non-empty path.`);
+  for (const e of path) {
+    if (!e.kind) throw invalid(`${what} key path element must have a kind.`);
+  }
+  return path as IPathElement[];
+}
+
+function hasPrefix(path: readonly IPathElement[], prefix: readonly IPathElement[]): boolean {
+  if (path.length < prefix.length) return false;
+  return compareKeyPaths({ path: path.slice(0, prefix.length) }, { path: prefix as IPathElement[] }) === 0;
+}
+
+export function isAncestorPath(path: readonly IPathElement[], ancestor: readonly IPathElement[]): boolean {
+  return hasPrefix(path, ancestor);
+}
+
+function valueTest(op: string, ref: IValue): ValueTest {
+  switch (op) {
+    case 'EQUAL':
+      return (v) => compareValues(v, ref) === 0;
+    case 'NOT_EQUAL':
+      return (v) => compareValues(v, ref) !== 0;
+    case 'LESS_THAN':
+      return (v) => compareValues(v, ref) < 0;
+    case 'LESS_THAN_OR_EQUAL':
+      return (v) => compareValues(v, ref) <= 0;
+    case 'GREATER_THAN':
+      return (v) => compareValues(v, ref) > 0;
+    case 'GREATER_THAN_OR_EQUAL':
+      return (v) => compareValues(v, ref) >= 0;
+    default:
+      throw invalid(`Unsupported property filter operator ${op}.`);
+  }
+}
+
+function listValues(op: string, value: IValue | null | undefined): IValue[] {
+  if (!value || valueTypeOf(value) !== 'arrayValue') throw invalid(`A filter with operator ${op} must have an array value.`);
+  const values = value.arrayValue?.values ?? [];
+  if (values.length === 0) throw invalid(`A filter with operator ${op} must have a non-empty array value.`);
+  if (values.length > MAX_IN_VALUES) throw invalid(`A filter with operator ${op} supports at most ${MAX_IN_VALUES} values, got ${values.length}.`);
+  return values;
+}
+
+function checkComparable(op: string, value: IValue | null | undefined): IValue {
+  if (!value) throw invalid(`A property filter with operator ${op} must have a value.`);
+  const t = valueTypeOf(value);
+  if (t === undefined) throw invalid(`A property filter with operator ${op} must have a value.`);
+  if (t === 'arrayValue') throw invalid(`A filter with operator ${op} cannot have an array value; use IN.`);
+  return value;
+}
+
+export function compileFilters(filter: IFilter | null | undefined, partition: Partition): FilterInfo {
+  const info: FilterInfo = {
+    predicate: null,
+    inequalities: [],
+    properties: new Set(),
+    equalities: new Set(),
+    conjuncts: new Map(),
+    usesIn: false,
+    usesOr: false,
+    notCount: 0,
+    hasNotIn: false,
+  };
+  if (filter) info.predicate = compile(filter, partition, info, true);
+  if (info.notCount > 1) throw invalid('A query can have at most one NOT_EQUAL or NOT_IN filter.');
+  if (info.hasNotIn && (info.usesIn || info.usesOr)) throw invalid('A NOT_IN filter cannot be combined with IN filters or OR filters.');
+  return info;
+}
+
+function compile(f: IFilter, partition: Partition, info: FilterInfo, topLevel: boolean): Predicate | null {
+  const which = (f as { filterType?: string }).filterType ?? (f.compositeFilter ? 'compositeFilter' : f.propertyFilter ? 'propertyFilter' : undefined);
+  if (which === 'compositeFilter') {
+    const cf = f.compositeFilter!;
+    const op = compositeOp(cf.op);
+    const children = cf.filters ?? [];
+    if (children.length === 0) throw invalid('A composite filter must have at least one sub-filter.');
+    if (op === 'AND') {
+      const preds = children.map((c) => compile(c, partition, info, topLevel)).filter((p): p is Predicate => p !== null);
+      if (preds.length === 0) return null;
+      if (preds.length === 1) return preds[0]!;
+      return (e) => {
+        for (const p of preds) if (!p(e)) return false;
+        return true;
+      };
+    }
+    if (op === 'OR') {
+      info.usesOr = true;
+      const preds = children.map((c) => compile(c, partition, info, false));
+      if (preds.some((p) => p === null)) return null;
+      return (e) => {
+        for (const p of preds as Predicate[]) if (p(e)) return true;
+        return false;
+      };
+    }
+    throw invalid(`Unsupported composite filter operator ${op}.`);
+  }
+  if (which === 'propertyFilter') return compileProperty(f.propertyFilter!, partition, info, topLevel);
+  throw invalid('A filter must be a composite filter or a property filter.');
+}
+
+function compileProperty(pf: IPropertyFilter, partition: Partition, info: FilterInfo, topLevel: boolean): Predicate {
+  const name = pf.property?.name ?? '';
+  const op = opName(pf.op);
+  if (name === '') throw invalid('A property filter must name a property.');
+  if (op === 'OPERATOR_UNSPECIFIED') throw invalid(`A property filter on ${name} must have an operator.`);
+  if (INEQUALITY.has(op) && !info.inequalities.includes(name)) info.inequalities.push(name);
+  if (op === 'NOT_EQUAL' || op === 'NOT_IN') info.notCount++;
+  if (op === 'NOT_IN') info.hasNotIn = true;
+  if (op === 'IN') info.usesIn = true;
+  if (name === '__key__') return compileKeyFilter(op, pf.value, partition, info, topLevel);
+  if (op === 'HAS_ANCESTOR') throw invalid('HAS_ANCESTOR filters must be on __key__.');
+  info.properties.add(name);
+  if (op === 'EQUAL' || op === 'IN') info.equalities.add(name);
+
+  let test: ValueTest;
+  if (op === 'IN' || op === 'NOT_IN') {
+    const refs = listValues(op, pf.value);
+    for (const r of refs) checkComparable(op, r);
+    test =
+      op === 'IN'
+        ? (v) => refs.some((r) => compareValues(v, r) === 0)
+        : (v) => !refs.some((r) => compareValues(v, r) === 0);
+  } else {
+    test = valueTest(op, checkComparable(op, pf.value));
+  }
+  if (topLevel) {
+    const list = info.conjuncts.get(name);
+    if (list) list.push(test);
+    else info.conjuncts.set(name, [test]);
+  }
+  return (e) => {
+    const vals = indexedValues(e.properties, name);
+    for (let i = 0; i < vals.length; i++) if (test(vals[i]!)) return true;
+    return false;
+  };
+}
+
+function compileKeyFilter(op: string, value: IValue | null | undefined, partition: Partition, info: FilterInfo, topLevel: boolean): Predicate {
+  const keyOf = (v: IValue | null | undefined): IPathElement[] => {
+    if (!v || valueTypeOf(v) !== 'keyValue') throw invalid(`A __key__ filter value must be a Key, got ${v ? String(valueTypeOf(v)) : 'nothing'}.`);
+    return keyPathInPartition(v.keyValue, partition, '__key__ filter');
+  };
+  if (op === 'HAS_ANCESTOR') {
+    const anc = keyOf(value);
+    if (topLevel) {
+      if (info.ancestor && compareKeyPaths({ path: info.ancestor }, { path: anc }) !== 0) {
+        // Two ancestors: the deeper must descend from the other, else nothing matches.
+        if (hasPrefix(anc, info.ancestor)) info.ancestor = anc;
+      } else info.ancestor = anc;
+      raiseLow(info, { path: anc, inclusive: true });
+    }
+    return (e) => hasPrefix(e.key.path as IPathElement[], anc);
+  }
+  if (op === 'IN' || op === 'NOT_IN') {
+    const paths = listValues(op, value).map(keyOf);
+    const has = (p: IPathElement[]) => paths.some((q) => compareKeyPaths({ path: p }, { path: q }) === 0);
+    return op === 'IN' ? (e) => has(e.key.path as IPathElement[]) : (e) => !has(e.key.path as IPathElement[]);
+  }
+  const path = keyOf(value);
+  const ref = { path };
+  if (topLevel) {
+    if (op === 'GREATER_THAN' || op === 'GREATER_THAN_OR_EQUAL' || op === 'EQUAL') raiseLow(info, { path, inclusive: op !== 'GREATER_THAN' });
+    if (op === 'LESS_THAN' || op === 'LESS_THAN_OR_EQUAL' || op === 'EQUAL') lowerHigh(info, { path, inclusive: op !== 'LESS_THAN' });
+  }
+  const cmp = (e: StoredEntity) => compareKeyPaths(e.key, ref);
+  switch (op) {
+    case 'EQUAL':
+      return (e) => cmp(e) === 0;
+    case 'NOT_EQUAL':
+      return (e) => cmp(e) !== 0;
+    case 'LESS_THAN':
+      return (e) => cmp(e) < 0;
+    case 'LESS_THAN_OR_EQUAL':
+      return (e) => cmp(e) <= 0;
+    case 'GREATER_THAN':
+      return (e) => cmp(e) > 0;
+    case 'GREATER_THAN_OR_EQUAL':
+      return (e) => cmp(e) >= 0;
+    default:
+      throw invalid(`Unsupported __key__ filter operator ${op}.`);
+  }
+}
+
+function raiseLow(info: FilterInfo, b: KeyBound): void {
+  const cur = info.low;
+  if (!cur) {
+    info.low = b;
+    return;
+  }
+  const c = compareKeyPaths({ path: b.path }, { path: cur.path });
+  if (c > 0 || (c === 0 && !b.inclusive)) info.low = b;
+}
+
+function lowerHigh(info: FilterInfo, b: KeyBound): void {
+  const cur = info.high;
+  if (!cur) {
+    info.high = b;
+    return;
+  }
+  const c = compareKeyPaths({ path: b.path }, { path: cur.path });
+  if (c < 0 || (c === 0 && !b.inclusive)) info.high = b;
+}

@@ -1,0 +1,135 @@
+/**
+ * RunQuery: plans the query, walks its rows and cuts one batch the way
+ * Datastore does — at most 300 results, offset rows counted in
+ * skipped_results, `more_results` telling the client whether to continue,
+ * a cursor on every result and an end cursor after the last row read.
+ */
+import type { IEntity, IEntityResult, IQuery, IQueryResultBatch, IValue } from '../../datastore/proto.js';
+import type { DatabaseSnapshot } from '../snapshot.js';
+import { encodeCursor, type Position } from './cursor.js';
+import type { Partition } from './filters.js';
+import { planQuery, type Plan } from './plan.js';
+import { compareRowToPos, orderedRows, positionOf, type Row } from './rows.js';
+import { compareValues, projectedValue } from './values.js';
+
+/** Datastore returns about 300 entities per batch; clients page with the end cursor. */
+export const MAX_BATCH = 300;
+
+export type MoreResults = 'NOT_FINISHED' | 'MORE_RESULTS_AFTER_LIMIT' | 'MORE_RESULTS_AFTER_CURSOR' | 'NO_MORE_RESULTS';
+
+export interface Walk {
+  rows: Row[];
+  skipped: number;
+  lastSkipped: Row | null;
+  more: MoreResults;
+}
+
+/**
+ * Reads result rows after the offset, up to `max` of them (and the plan's
+ * limit), honouring the end cursor and distinct_on. Shared by RunQuery
+ * (max 300) and aggregations (no max).
+ */
+export function walk(snapshot: DatabaseSnapshot, plan: Plan, max: number, sink?: (row: Row) => void): Walk {
+  const it = orderedRows(snapshot, plan);
+  const rows: Row[] = [];
+  let taken = 0;
+  let skipped = 0;
+  let lastSkipped: Row | null = null;
+  const d = plan.distinct;
+  // A resumed distinct query has already returned the start row's combination.
+  let lastDistinct: IValue[] | null = d > 0 && plan.start ? plan.start.values.slice(0, d) : null;
+  const end = plan.end;
+
+  const next = (): Row | 'end' | null => {
+    for (;;) {
+      const r = it.next();
+      if (r.done) return null;
+      const row = r.value;
+      if (end !== undefined && end !== null && compareRowToPos(plan, row, end) > 0) return 'end';
+      if (end === null) return 'end';
+      if (d > 0) {
+        if (lastDistinct !== null && sameDistinct(row.sort, lastDistinct, d)) continue;
+        lastDistinct = row.sort.slice(0, d);
+      }
+      return row;
+    }
+  };
+
+  let more: MoreResults;
+  for (;;) {
+    if (plan.limit !== null && taken >= plan.limit) {
+      more = 'MORE_RESULTS_AFTER_LIMIT';
+      break;
+    }
+    if (taken >= max) {
+      // Peek so a batch that happens to hold the last rows says so.
+      const peek = next();
+      more = peek === null ? 'NO_MORE_RESULTS' : peek === 'end' ? 'MORE_RESULTS_AFTER_CURSOR' : 'NOT_FINISHED';
+      break;
+    }
+    const row = next();
+    if (row === null) {
+      more = 'NO_MORE_RESULTS';
+      break;
+    }
+    if (row === 'end') {
+      more = 'MORE_RESULTS_AFTER_CURSOR';
+      break;
+    }
+    if (skipped < plan.offset) {
+      skipped++;
+      lastSkipped = row;
+      continue;
+    }
+    taken++;
+    if (sink) sink(row);
+    else rows.push(row);
+  }
+  it.return(undefined);
+  return { rows, skipped, lastSkipped, more };
+}
+
+function sameDistinct(a: IValue[], b: IValue[], d: number): boolean {
+  for (let i = 0; i < d; i++) if (compareValues(a[i]!, b[i]!) !== 0) return false;
+  return true;
+}
+
+function entityOf(plan: Plan, row: Row): IEntity {
+  if (plan.keysOnly) return { key: row.e.key, properties: {} };
+  if (plan.projection !== null) {
+    const properties: Record<string, IValue> = {};
+    for (let i = 0; i < plan.projection.length; i++) properties[plan.projection[i]!] = projectedValue(row.extra[i]!);
+    return { key: row.e.key, properties };
+  }
+  return { key: row.e.key, properties: row.e.properties as Record<string, IValue> };
+}
+
+export function executeQuery(snapshot: DatabaseSnapshot, partition: Partition, query: IQuery): IQueryResultBatch {
+  const plan = planQuery(query, partition);
+  const { rows, skipped, lastSkipped, more } = walk(snapshot, plan, MAX_BATCH);
+  const entityResults: IEntityResult[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    entityResults[i] = {
+      entity: entityOf(plan, row),
+      cursor: encodeCursor(plan.shape, positionOf(row)),
+      version: row.e.version,
+      createTime: row.e.createTime,
+      updateTime: row.e.updateTime,
+    };
+  }
+  let endPos: Position | null = plan.start;
+  if (lastSkipped) endPos = positionOf(lastSkipped);
+  const endCursor = rows.length > 0 ? entityResults[rows.length - 1]!.cursor! : encodeCursor(plan.shape, endPos);
+  const batch: IQueryResultBatch = {
+    entityResultType: plan.keysOnly ? 'KEY_ONLY' : plan.projection !== null ? 'PROJECTION' : 'FULL',
+    entityResults,
+    endCursor,
+    moreResults: more,
+    skippedResults: skipped,
+  } as IQueryResultBatch;
+  if (skipped > 0) batch.skippedCursor = encodeCursor(plan.shape, positionOf(lastSkipped!));
+  return batch;
+}
+
+export { compareRowToPos };

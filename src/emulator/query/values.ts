@@ -1,0 +1,231 @@
+/**
+ * Datastore's index view of property values: which values of a property are
+ * indexed (array elements one by one, embedded entities through dotted
+ * names, nothing excluded from indexes) and the total order across types.
+ *
+ * The order is the one Datastore documents for mixed types: null, then
+ * fixed-point numbers (integers and timestamps, compared together as
+ * microseconds, because timestamps are indexed as int64 microseconds — which
+ * is also why projections return them as integers with meaning 18), then
+ * booleans, byte strings, Unicode strings (UTF-8 bytes), doubles (NaN after
+ * every number, as issue 3 specifies), geo points (latitude, then longitude)
+ * and keys.
+ */
+import type { IValue, IEntity, ITimestamp } from '../../datastore/proto.js';
+import { compareKeys, compareUtf8 } from '../key-order.js';
+
+export type ValueType =
+  | 'nullValue'
+  | 'booleanValue'
+  | 'integerValue'
+  | 'doubleValue'
+  | 'timestampValue'
+  | 'keyValue'
+  | 'stringValue'
+  | 'blobValue'
+  | 'geoPointValue'
+  | 'entityValue'
+  | 'arrayValue';
+
+const DETECT_ORDER: ValueType[] = [
+  'nullValue',
+  'booleanValue',
+  'integerValue',
+  'doubleValue',
+  'timestampValue',
+  'keyValue',
+  'stringValue',
+  'blobValue',
+  'geoPointValue',
+  'entityValue',
+  'arrayValue',
+];
+
+export function valueTypeOf(v: IValue): ValueType | undefined {
+  const t = (v as { valueType?: string }).valueType;
+  if (t) return t as ValueType;
+  // Objects built by hand (not decoded by proto-loader) name no variant.
+  const rec = v as Record<string, unknown>;
+  for (const name of DETECT_ORDER) if (rec[name] !== undefined && rec[name] !== null) return name;
+  return undefined;
+}
+
+const RANK: Record<ValueType, number> = {
+  nullValue: 0,
+  integerValue: 1,
+  timestampValue: 1,
+  booleanValue: 2,
+  blobValue: 3,
+  stringValue: 4,
+  doubleValue: 5,
+  geoPointValue: 6,
+  keyValue: 7,
+  entityValue: 8,
+  arrayValue: 9,
+};
+
+export function rankOf(v: IValue): number {
+  const t = valueTypeOf(v);
+  return t === undefined ? 0 : RANK[t];
+}
+
+function intString(v: IValue): string {
+  const i = v.integerValue;
+  return i === null || i === undefined ? '0' : String(i);
+}
+
+function timestampMicros(t: ITimestamp | null | undefined): bigint {
+  const seconds = BigInt(String(t?.seconds ?? 0));
+  const nanos = Number(t?.nanos ?? 0);
+  return seconds * 1_000_000n + BigInt(Math.floor(nanos / 1000));
+}
+
+function compareIntStrings(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a.length < 16 && b.length < 16) {
+    const x = Number(a);
+    const y = Number(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function compareTimestamps(a: ITimestamp | null | undefined, b: ITimestamp | null | undefined): number {
+  const c = compareIntStrings(String(a?.seconds ?? 0), String(b?.seconds ?? 0));
+  if (c !== 0) return c;
+  const x = Math.floor(Number(a?.nanos ?? 0) / 1000);
+  const y = Math.floor(Number(b?.nanos ?? 0) / 1000);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function doubleOf(v: IValue): number {
+  const d = v.doubleValue as unknown;
+  return typeof d === 'number' ? d : Number(d ?? 0);
+}
+
+export function bytesOf(v: IValue): Buffer {
+  const b = v.blobValue as unknown;
+  if (Buffer.isBuffer(b)) return b;
+  if (b instanceof Uint8Array) return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (typeof b === 'string') return Buffer.from(b, 'base64');
+  return Buffer.alloc(0);
+}
+
+function compareNumbers(x: number, y: number): number {
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Total order over indexable values (arrays and entities only by rank). */
+export function compareValues(a: IValue, b: IValue): number {
+  const ta = valueTypeOf(a);
+  const tb = valueTypeOf(b);
+  const ra = ta === undefined ? 0 : RANK[ta];
+  const rb = tb === undefined ? 0 : RANK[tb];
+  if (ra !== rb) return ra < rb ? -1 : 1;
+  switch (ta) {
+    case 'integerValue':
+      if (tb === 'integerValue') return compareIntStrings(intString(a), intString(b));
+      return compareBig(BigInt(intString(a)), timestampMicros(b.timestampValue));
+    case 'timestampValue':
+      if (tb === 'timestampValue') return compareTimestamps(a.timestampValue, b.timestampValue);
+      return compareBig(timestampMicros(a.timestampValue), BigInt(intString(b)));
+    case 'booleanValue':
+      return (a.booleanValue ? 1 : 0) - (b.booleanValue ? 1 : 0);
+    case 'blobValue':
+      return Buffer.compare(bytesOf(a), bytesOf(b));
+    case 'stringValue':
+      return compareUtf8(a.stringValue ?? '', b.stringValue ?? '');
+    case 'doubleValue': {
+      const x = doubleOf(a);
+      const y = doubleOf(b);
+      const nx = Number.isNaN(x);
+      const ny = Number.isNaN(y);
+      if (nx || ny) return nx && ny ? 0 : nx ? 1 : -1;
+      return compareNumbers(x, y);
+    }
+    case 'geoPointValue':
+      return (
+        compareNumbers(Number(a.geoPointValue?.latitude ?? 0), Number(b.geoPointValue?.latitude ?? 0)) ||
+        compareNumbers(Number(a.geoPointValue?.longitude ?? 0), Number(b.geoPointValue?.longitude ?? 0))
+      );
+    case 'keyValue':
+      return compareKeys(a.keyValue ?? {}, b.keyValue ?? {});
+    default:
+      return 0;
+  }
+}
+
+function compareBig(x: bigint, y: bigint): number {
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Whether a single (non-array) value can be an index entry at all. */
+function indexableScalar(v: IValue): boolean {
+  if (v.excludeFromIndexes) return false;
+  const t = valueTypeOf(v);
+  return t !== undefined && t !== 'entityValue' && t !== 'arrayValue';
+}
+
+const NO_VALUES: readonly IValue[] = Object.freeze([]);
+
+function expand(v: IValue | undefined): readonly IValue[] {
+  if (v === undefined || v === null) return NO_VALUES;
+  if (valueTypeOf(v) === 'arrayValue') {
+    if (v.excludeFromIndexes) return NO_VALUES;
+    const out: IValue[] = [];
+    for (const e of v.arrayValue?.values ?? []) if (indexableScalar(e)) out.push(e);
+    return out;
+  }
+  return indexableScalar(v) ? [v] : NO_VALUES;
+}
+
+/**
+ * The index entries of property `name` in `properties`: one per indexed
+ * scalar value, array elements flattened. A name with dots that is not a
+ * property itself reaches into embedded entities (`address.city`), which are
+ * indexed unless the entity value (or the array holding it) is excluded.
+ */
+export function indexedValues(properties: Readonly<Record<string, IValue>>, name: string): readonly IValue[] {
+  const direct = properties[name];
+  if (direct !== undefined) return expand(direct);
+  if (!name.includes('.')) return NO_VALUES;
+  const parts = name.split('.');
+  for (let i = 1; i < parts.length; i++) {
+    const head = parts.slice(0, i).join('.');
+    const v = properties[head];
+    if (v === undefined) continue;
+    const rest = parts.slice(i).join('.');
+    const out: IValue[] = [];
+    for (const ent of embeddedEntities(v)) out.push(...indexedValues(propsOf(ent), rest));
+    return out;
+  }
+  return NO_VALUES;
+}
+
+function propsOf(e: IEntity): Readonly<Record<string, IValue>> {
+  return (e.properties ?? {}) as Record<string, IValue>;
+}
+
+function embeddedEntities(v: IValue): IEntity[] {
+  if (v.excludeFromIndexes) return [];
+  const t = valueTypeOf(v);
+  if (t === 'entityValue') return v.entityValue ? [v.entityValue] : [];
+  if (t === 'arrayValue') {
+    const out: IEntity[] = [];
+    for (const e of v.arrayValue?.values ?? []) {
+      if (!e.excludeFromIndexes && valueTypeOf(e) === 'entityValue' && e.entityValue) out.push(e.entityValue);
+    }
+    return out;
+  }
+  return [];
+}
+
+/** The value as a projection returns it: timestamps come back as their index form. */
+export function projectedValue(v: IValue): IValue {
+  if (valueTypeOf(v) === 'timestampValue') {
+    return { integerValue: timestampMicros(v.timestampValue).toString(), valueType: 'integerValue', meaning: 18 } as IValue;
+  }
+  return v;
+}
