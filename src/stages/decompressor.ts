@@ -1,0 +1,107 @@
+/**
+ * Bytes in, NDJSON bytes out: zstd when the input starts with zstd's magic
+ * number (28 B5 2F FD), passed through unchanged otherwise, so restore and
+ * `cat` read compressed and plain dumps (and stdin) alike.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import * as zstd from 'zstd-napi/binding.js';
+import { DspipeError } from '../errors.js';
+
+const MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+const OUT_SIZE = zstd.dStreamOutSize();
+
+export interface DecompressorOptions {
+  /** Names the input in errors. */
+  file?: string;
+}
+
+export class Decompressor extends Transform {
+  /** 'zstd' or 'none' once the first bytes have been seen. */
+  compression: 'zstd' | 'none' | undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  private readonly file: string | undefined;
+  private head: Buffer[] = [];
+  private headBytes = 0;
+  private dctx: zstd.DCtx | undefined;
+  private inFrame = false;
+
+  constructor(options: DecompressorOptions = {}) {
+    super();
+    this.file = options.file;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytesIn += chunk.length;
+    if (this.compression === undefined) {
+      // the magic may arrive split across chunks: hold bytes until four are here
+      this.head.push(chunk);
+      this.headBytes += chunk.length;
+      if (this.headBytes < MAGIC.length) return callback();
+      chunk = Buffer.concat(this.head);
+      this.head = [];
+      this.decide(chunk);
+    }
+    callback(this.feed(chunk));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.compression === undefined) {
+      const rest = Buffer.concat(this.head);
+      this.head = [];
+      this.decide(rest);
+      const err = this.feed(rest);
+      if (err) return callback(err);
+    }
+    if (this.inFrame) return callback(this.corrupt('ends in the middle of a zstd frame (the file is truncated)'));
+    callback();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.dctx = undefined;
+    this.head = [];
+    callback(err);
+  }
+
+  private decide(first: Buffer): void {
+    this.compression = first.length >= MAGIC.length && first.subarray(0, MAGIC.length).equals(MAGIC) ? 'zstd' : 'none';
+    if (this.compression === 'zstd') this.dctx = new zstd.DCtx();
+  }
+
+  private feed(chunk: Buffer): Error | undefined {
+    if (chunk.length === 0) return undefined;
+    if (this.compression === 'none') {
+      this.bytesOut += chunk.length;
+      this.push(chunk);
+      return undefined;
+    }
+    try {
+      let src = chunk;
+      for (;;) {
+        const dst = Buffer.allocUnsafe(OUT_SIZE);
+        const [remaining, produced, consumed] = this.dctx!.decompressStream(dst, src);
+        if (produced > 0) {
+          this.bytesOut += produced;
+          this.push(dst.subarray(0, produced));
+        }
+        src = src.subarray(consumed);
+        this.inFrame = remaining !== 0;
+        if (src.length === 0 && (produced < dst.length || remaining === 0)) return undefined;
+      }
+    } catch (cause) {
+      return this.corrupt(`is not valid zstd data (${(cause as Error).message})`, cause);
+    }
+  }
+
+  private corrupt(what: string, cause?: unknown): DspipeError {
+    return new DspipeError('DSPIPE_CORRUPT_DUMP', `compressed input ${what}`, {
+      ...(this.file !== undefined && { file: this.file }),
+      hint: 'the file is damaged; dump again, or restore from another dump',
+      ...(cause !== undefined && { cause }),
+    });
+  }
+}
+
+export function createDecompressor(options: DecompressorOptions = {}): Decompressor {
+  return new Decompressor(options);
+}

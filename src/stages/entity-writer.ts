@@ -1,0 +1,186 @@
+/**
+ * Batches of WriteOps in, NON_TRANSACTIONAL commits out, up to `writers` in
+ * flight at once (the stream's write callback is held while all are busy, so
+ * backpressure reaches the file being read).
+ *
+ * Transient errors retry with our policy (gax's own retries are switched off
+ * per call so injected faults are seen and counted here). Retrying is safe for
+ * upserts, deletes and updates; an insert retried after a commit that did land
+ * would report its key as existing, a limit of insert mode we accept.
+ *
+ * When Datastore refuses a batch with INVALID_ARGUMENT (an entity too large,
+ * an indexed string over 1,500 bytes, …) or ALREADY_EXISTS (insert mode), the
+ * batch is retried split in halves down to single ops, so the one at fault is
+ * named: the stream fails with its key, or, given `onRejected`, hands it over
+ * there and goes on. A MutationResult with conflictDetected (a baseVersion that
+ * no longer matches) is not an error: it goes to `onConflict`.
+ */
+import { Writable } from 'node:stream';
+import type { CallOptions } from 'google-gax';
+import type { DatastoreClient, Connection } from '../datastore/connection.js';
+import { requestBase } from '../datastore/connection.js';
+import type { ICommitResponse, IMutation } from '../datastore/proto.js';
+import { DEFAULT_RETRY, grpcCode, isTransient, withRetry, type RetryPolicy } from '../datastore/retry.js';
+import { DspipeError } from '../errors.js';
+import { mutationBytes, opKey, type WriteOp } from '../format/batching.js';
+import { formatKey } from '../format/key-rewrite.js';
+
+/** Per-call options that switch google-gax's retries off: ours (withRetry) decide. */
+export const NO_GAX_RETRY = { retry: null } as unknown as CallOptions;
+
+const INVALID_ARGUMENT = 3;
+const ALREADY_EXISTS = 6;
+
+export interface EntityWriterOptions {
+  /** Commits in flight at once (default 4). */
+  writers?: number;
+  retry?: RetryPolicy;
+  /** An op whose baseVersion no longer matched: nothing was written for it. */
+  onConflict?: (op: WriteOp) => void;
+  /** An op Datastore refused; without this hook the stream fails instead. */
+  onRejected?: (op: WriteOp, error: DspipeError) => void | Promise<void>;
+  /** After each successful commit, with the ops it carried. */
+  onCommitted?: (batch: WriteOp[]) => void;
+}
+
+function toMutation(op: WriteOp): IMutation {
+  const m: IMutation = {};
+  if (op.op === 'delete') m.delete = opKey(op) ?? null;
+  else m[op.op] = op.entity ?? null;
+  if (op.baseVersion !== undefined) m.baseVersion = op.baseVersion;
+  return m;
+}
+
+export class EntityWriter extends Writable {
+  /** Ops Datastore applied. */
+  written = 0;
+  conflicts = 0;
+  rejected = 0;
+  commits = 0;
+  retries = 0;
+  /** Encoded mutation bytes committed. */
+  bytes = 0;
+  private readonly writers: number;
+  private readonly retry: RetryPolicy;
+  private readonly inflight = new Set<Promise<void>>();
+  private waiting: ((err?: Error | null) => void) | undefined;
+  private failure: Error | undefined;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly client: DatastoreClient,
+    private readonly connection: Connection,
+    private readonly options: EntityWriterOptions = {},
+  ) {
+    const writers = options.writers ?? 4;
+    super({ objectMode: true, highWaterMark: 1 });
+    this.writers = writers;
+    this.retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  override _write(batch: WriteOp[], _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    if (this.failure) return callback(this.failure);
+    const task: Promise<void> = this.commitBatch(batch).then(
+      () => {
+        this.inflight.delete(task);
+        const next = this.waiting;
+        this.waiting = undefined;
+        next?.();
+      },
+      (err: Error) => {
+        this.inflight.delete(task);
+        this.failure ??= err;
+        const next = this.waiting;
+        this.waiting = undefined;
+        if (next) next(err);
+        else this.destroy(err);
+      },
+    );
+    this.inflight.add(task);
+    if (this.inflight.size < this.writers) callback();
+    else this.waiting = callback;
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    Promise.allSettled([...this.inflight]).then(() => callback(this.failure ?? null));
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.abort.abort();
+    callback(err);
+  }
+
+  private async commitBatch(batch: WriteOp[]): Promise<void> {
+    let response: ICommitResponse;
+    try {
+      [response] = await withRetry(
+        () => this.client.commit({ ...requestBase(this.connection), mode: 'NON_TRANSACTIONAL', mutations: batch.map(toMutation) }, NO_GAX_RETRY),
+        this.retry,
+        { signal: this.abort.signal, onRetry: () => void this.retries++ },
+      );
+    } catch (err) {
+      const code = grpcCode(err);
+      if (code !== INVALID_ARGUMENT && code !== ALREADY_EXISTS) throw this.rpcFailed(err, batch);
+      if (batch.length > 1) {
+        const half = batch.length >> 1;
+        await this.commitBatch(batch.slice(0, half));
+        await this.commitBatch(batch.slice(half));
+        return;
+      }
+      const op = batch[0]!;
+      const rejection = this.rejection(op, err, code);
+      if (!this.options.onRejected) throw rejection;
+      this.rejected++;
+      await this.options.onRejected(op, rejection);
+      return;
+    }
+    this.commits++;
+    const results = response.mutationResults ?? [];
+    batch.forEach((op, i) => {
+      if (results[i]?.conflictDetected) {
+        this.conflicts++;
+        this.options.onConflict?.(op);
+      } else {
+        this.written++;
+        this.bytes += mutationBytes(op);
+      }
+    });
+    this.options.onCommitted?.(batch);
+  }
+
+  private rejection(op: WriteOp, err: unknown, code: number): DspipeError {
+    const key = opKey(op);
+    const details = String((err as { details?: unknown }).details ?? (err as Error).message);
+    const where = {
+      key: formatKey(key),
+      ...(key?.path?.length && { kind: key.path[key.path.length - 1]!.kind ?? '' }),
+      ...(key?.partitionId?.namespaceId && { namespace: key.partitionId.namespaceId }),
+      cause: err,
+    };
+    if (code === ALREADY_EXISTS) {
+      return new DspipeError('DSPIPE_REJECTED_ENTITY', `entity already exists (${op.op} refused): ${details}`, {
+        ...where,
+        hint: 'restore with --mode upsert to overwrite, or clear the target first (dspipe clear)',
+      });
+    }
+    const tooLarge = /too (large|big)|exceed|size/i.test(details);
+    return new DspipeError(tooLarge ? 'DSPIPE_ENTITY_TOO_LARGE' : 'DSPIPE_REJECTED_ENTITY', `Datastore refused the entity: ${details}`, {
+      ...where,
+      hint: 'fix the entity, or pass --on-error skip to write refused entities to a rejects file and go on',
+    });
+  }
+
+  private rpcFailed(err: unknown, batch: WriteOp[]): Error {
+    if (err instanceof DspipeError || (err as Error)?.name === 'AbortError') return err as Error;
+    const first = opKey(batch[0]!);
+    return new DspipeError('DSPIPE_RPC_FAILED', `commit of ${batch.length} mutation(s) failed${isTransient(err) ? ` after ${this.retry.maxAttempts} attempts` : ''}: ${String((err as { details?: unknown }).details ?? (err as Error).message)}`, {
+      ...(first?.path?.length && { kind: first.path[first.path.length - 1]!.kind ?? '' }),
+      ...(first?.partitionId?.namespaceId && { namespace: first.partitionId.namespaceId }),
+      cause: err,
+    });
+  }
+}
+
+export function createEntityWriter(client: DatastoreClient, connection: Connection, options: EntityWriterOptions = {}): EntityWriter {
+  return new EntityWriter(client, connection, options);
+}

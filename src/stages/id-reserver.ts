@@ -1,0 +1,120 @@
+/**
+ * Entities (or WriteOps) pass through unchanged; every numeric id in their
+ * keys is handed to ReserveIds first, batched per namespace, so Datastore's
+ * id allocator never gives a restored id to a new entity — the collision that
+ * made restores into another app unsafe with the old App Engine tools.
+ *
+ * Ancestor ids are reserved too (as their own key prefix): a parent that is
+ * not in the dump still owns its id. Reserving happens before the entity is
+ * passed on, so there is never a moment when a restored id is written but
+ * still allocatable. ReserveIds is idempotent, hence freely retried.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import type { DatastoreClient, Connection } from '../datastore/connection.js';
+import { requestBase } from '../datastore/connection.js';
+import type { IEntity, IKey } from '../datastore/proto.js';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../datastore/retry.js';
+import { DspipeError } from '../errors.js';
+import { keyIdentity, opKey, type WriteOp } from '../format/batching.js';
+import { NO_GAX_RETRY } from './entity-writer.js';
+
+export interface IdReserverOptions {
+  /** Keys per ReserveIds call (default 500). */
+  batchSize?: number;
+  retry?: RetryPolicy;
+}
+
+/** Remembered reserved prefixes, so a parent of many children is reserved once (bounded memory). */
+const REMEMBER = 100_000;
+
+export class IdReserver extends Transform {
+  /** Distinct keys passed to ReserveIds. */
+  reserved = 0;
+  calls = 0;
+  retries = 0;
+  private readonly batchSize: number;
+  private readonly retry: RetryPolicy;
+  private pending = new Map<string, Map<string, IKey>>();
+  private pendingCount = 0;
+  private seen = new Set<string>();
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly client: DatastoreClient,
+    private readonly connection: Connection,
+    options: IdReserverOptions = {},
+  ) {
+    super({ objectMode: true, highWaterMark: 256 });
+    this.batchSize = options.batchSize ?? 500;
+    this.retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  override _transform(chunk: IEntity | WriteOp, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const key = typeof (chunk as WriteOp).op === 'string' ? opKey(chunk as WriteOp) : (chunk as IEntity).key;
+    if (key) this.collect(key);
+    if (this.pendingCount < this.batchSize) return callback(null, chunk);
+    this.reservePending().then(() => callback(null, chunk), (err: Error) => callback(err));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.reservePending().then(() => callback(), (err: Error) => callback(err));
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.abort.abort();
+    callback(err);
+  }
+
+  private collect(key: IKey): void {
+    const path = key.path ?? [];
+    const namespace = key.partitionId?.namespaceId ?? '';
+    for (let i = 0; i < path.length; i++) {
+      const id = path[i]!.id;
+      if (id === undefined || id === null) continue;
+      const prefix: IKey = {
+        partitionId: { projectId: this.connection.projectId, databaseId: this.connection.databaseId, namespaceId: namespace },
+        path: path.slice(0, i + 1).map((e) => (e.id != null ? { kind: e.kind ?? null, id: e.id } : { kind: e.kind ?? null, name: e.name ?? null })),
+      };
+      const identity = keyIdentity(prefix);
+      if (this.seen.has(identity)) continue;
+      let group = this.pending.get(namespace);
+      if (!group) this.pending.set(namespace, (group = new Map()));
+      if (!group.has(identity)) {
+        group.set(identity, prefix);
+        this.pendingCount++;
+      }
+    }
+  }
+
+  private async reservePending(): Promise<void> {
+    const groups = this.pending;
+    this.pending = new Map();
+    this.pendingCount = 0;
+    for (const [namespace, keys] of groups) {
+      const all = [...keys.values()];
+      for (let i = 0; i < all.length; i += this.batchSize) {
+        const slice = all.slice(i, i + this.batchSize);
+        try {
+          await withRetry(() => this.client.reserveIds({ ...requestBase(this.connection), keys: slice }, NO_GAX_RETRY), this.retry, {
+            signal: this.abort.signal,
+            onRetry: () => void this.retries++,
+          });
+        } catch (err) {
+          throw new DspipeError('DSPIPE_RPC_FAILED', `ReserveIds failed: ${String((err as { details?: unknown }).details ?? (err as Error).message)}`, {
+            ...(namespace !== '' && { namespace }),
+            hint: 'nothing of this batch was written yet; run the restore again (upserts are idempotent)',
+            cause: err,
+          });
+        }
+        this.calls++;
+        this.reserved += slice.length;
+      }
+      if (this.seen.size > REMEMBER) this.seen.clear();
+      for (const identity of keys.keys()) this.seen.add(identity);
+    }
+  }
+}
+
+export function createIdReserver(client: DatastoreClient, connection: Connection, options: IdReserverOptions = {}): IdReserver {
+  return new IdReserver(client, connection, options);
+}
