@@ -34,10 +34,26 @@ function daysFromCivil(y: number, m: number, d: number): number {
  * checks the range.
  */
 export function formatTimestamp(seconds: number, nanos: number): string {
-  let days = Math.floor(seconds / 86400);
+  const days = Math.floor(seconds / 86400);
   let sod = seconds - days * 86400;
+  // Timestamps in one dump cluster around a few days: reuse the date text.
+  const date = days === lastDays ? lastDate : dateText(days);
+  const hh = Math.floor(sod / 3600);
+  sod -= hh * 3600;
+  const mm = Math.floor(sod / 60);
+  const ss = sod - mm * 60;
+  const micros = Math.floor(nanos / 1000);
+  const f = micros >= 100000 ? String(micros) : String(micros + 1000000).slice(1);
+  return date + PAD2[hh] + ':' + PAD2[mm] + ':' + PAD2[ss] + '.' + f + 'Z';
+}
+
+let lastDays = NaN;
+let lastDate = '';
+
+/** `YYYY-MM-DDT` of a day number. */
+function dateText(epochDays: number): string {
   // Civil date from days (shifted so the era starts on 0000-03-01).
-  days += 719468;
+  const days = epochDays + 719468;
   const era = Math.floor(days / 146097);
   const doe = days - era * 146097;
   const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
@@ -46,17 +62,24 @@ export function formatTimestamp(seconds: number, nanos: number): string {
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  const hh = Math.floor(sod / 3600);
-  sod -= hh * 3600;
-  const mm = Math.floor(sod / 60);
-  const ss = sod - mm * 60;
-  const micros = Math.floor(nanos / 1000);
   const y = year >= 1000 ? String(year) : year >= 100 ? '0' + year : year >= 10 ? '00' + year : '000' + year;
-  const f = micros >= 100000 ? String(micros) : String(micros + 1000000).slice(1);
-  return y + '-' + PAD2[month] + '-' + PAD2[day] + 'T' + PAD2[hh] + ':' + PAD2[mm] + ':' + PAD2[ss] + '.' + f + 'Z';
+  lastDays = epochDays;
+  lastDate = y + '-' + PAD2[month] + '-' + PAD2[day] + 'T';
+  return lastDate;
 }
 
 const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
+
+/** The decimal number in text[start, start+len), or -1 if any character is not a digit. */
+function digits(text: string, start: number, len: number): number {
+  let n = 0;
+  for (let i = start; i < start + len; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
 
 function daysInMonth(y: number, m: number): number {
   if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
@@ -75,6 +98,35 @@ export interface ParsedTimestamp {
  * and leap seconds are refused: Datastore never writes them.
  */
 export function parseTimestamp(text: string): ParsedTimestamp | string {
+  // Fast path for the canonical form we write, YYYY-MM-DDTHH:MM:SS.ffffffZ.
+  if (text.length === 27 && text.charCodeAt(26) === 90 /* Z */) {
+    const year = digits(text, 0, 4);
+    const month = digits(text, 5, 2);
+    const day = digits(text, 8, 2);
+    const hh = digits(text, 11, 2);
+    const mi = digits(text, 14, 2);
+    const ss = digits(text, 17, 2);
+    const micros = digits(text, 20, 6);
+    if (
+      (year | month | day | hh | mi | ss | micros) >= 0 &&
+      text.charCodeAt(4) === 45 &&
+      text.charCodeAt(7) === 45 &&
+      text.charCodeAt(10) === 84 &&
+      text.charCodeAt(13) === 58 &&
+      text.charCodeAt(16) === 58 &&
+      text.charCodeAt(19) === 46 &&
+      year >= 1 &&
+      month >= 1 &&
+      month <= 12 &&
+      day >= 1 &&
+      (day <= 28 || day <= daysInMonth(year, month)) &&
+      hh <= 23 &&
+      mi <= 59 &&
+      ss <= 59
+    ) {
+      return { seconds: daysFromCivil(year, month, day) * 86400 + hh * 3600 + mi * 60 + ss, nanos: micros * 1000 };
+    }
+  }
   const m = TIMESTAMP_RE.exec(text);
   if (m === null) return `invalid timestamp ${JSON.stringify(text)}: expected RFC 3339 UTC like 2024-01-31T12:00:00.000000Z`;
   const year = +m[1]!;
