@@ -138,6 +138,60 @@ describe('round trips proto -> line -> proto and back', () => {
   });
 });
 
+describe('every code point and random entities', () => {
+  test('every Unicode scalar value round-trips, and a line never holds a raw line break', () => {
+    const props: Record<string, IValue> = {};
+    let chunk = '';
+    let n = 0;
+    for (let cp = 0; cp <= 0x10ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      chunk += String.fromCodePoint(cp);
+      if (chunk.length >= 8192 || cp === 0x10ffff) {
+        props[`chunk${String(n++).padStart(4, '0')}`] = { stringValue: chunk, excludeFromIndexes: true };
+        chunk = '';
+      }
+    }
+    const line = assertLossless(entity(props));
+    assert.ok(!line.includes('\n') && !line.includes('\r'));
+  });
+
+  test('200 random entities agree with proto-loader', () => {
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const doubles = [0, -0, NaN, Infinity, -Infinity, 5e-324, -1.7976931348623157e308, 0.1, 1, -2.5, 1e21, 123456.789];
+    const ints = ['0', '1', '-1', '9223372036854775807', '-9223372036854775808', '4294967296', '-123456789012'];
+    const strings = ['', 'a', '\u0000', 'ü', '😀', 'a"b\\c', '\u2028', 'x'.repeat(300)];
+    const randomValue = (depth: number): IValue => {
+      const r = rand();
+      const flags: IValue = {};
+      if (rand() < 0.2) flags.excludeFromIndexes = true;
+      if (rand() < 0.1) flags.meaning = Math.floor(rand() * 30) - 5;
+      if (r < 0.1) return { ...flags, nullValue: 'NULL_VALUE' };
+      if (r < 0.2) return { ...flags, booleanValue: rand() < 0.5 };
+      if (r < 0.3) return { ...flags, integerValue: pick(ints) };
+      if (r < 0.4) return { ...flags, doubleValue: rand() < 0.5 ? pick(doubles) : (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20) };
+      if (r < 0.5) return { ...flags, timestampValue: { seconds: String(Math.floor(-62135596800 + rand() * 315537897599)), nanos: Math.floor(rand() * 1e6) * 1000 } };
+      if (r < 0.6) return { ...flags, stringValue: pick(strings) + pick(strings) };
+      if (r < 0.7) return { ...flags, blobValue: Buffer.from(Array.from({ length: Math.floor(rand() * 7) }, () => Math.floor(rand() * 256))) };
+      if (r < 0.75) return { ...flags, geoPointValue: { latitude: rand() * 180 - 90, longitude: rand() * 360 - 180 } };
+      if (r < 0.8) return { ...flags, keyValue: { partitionId: { projectId: 'p', databaseId: pick(['', 'db']), namespaceId: pick(['', 'ns']) }, path: [{ kind: 'K', id: pick(['1', '9223372036854775807']) }, { kind: pick(strings.slice(1)), name: pick(strings.slice(1)) }] } };
+      if (r < 0.9 && depth < 4) {
+        const props: Record<string, IValue> = {};
+        for (let i = Math.floor(rand() * 4); i > 0; i--) props[pick(strings.slice(1)) + i] = randomValue(depth + 1);
+        return { ...flags, entityValue: rand() < 0.5 ? { properties: props } : { key: { partitionId: { projectId: 'p' }, path: [{ kind: 'E', name: 'e' }] }, properties: props } };
+      }
+      if (depth < 4) return { ...flags, arrayValue: { values: Array.from({ length: Math.floor(rand() * 4) }, () => randomValue(depth + 1)) } };
+      return { ...flags, stringValue: 'leaf' };
+    };
+    for (let e = 0; e < 200; e++) {
+      const props: Record<string, IValue> = {};
+      for (let i = Math.floor(rand() * 12); i > 0; i--) props[`${pick(strings.slice(1))}_${i}`] = randomValue(0);
+      assertLossless(entity(props, { partitionId: { projectId: 'proj', databaseId: pick(['', 'db']), namespaceId: pick(['', 'ns']) }, path: [{ kind: 'R', id: String(e + 1) }] }));
+    }
+  });
+});
+
 describe('canonical lines: line -> proto -> line is the identity', () => {
   const k = '"key":{"partitionId":{"projectId":"p","databaseId":"d","namespaceId":"n"},"path":[{"kind":"K","name":"x"}]}';
   const lines = [
