@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DspipeError } from '../errors.js';
 
 export interface FileSink extends Writable {
@@ -35,7 +35,8 @@ class FileSinkStream extends Writable implements FileSink {
 
   constructor(readonly path: string) {
     super({ highWaterMark: 1 << 20 });
-    this.tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    // Short on purpose: the final name may already use the whole 255-byte component limit.
+    this.tempPath = join(dirname(path), `.dspipe-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
   }
 
   override _construct(callback: (err?: Error | null) => void): void {

@@ -1,0 +1,423 @@
+/**
+ * dump: every selected kind of every namespace, as one consistent snapshot,
+ * to `<root>/<name>/` (one file per kind, manifest.json, dump.log) or as one
+ * NDJSON stream (`out: '-'`). The library API behind `dspipe dump`.
+ *
+ * Per kind: entityReader → serializer → compressor → fileSink, composed with
+ * stream/promises.pipeline; kinds run under a p-limit of `concurrency`. The
+ * manifest is rewritten atomically after every kind, so a killed dump can be
+ * resumed: completed kinds are kept, the rest read again at the same read time.
+ */
+import { pipeline } from 'node:stream/promises';
+import { Readable, type Writable } from 'node:stream';
+import { appendFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pLimit from 'p-limit';
+import { DspipeError } from '../errors.js';
+import { createClient, resolveConnection, type Connection, type DatastoreClient } from '../datastore/connection.js';
+import type { ITimestamp } from '../datastore/proto.js';
+import { countKind, rfc3339ToTimestamp, serverReadTime, timestampToRfc3339, type ReadContext } from '../datastore/run-query.js';
+import { DUMP_DEFAULTS, normalizeDumpOptions, type DumpOptions, type NormalizedDumpOptions } from '../format/dump-options.js';
+import { kindFilePath } from '../format/file-names.js';
+import { formatManifest, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, parseManifest, type DumpManifest, type ManifestKind } from '../format/manifest.js';
+import { loadKindOptions, type KindOptionsFile } from './kind-options.js';
+import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
+import { createEntityReader } from '../stages/entity-reader.js';
+import { createSerializer } from '../stages/serializer.js';
+import { createCompressor } from '../stages/compressor.js';
+import { createFileSink } from '../stages/file-sink.js';
+
+export const DUMP_LOG_FILE = 'dump.log';
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+export type DumpEvent =
+  | { type: 'start'; name: string; dir: string | null; readTime: string | null; kinds: KindRef[]; resumed: number }
+  | { type: 'kind-start'; namespace: string; kind: string; total: number | undefined; splits: number }
+  | { type: 'kind-progress'; namespace: string; kind: string; entities: number; rawBytes: number }
+  | { type: 'kind-done'; namespace: string; kind: string; entities: number; rawBytes: number; bytes: number; seconds: number }
+  | { type: 'retry'; namespace?: string | undefined; kind?: string | undefined; attempt: number; delayMs: number; error: string };
+
+export interface DumpRunOptions extends DumpOptions {
+  /** Where `out: '-'` writes (default process.stdout). */
+  output?: Writable;
+  signal?: AbortSignal;
+  onEvent?: (event: DumpEvent) => void;
+}
+
+export interface DumpKindSummary extends ManifestKind {
+  /** Kept from an earlier run by --resume. */
+  resumed: boolean;
+  seconds: number;
+  total?: number | undefined;
+}
+
+export interface DumpSummary {
+  name: string;
+  /** The dump folder, or null for `out: '-'`. */
+  dir: string | null;
+  readTime: string | null;
+  compression: 'zstd' | 'none';
+  kinds: DumpKindSummary[];
+  entities: number;
+  rawBytes: number;
+  bytes: number;
+  retries: number;
+  seconds: number;
+}
+
+let versionCache: string | undefined;
+/** dspipe's own version, from the package.json above this module (dist/ or a build dir). */
+export async function dspipeVersion(): Promise<string> {
+  if (versionCache !== undefined) return versionCache;
+  for (let up = '../../'; up.length < 30; up += '../') {
+    try {
+      const pkg = JSON.parse(await readFile(new URL(`${up}package.json`, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'dspipe' && pkg.version) return (versionCache = pkg.version);
+    } catch {
+      // not here; look one level up
+    }
+  }
+  return (versionCache = '0.0.0');
+}
+
+/** Writes a file atomically: temp file in the same folder, fsync, rename. */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const temp = join(dirname(path), `.${MANIFEST_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true }).catch(() => {});
+    throw new DspipeError('DSPIPE_IO', `cannot write ${path}: ${(err as Error).message}`, { file: path, cause: err });
+  }
+}
+
+async function readExistingManifest(dir: string): Promise<DumpManifest | undefined> {
+  const file = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new DspipeError('DSPIPE_IO', `cannot read ${file}: ${(err as Error).message}`, { file, cause: err });
+  }
+  return parseManifest(text, file);
+}
+
+async function folderIsEmpty(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
+}
+
+/** Decides what to do with what is already in the dump folder; returns the kinds to keep. */
+async function prepareFolder(o: NormalizedDumpOptions, dir: string, previous: DumpManifest | undefined): Promise<ManifestKind[]> {
+  const where = { file: dir };
+  if (previous === undefined) {
+    if (!o.force && !o.resume && !(await folderIsEmpty(dir))) {
+      throw new DspipeError('DSPIPE_DUMP_EXISTS', `${dir} exists and is not a dump`, { ...where, hint: 'pick another -n NAME, or pass --force to write into it' });
+    }
+    return [];
+  }
+  if (o.resume) {
+    const kept: ManifestKind[] = [];
+    for (const k of previous.kinds) {
+      if (!k.complete) continue;
+      const size = await stat(join(dir, k.file)).then((s) => s.size, () => -1);
+      if (size === k.bytes) kept.push(k);
+    }
+    return kept;
+  }
+  if (!o.force) {
+    throw new DspipeError(
+      'DSPIPE_DUMP_EXISTS',
+      previous.complete ? `a complete dump is already at ${dir}` : `an unfinished dump is at ${dir}`,
+      { ...where, hint: previous.complete ? 'pick another -n NAME, or pass --force to replace it' : 'pass --resume to finish it, or --force to start over' },
+    );
+  }
+  // --force: the old manifest goes first, so a crash now never leaves a manifest describing replaced files.
+  await rm(join(dir, MANIFEST_FILE), { force: true });
+  for (const k of previous.kinds) await rm(join(dir, k.file), { force: true });
+  await rm(join(dir, DUMP_LOG_FILE), { force: true });
+  return [];
+}
+
+function isAbort(err: unknown): boolean {
+  return (err as Error)?.name === 'AbortError';
+}
+
+function describeRetry(err: unknown): string {
+  const e = err as { code?: unknown; details?: unknown; message?: unknown };
+  return `${String(e?.code ?? '')} ${String(e?.details ?? e?.message ?? err)}`.trim();
+}
+
+class DumpRun {
+  retries = 0;
+  private manifestChain: Promise<void> = Promise.resolve();
+  private logChain: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly o: NormalizedDumpOptions,
+    readonly client: DatastoreClient,
+    readonly connection: Connection,
+    readonly readTime: ITimestamp | undefined,
+    readonly kindOptions: KindOptionsFile,
+    readonly options: DumpRunOptions,
+    readonly signal: AbortSignal,
+  ) {}
+
+  get ctx(): ReadContext {
+    return { readTime: this.readTime, retry: this.o.retry, signal: this.signal, onRetry: (err, attempt, delayMs) => this.onRetry(err, attempt, delayMs) };
+  }
+
+  onRetry(err: unknown, attempt: number, delayMs: number, ref?: KindRef): void {
+    this.retries++;
+    const error = describeRetry(err);
+    this.log(`retry ${ref ? `${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)} ` : ''}after attempt ${attempt} in ${delayMs} ms: ${error}`);
+    this.options.onEvent?.({ type: 'retry', namespace: ref?.namespace, kind: ref?.kind, attempt, delayMs, error });
+  }
+
+  log(line: string): void {
+    const dir = this.o.dir;
+    if (dir === null) return;
+    const text = `${new Date().toISOString()} ${line}\n`;
+    this.logChain = this.logChain.then(() => appendFile(join(dir, DUMP_LOG_FILE), text)).catch(() => {});
+  }
+
+  flushLog(): Promise<void> {
+    return this.logChain;
+  }
+
+  writeManifest(manifest: DumpManifest): Promise<void> {
+    const text = formatManifest(manifest);
+    const path = join(this.o.dir!, MANIFEST_FILE);
+    const next = this.manifestChain.then(() => writeFileAtomic(path, text));
+    this.manifestChain = next.catch(() => {});
+    return next;
+  }
+
+  /** Splits and page size for one kind: options.json first, then flags, then the auto rule. */
+  plan(ref: KindRef, total: number | undefined): { splits: number; pageSize: number | undefined } {
+    const override = this.kindOptions.dump[ref.kind] ?? {};
+    let splits: number;
+    if (override.splits !== undefined) splits = override.splits;
+    else if (this.o.splits !== 'auto') splits = this.o.splits;
+    else if (total === undefined || total < DUMP_DEFAULTS.autoSplitMinEntities) splits = 1;
+    else splits = Math.min(DUMP_DEFAULTS.autoSplits, Math.ceil(total / DUMP_DEFAULTS.autoSplitMinEntities));
+    return { splits, pageSize: override.pageSize ?? this.o.pageSize };
+  }
+
+  reader(ref: KindRef, total: number | undefined, onPage: (n: number) => void) {
+    const { splits, pageSize } = this.plan(ref, total);
+    this.options.onEvent?.({ type: 'kind-start', namespace: ref.namespace, kind: ref.kind, total, splits });
+    this.log(`kind ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)}: ${total ?? '?'} entities, ${splits} split(s)`);
+    return createEntityReader(this.client, this.connection, {
+      namespace: ref.namespace,
+      kind: ref.kind,
+      readTime: this.readTime,
+      splits,
+      pageSize,
+      retry: this.o.retry,
+      onProgress: onPage,
+      onRetry: (err, attempt, delayMs) => this.onRetry(err, attempt, delayMs, ref),
+    });
+  }
+
+  /** One kind to its file; returns its manifest entry. */
+  async dumpKind(ref: KindRef): Promise<DumpKindSummary> {
+    const started = Date.now();
+    const file = kindFilePath(ref.namespace, ref.kind, this.o.compression);
+    const total = await countKind(this.client, this.connection, ref.namespace, ref.kind, this.ctx);
+    const serializer = createSerializer();
+    const reader = this.reader(ref, total, () =>
+      this.options.onEvent?.({ type: 'kind-progress', ...ref, entities: reader.results, rawBytes: serializer.rawBytes }),
+    );
+    const sink = createFileSink(join(this.o.dir!, file));
+    await pipeline(reader, serializer, createCompressor({ compression: this.o.compression, level: this.o.level }), sink, { signal: this.signal });
+    const seconds = (Date.now() - started) / 1000;
+    const entry: DumpKindSummary = {
+      namespace: ref.namespace,
+      kind: ref.kind,
+      file,
+      entities: serializer.entities,
+      rawBytes: serializer.rawBytes,
+      bytes: sink.bytes,
+      sha256: sink.sha256,
+      complete: true,
+      resumed: false,
+      seconds,
+      total,
+    };
+    this.log(`done ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)}: ${entry.entities} entities, ${entry.rawBytes} raw bytes, ${entry.bytes} bytes in ${file} (${seconds.toFixed(1)} s)`);
+    this.options.onEvent?.({ type: 'kind-done', ...ref, entities: entry.entities, rawBytes: entry.rawBytes, bytes: entry.bytes, seconds });
+    return entry;
+  }
+
+  /** Every kind, in order, as one NDJSON stream. */
+  async toStream(kinds: KindRef[], output: Writable): Promise<{ kinds: DumpKindSummary[]; rawBytes: number; bytes: number }> {
+    const summaries: DumpKindSummary[] = [];
+    const serializer = createSerializer();
+    const compressor = createCompressor({ compression: this.o.compression, level: this.o.level });
+    const run = this;
+    async function* entities() {
+      for (const ref of kinds) {
+        const started = Date.now();
+        const total = await countKind(run.client, run.connection, ref.namespace, ref.kind, run.ctx);
+        const before = { entities: serializer.entities, rawBytes: serializer.rawBytes };
+        const reader = run.reader(ref, total, () =>
+          run.options.onEvent?.({ type: 'kind-progress', ...ref, entities: reader.results, rawBytes: serializer.rawBytes - before.rawBytes }),
+        );
+        let n = 0;
+        for await (const result of reader) {
+          n++;
+          yield result;
+        }
+        const seconds = (Date.now() - started) / 1000;
+        // Bytes are shared by the stream; per kind we know the entities exactly and the raw bytes up to buffering.
+        summaries.push({ ...ref, file: '-', entities: n, rawBytes: serializer.rawBytes - before.rawBytes, bytes: 0, sha256: EMPTY_SHA256, complete: true, resumed: false, seconds, total });
+        run.options.onEvent?.({ type: 'kind-done', ...ref, entities: n, rawBytes: serializer.rawBytes - before.rawBytes, bytes: 0, seconds });
+      }
+    }
+    await pipeline(Readable.from(entities()), serializer, compressor, output, { signal: this.signal });
+    return { kinds: summaries, rawBytes: serializer.rawBytes, bytes: compressor.bytesOut };
+  }
+}
+
+function placeholder(ref: KindRef, compression: 'zstd' | 'none'): ManifestKind {
+  return { ...ref, file: kindFilePath(ref.namespace, ref.kind, compression), entities: 0, rawBytes: 0, bytes: 0, sha256: EMPTY_SHA256, complete: false };
+}
+
+/** Dumps a database; resolves with what was written. See DumpOptions for the options. */
+export async function dump(options: DumpRunOptions = {}): Promise<DumpSummary> {
+  const started = Date.now();
+  let o = normalizeDumpOptions(options);
+  const kindOptions = await loadKindOptions(o.optionsFile);
+  const connection = resolveConnection(o.connection);
+  const dir = o.dir;
+  const previous = dir === null ? undefined : await readExistingManifest(dir);
+  if (previous && o.resume) {
+    if (options.compress !== undefined && options.compress !== previous.compression) {
+      throw new DspipeError('DSPIPE_INVALID_OPTION', `--compress ${JSON.stringify(options.compress)} differs from the dump being resumed (${previous.compression})`, {
+        file: dir ?? undefined,
+        hint: 'resume with the same --compress, or start over with --force',
+      });
+    }
+    o = { ...o, compression: previous.compression, snapshot: previous.readTime !== null };
+  }
+  const kept = dir === null ? [] : await prepareFolder(o, dir, previous);
+
+  const controller = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  const client = createClient(connection);
+  try {
+    let readTime: ITimestamp | undefined;
+    if (previous && o.resume) readTime = previous.readTime === null ? undefined : rfc3339ToTimestamp(previous.readTime);
+    else if (o.readTime !== undefined) readTime = rfc3339ToTimestamp(o.readTime);
+    else if (o.snapshot) readTime = await serverReadTime(client, connection, { retry: o.retry, signal });
+    const readTimeText = readTime === undefined ? null : timestampToRfc3339(readTime);
+
+    const run = new DumpRun(o, client, connection, readTime, kindOptions, options, signal);
+    const kinds: KindRef[] = [];
+    for await (const ref of enumerateKinds(client, connection, { selection: o.selection, readTime, retry: o.retry, onRetry: (e, a, d) => run.onRetry(e, a, d) })) {
+      kinds.push(ref);
+    }
+
+    if (dir === null) {
+      options.onEvent?.({ type: 'start', name: o.name, dir, readTime: readTimeText, kinds, resumed: 0 });
+      const streamed = await run.toStream(kinds, options.output ?? process.stdout);
+      return { ...summarize(o, readTimeText, streamed.kinds, run.retries, started), rawBytes: streamed.rawBytes, bytes: streamed.bytes };
+    }
+
+    await mkdir(dir, { recursive: true });
+    const keptById = new Map(kept.map((k) => [JSON.stringify([k.namespace, k.kind]), k]));
+    const entries = kinds.map((ref) => keptById.get(JSON.stringify([ref.namespace, ref.kind])) ?? placeholder(ref, o.compression));
+    const manifest: DumpManifest = {
+      format: FORMAT_NAME,
+      formatVersion: FORMAT_VERSION,
+      dspipeVersion: await dspipeVersion(),
+      source: connection.emulatorHost === undefined
+        ? { projectId: connection.projectId, databaseId: connection.databaseId }
+        : { projectId: connection.projectId, databaseId: connection.databaseId, emulatorHost: connection.emulatorHost },
+      readTime: readTimeText,
+      startedAt: previous && o.resume ? previous.startedAt : new Date(started).toISOString(),
+      finishedAt: null,
+      complete: false,
+      compression: o.compression,
+      kinds: entries,
+    };
+    const resumed = entries.filter((e) => e.complete).length;
+    run.log(`${previous && o.resume ? 'resume' : 'start'} dump ${o.name} of ${connection.projectId}/${connection.databaseId || '(default)'} at read time ${readTimeText ?? 'none (--no-snapshot)'}: ${kinds.length} kinds${resumed ? `, ${resumed} already complete` : ''}`);
+    await run.writeManifest(manifest);
+    options.onEvent?.({ type: 'start', name: o.name, dir, readTime: readTimeText, kinds, resumed });
+
+    const summaries = new Map<number, DumpKindSummary>();
+    const limit = pLimit(o.concurrency);
+    let failure: { err: unknown } | undefined;
+    await Promise.all(
+      entries.map((entry, i) =>
+        limit(async () => {
+          if (entry.complete) {
+            summaries.set(i, { ...entry, resumed: true, seconds: 0 });
+            return;
+          }
+          if (failure || signal.aborted) return;
+          try {
+            const done = await run.dumpKind(kinds[i]!);
+            summaries.set(i, done);
+            const { resumed: _r, seconds: _s, total: _t, ...kindEntry } = done;
+            entries[i] = kindEntry;
+            await run.writeManifest(manifest);
+          } catch (err) {
+            if (!failure) {
+              failure = { err: isAbort(err) && options.signal?.aborted ? options.signal.reason ?? err : err };
+              run.log(`failed ${JSON.stringify(kinds[i]!.namespace)}/${JSON.stringify(kinds[i]!.kind)}: ${describeRetry(err)}`);
+            }
+            controller.abort();
+          }
+        }),
+      ),
+    );
+    if (!failure && signal.aborted) failure = { err: options.signal?.reason ?? signal.reason };
+    if (failure) {
+      await run.writeManifest(manifest).catch(() => {});
+      run.log('stopped; run again with --resume to finish');
+      await run.flushLog();
+      throw failure.err;
+    }
+    manifest.finishedAt = new Date().toISOString();
+    manifest.complete = true;
+    await run.writeManifest(manifest);
+    const list = entries.map((_, i) => summaries.get(i)!);
+    const summary = summarize(o, readTimeText, list, run.retries, started);
+    run.log(`finished: ${summary.entities} entities, ${summary.rawBytes} raw bytes, ${summary.bytes} bytes, ${summary.retries} retries, ${summary.seconds.toFixed(1)} s`);
+    await run.flushLog();
+    return summary;
+  } finally {
+    await client.close();
+  }
+}
+
+function summarize(o: NormalizedDumpOptions, readTime: string | null, kinds: DumpKindSummary[], retries: number, started: number): DumpSummary {
+  return {
+    name: o.name,
+    dir: o.dir,
+    readTime,
+    compression: o.compression,
+    kinds,
+    entities: kinds.reduce((n, k) => n + k.entities, 0),
+    rawBytes: kinds.reduce((n, k) => n + k.rawBytes, 0),
+    bytes: kinds.reduce((n, k) => n + k.bytes, 0),
+    retries,
+    seconds: (Date.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,202 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { dump, type DumpEvent } from '../../src/commands/dump.js';
+import { encodeEntity, decodeEntity } from '../../src/format/entity-codec.js';
+import { compareKeys } from '../../src/emulator/key-order.js';
+import { isDspipeError } from '../../src/errors.js';
+import type { IEntity } from '../../src/datastore/proto.js';
+import { lookupAll, seedKind, sampleEntity, put } from '../stages/seed.js';
+import { kindLines, listFiles, readManifest, timeless } from './dump-helpers.js';
+
+const HOSTILE_KINDS = ['../x', 'a/b', 'CON', 'NUL.txt', 'trailing. ', 'Ünïcødé 日本', 'K'.repeat(400), 'k'.repeat(400)];
+const NAMESPACES = ['', 'tenant-1', '..'];
+
+let t: TestEmulator;
+let root: string;
+/** Expected lines per "namespace\0kind". */
+const expected = new Map<string, string[]>();
+
+async function seedAll(target: TestEmulator): Promise<Map<string, IEntity[]>> {
+  const seeded = new Map<string, IEntity[]>();
+  const plan: Array<[string, string, number]> = [
+    ['', 'Item', 700], ['', 'Small', 3], ['tenant-1', 'Item', 40], ['..', 'Order', 12],
+    ...HOSTILE_KINDS.map((k): [string, string, number] => ['', k, 2]),
+  ];
+  for (const [ns, kind, n] of plan) seeded.set(`${ns}\0${kind}`, await seedKind(target, ns, kind, n));
+  return seeded;
+}
+
+before(async () => {
+  t = await startTestEmulator();
+  root = await mkdtemp(join(tmpdir(), 'dspipe-dump-'));
+  for (const [id, entities] of await seedAll(t)) {
+    const keys = entities.map((e) => e.key!).sort(compareKeys);
+    expected.set(id, (await lookupAll(t, keys)).map(encodeEntity));
+  }
+});
+after(async () => {
+  await t.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+function base(extra: Parameters<typeof dump>[0] = {}): Parameters<typeof dump>[0] {
+  return { root, emulatorHost: t.connection.emulatorHost!, projectId: t.connection.projectId, ...extra };
+}
+
+test('dumps every kind of every namespace with exact content, inside the folder', async () => {
+  const events: DumpEvent[] = [];
+  const summary = await dump(base({ name: 'full', onEvent: (e) => events.push(e) }));
+  const dir = join(root, 'full');
+  const manifest = await readManifest(dir);
+  assert.equal(manifest.complete, true);
+  assert.match(manifest.readTime!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  assert.deepEqual(
+    manifest.kinds.map((k) => `${k.namespace}\0${k.kind}`).sort(),
+    [...expected.keys()].sort(),
+  );
+  for (const k of manifest.kinds) {
+    const lines = await kindLines(dir, k.file);
+    assert.deepEqual(lines, expected.get(`${k.namespace}\0${k.kind}`), `${k.namespace}/${k.kind}`);
+    assert.equal(k.entities, lines.length);
+    assert.equal(k.bytes, (await stat(join(dir, k.file))).size);
+    assert.equal(k.complete, true);
+    // Ancestor paths and both id styles survive the round trip.
+    for (const line of lines) assert.equal(decodeEntity(line).key!.partitionId!.namespaceId, k.namespace);
+  }
+  const item = (await kindLines(dir, manifest.kinds.find((k) => k.kind === 'Item' && k.namespace === '')!.file)).map((l) => decodeEntity(l));
+  assert.ok(item.some((e) => e.key!.path!.length === 2 && e.key!.path![0]!.kind === 'Parent'));
+  assert.ok(item.some((e) => e.key!.path!.at(-1)!.id) && item.some((e) => e.key!.path!.at(-1)!.name));
+  const files = await listFiles(dir);
+  assert.deepEqual(files, [...manifest.kinds.map((k) => k.file), 'dump.log', 'manifest.json'].sort());
+  assert.equal(summary.entities, [...expected.values()].reduce((n, l) => n + l.length, 0));
+  assert.equal(summary.kinds.length, expected.size);
+  assert.ok(events.some((e) => e.type === 'kind-done') && events[0]!.type === 'start');
+});
+
+test('the same data dumps to the same bytes; splits do not change them', async () => {
+  await dump(base({ name: 'again-1' }));
+  await dump(base({ name: 'again-split', splits: 5, pageSize: 37, concurrency: 2 }));
+  const a = await readManifest(join(root, 'again-1'));
+  const b = await readManifest(join(root, 'again-split'));
+  assert.deepEqual(timeless(a), timeless(b));
+  const full = await readManifest(join(root, 'full'));
+  assert.deepEqual(timeless(a), timeless(full));
+});
+
+test('selection, plain NDJSON, and options.json overrides', async () => {
+  const optionsFile = join(root, 'opts.json');
+  await writeFile(optionsFile, JSON.stringify({ dump: { Item: { splits: 3, pageSize: 11 } } }));
+  const events: DumpEvent[] = [];
+  await dump(base({ name: 'sel', kinds: 'Item,Small,-Small', namespaces: '(default)', compress: 'none', optionsFile, onEvent: (e) => events.push(e) }));
+  const m = await readManifest(join(root, 'sel'));
+  assert.deepEqual(m.kinds.map((k) => [k.namespace, k.kind, k.file]), [['', 'Item', '(default)/Item~1.ndjson']]);
+  assert.deepEqual(await kindLines(join(root, 'sel'), m.kinds[0]!.file, 'none'), expected.get('\0Item'));
+  const start = events.find((e) => e.type === 'kind-start');
+  assert.equal(start?.type === 'kind-start' && start.splits, 3);
+});
+
+test('bad options fail with coded errors before anything is written', async () => {
+  const optionsFile = join(root, 'bad-opts.json');
+  await writeFile(optionsFile, JSON.stringify({ dump: { Item: { splitz: 2 } } }));
+  await assert.rejects(dump(base({ name: 'never', optionsFile })), (err) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && err.file === optionsFile);
+  await assert.rejects(dump(base({ name: 'never', splits: 'x' })), (err) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /"x"/.test(err.message));
+  await assert.rejects(stat(join(root, 'never')), { code: 'ENOENT' });
+});
+
+test('a complete dump is never overwritten without force; force replaces it', async () => {
+  await dump(base({ name: 'keep', kinds: 'Small' }));
+  await assert.rejects(dump(base({ name: 'keep', kinds: 'Small' })), (err) => isDspipeError(err, 'DSPIPE_DUMP_EXISTS') && /--force/.test(err.hint ?? ''));
+  const summary = await dump(base({ name: 'keep', kinds: 'Order', force: true }));
+  assert.deepEqual(summary.kinds.map((k) => k.kind), ['Order']);
+  assert.deepEqual(await listFiles(join(root, 'keep')), ['...%2e/Order~1.ndjson.zst'.replace('...', '%2e'), 'dump.log', 'manifest.json'].sort());
+});
+
+test('an interrupted dump resumes to the same manifest as an uninterrupted one', async () => {
+  const controller = new AbortController();
+  let done = 0;
+  await assert.rejects(
+    dump(base({ name: 'cut', concurrency: 1, signal: controller.signal, onEvent: (e) => e.type === 'kind-done' && ++done === 3 && controller.abort() })),
+  );
+  const partial = await readManifest(join(root, 'cut'));
+  assert.equal(partial.complete, false);
+  const completed = partial.kinds.filter((k) => k.complete).length;
+  assert.ok(completed >= 3 && completed < partial.kinds.length, `completed ${completed}`);
+  await assert.rejects(dump(base({ name: 'cut' })), (err) => isDspipeError(err, 'DSPIPE_DUMP_EXISTS') && /--resume/.test(err.hint ?? ''));
+  const summary = await dump(base({ name: 'cut', resume: true }));
+  assert.equal(summary.kinds.filter((k) => k.resumed).length, completed);
+  const resumed = await readManifest(join(root, 'cut'));
+  assert.equal(resumed.readTime, partial.readTime, 'the resumed part reads the same snapshot');
+  assert.deepEqual(timeless(resumed), timeless(await readManifest(join(root, 'full'))));
+  assert.deepEqual((await listFiles(join(root, 'cut'))).filter((f) => f.endsWith('.tmp')), []);
+});
+
+test('out "-" streams every kind as one NDJSON stream', async () => {
+  const chunks: Buffer[] = [];
+  const output = new Writable({ write: (c, _e, cb) => (chunks.push(c), cb()) });
+  const summary = await dump(base({ out: '-', output, namespaces: '(default)', kinds: 'Item,Small' }));
+  const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n');
+  assert.deepEqual(lines, [...expected.get('\0Item')!, ...expected.get('\0Small')!]);
+  assert.equal(summary.dir, null);
+  assert.equal(summary.entities, lines.length);
+  await assert.rejects(stat(join(root, summary.name)), { code: 'ENOENT' });
+});
+
+test('a dump during concurrent writes equals the data at its read time', async () => {
+  const busy = await startTestEmulator({ latencyMs: 3 });
+  try {
+    const seeded = await seedKind(busy, '', 'Hot', 600);
+    const touched = new Map(seeded.map((e) => [JSON.stringify(e.key), e.key!]));
+    let stop = false;
+    let writes = 0;
+    const writer = (async () => {
+      for (let i = 0; !stop; i++) {
+        const fresh = sampleEntity(busy, '', 'Hot', 10_000 + i);
+        const changed = { ...seeded[(i * 7) % seeded.length]!, properties: { v: { integerValue: String(i) } } };
+        touched.set(JSON.stringify(fresh.key), fresh.key!);
+        await put(busy, [fresh, changed]);
+        await busy.client.commit({ projectId: busy.connection.projectId, mode: 'NON_TRANSACTIONAL', mutations: [{ delete: seeded[(i * 13 + 5) % seeded.length]!.key }] });
+        writes++;
+      }
+    })();
+    while (writes < 3) await new Promise((r) => setTimeout(r, 5));
+    const before = writes;
+    await dump({ root, name: 'hot', emulatorHost: busy.connection.emulatorHost!, projectId: busy.connection.projectId, splits: 3, pageSize: 50 });
+    stop = true;
+    await writer;
+    assert.ok(writes > before + 2, `writes went on during the dump (${before} -> ${writes})`);
+    const m = await readManifest(join(root, 'hot'));
+    const keys = [...touched.values()].sort(compareKeys);
+    const [res] = (await busy.client.lookup({ projectId: busy.connection.projectId, keys, readOptions: { readTime: { seconds: String(Math.floor(Date.parse(m.readTime!) / 1000)), nanos: Number(m.readTime!.slice(20, 26)) * 1000 } } })) as [{ found?: Array<{ entity: IEntity }> }];
+    const atReadTime = (res.found ?? []).map((f) => f.entity).sort((a, b) => compareKeys(a.key!, b.key!)).map(encodeEntity);
+    assert.deepEqual(await kindLines(join(root, 'hot'), m.kinds[0]!.file), atReadTime);
+  } finally {
+    await busy.close();
+  }
+});
+
+test('injected transient faults (10%, seeded) still give an identical dump', async () => {
+  const faulty = await startTestEmulator({ faults: { rate: 0.1, seed: 42 } });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await seedAll(faulty);
+        break;
+      } catch (err) {
+        if (attempt > 100) throw err;
+      }
+    }
+    const summary = await dump({
+      root, name: 'faulty', emulatorHost: faulty.connection.emulatorHost!, projectId: faulty.connection.projectId,
+      splits: 2, pageSize: 60, retry: { initialDelayMs: 1, maxDelayMs: 10, maxAttempts: 30 },
+    });
+    assert.ok(summary.retries > 0, 'faults were met and retried');
+    assert.deepEqual(timeless(await readManifest(join(root, 'faulty'))), timeless(await readManifest(join(root, 'full'))));
+  } finally {
+    await faulty.close();
+  }
+});
