@@ -3,10 +3,13 @@
  * number (28 B5 2F FD), passed through unchanged otherwise, so restore and
  * `cat` read compressed and plain dumps (and stdin) alike.
  */
+import { createRequire } from 'node:module';
 import { Transform, type TransformCallback } from 'node:stream';
-import * as zstd from 'zstd-napi/binding.js';
+import type * as ZstdBinding from 'zstd-napi/binding.js';
 import { DspipeError } from '../errors.js';
 
+// the native binding is CommonJS without named ESM exports
+const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof ZstdBinding;
 const MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 const OUT_SIZE = zstd.dStreamOutSize();
 
@@ -23,7 +26,7 @@ export class Decompressor extends Transform {
   private readonly file: string | undefined;
   private head: Buffer[] = [];
   private headBytes = 0;
-  private dctx: zstd.DCtx | undefined;
+  private dctx: ZstdBinding.DCtx | undefined;
   private inFrame = false;
 
   constructor(options: DecompressorOptions = {}) {
