@@ -166,6 +166,31 @@ describe('key-ordered queries (the dump path)', () => {
     assert.equal(beyond.moreResults, 'NO_MORE_RESULTS');
   });
 
+  it('cuts batches of large entities at about 1 MiB and says NOT_FINISHED', () => {
+    const snap = many(10, () => ({ blob: v.noindex(v.str('x'.repeat(300_000))) }));
+    const first = run(snap, query('K'));
+    assert.equal(first.entityResults!.length, 4);
+    assert.equal(first.moreResults, 'NOT_FINISHED');
+    const rest = run(snap, query('K', { startCursor: first.endCursor }));
+    assert.deepEqual(ids(rest), [5, 6, 7, 8]);
+    // Keys-only results are small: no byte cut.
+    assert.equal(run(snap, query('K', { projection: [{ property: { name: '__key__' } }] })).entityResults!.length, 10);
+  });
+
+  it('skips at most 1000 offset rows per batch, resumable with the end cursor', () => {
+    const snap = many(2600);
+    const first = run(snap, query('K', { offset: 2500, limit: { value: 3 } }));
+    assert.equal(first.skippedResults, 1000);
+    assert.equal(first.entityResults!.length, 0);
+    assert.equal(first.moreResults, 'NOT_FINISHED');
+    const second = run(snap, query('K', { offset: 1500, limit: { value: 3 }, startCursor: first.endCursor }));
+    assert.equal(second.skippedResults, 1000);
+    const third = run(snap, query('K', { offset: 500, limit: { value: 3 }, startCursor: second.endCursor }));
+    assert.equal(third.skippedResults, 500);
+    assert.deepEqual(ids(third), [2501, 2502, 2503]);
+    assert.equal(third.moreResults, 'MORE_RESULTS_AFTER_LIMIT');
+  });
+
   it('refuses a cursor from a query with another kind or order', () => {
     const snap = many(5);
     const c = run(snap, query('K', { limit: { value: 1 } })).endCursor;

@@ -25,6 +25,8 @@ const INT64_MIN = -(1n << 63n);
 
 interface Accumulator {
   alias: string;
+  /** For COUNT with up_to: rows beyond this cannot change the result. */
+  cap: number | null;
   add(row: Row): void;
   result(): IValue;
 }
@@ -43,6 +45,7 @@ function countOf(alias: string, upTo: number | null): Accumulator {
   let n = 0;
   return {
     alias,
+    cap: upTo,
     add() {
       n++;
     },
@@ -57,6 +60,7 @@ function sumOf(alias: string, name: string, average: boolean): Accumulator {
   let n = 0;
   return {
     alias,
+    cap: null,
     add(row) {
       const v = numericOf(row, name);
       if (v === undefined) return;
@@ -119,7 +123,10 @@ export function executeAggregation(snapshot: DatabaseSnapshot, partition: Partit
   }
 
   const plan = planQuery(nested, partition);
-  walk(snapshot, plan, Infinity, (row) => {
+  // Counts capped by up_to need read no further than the largest cap.
+  const caps = accs.map((a) => a.cap);
+  const max = caps.every((c) => c !== null) ? Math.max(...(caps as number[])) : Infinity;
+  walk(snapshot, plan, { max }, (row) => {
     for (const acc of accs) acc.add(row);
   });
   const aggregateProperties: Record<string, IValue> = {};

@@ -221,8 +221,12 @@ function readValue(r: Reader): IValue {
 }
 
 /** Encodes the position just after a row (or the beginning when `pos` is null). */
+// Encoding is synchronous, so one scratch buffer serves every cursor; done() copies out.
+const scratch = new Writer();
+
 export function encodeCursor(shape: number, pos: Position | null): Buffer {
-  const w = new Writer();
+  const w = scratch;
+  w.pos = 0;
   w.u8(MAGIC);
   w.u8(VERSION);
   w.u32(shape);

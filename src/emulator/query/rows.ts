@@ -194,7 +194,8 @@ export function* orderedRows(snapshot: DatabaseSnapshot, plan: Plan): Generator<
       buf.length = 0;
       rowsOf(plan, e, buf);
       for (const row of buf) {
-        if (start && compareRowToPos(plan, row, start) <= 0) continue;
+        // Without projection the exclusive seek already placed us after the start.
+        if (start && plan.projection !== null && compareRowToPos(plan, row, start) <= 0) continue;
         yield row;
       }
     }

@@ -10,10 +10,23 @@ import { encodeCursor, type Position } from './cursor.js';
 import type { Partition } from './filters.js';
 import { planQuery, type Plan } from './plan.js';
 import { compareRowToPos, orderedRows, positionOf, type Row } from './rows.js';
-import { compareValues, projectedValue } from './values.js';
+import { compareValues, estimatePropertiesSize, projectedValue } from './values.js';
 
 /** Datastore returns about 300 entities per batch; clients page with the end cursor. */
 export const MAX_BATCH = 300;
+/** Batches also stop at about this much entity data, so huge entities come a few at a time. */
+export const MAX_BATCH_BYTES = 1 << 20;
+/** Datastore skips at most about 1000 offset rows per batch, then answers NOT_FINISHED. */
+export const MAX_SKIP = 1000;
+
+export interface WalkLimits {
+  /** Rows to return at most. */
+  max: number;
+  /** Stop after at least this many bytes of full entities (estimated). */
+  maxBytes?: number;
+  /** Offset rows to skip at most in this call. */
+  maxSkip?: number;
+}
 
 export type MoreResults = 'NOT_FINISHED' | 'MORE_RESULTS_AFTER_LIMIT' | 'MORE_RESULTS_AFTER_CURSOR' | 'NO_MORE_RESULTS';
 
@@ -29,10 +42,13 @@ export interface Walk {
  * limit), honouring the end cursor and distinct_on. Shared by RunQuery
  * (max 300) and aggregations (no max).
  */
-export function walk(snapshot: DatabaseSnapshot, plan: Plan, max: number, sink?: (row: Row) => void): Walk {
+export function walk(snapshot: DatabaseSnapshot, plan: Plan, limits: WalkLimits, sink?: (row: Row) => void): Walk {
   const it = orderedRows(snapshot, plan);
   const rows: Row[] = [];
   let taken = 0;
+  let bytes = 0;
+  const { max, maxSkip = Infinity } = limits;
+  const maxBytes = plan.keysOnly || plan.projection !== null ? Infinity : (limits.maxBytes ?? Infinity);
   let skipped = 0;
   let lastSkipped: Row | null = null;
   const d = plan.distinct;
@@ -61,7 +77,7 @@ export function walk(snapshot: DatabaseSnapshot, plan: Plan, max: number, sink?:
       more = 'MORE_RESULTS_AFTER_LIMIT';
       break;
     }
-    if (taken >= max) {
+    if (taken >= max || bytes >= maxBytes) {
       // Peek so a batch that happens to hold the last rows says so.
       const peek = next();
       more = peek === null ? 'NO_MORE_RESULTS' : peek === 'end' ? 'MORE_RESULTS_AFTER_CURSOR' : 'NOT_FINISHED';
@@ -79,9 +95,14 @@ export function walk(snapshot: DatabaseSnapshot, plan: Plan, max: number, sink?:
     if (skipped < plan.offset) {
       skipped++;
       lastSkipped = row;
+      if (skipped >= maxSkip && skipped < plan.offset) {
+        more = 'NOT_FINISHED';
+        break;
+      }
       continue;
     }
     taken++;
+    if (maxBytes !== Infinity) bytes += estimatePropertiesSize(row.e.properties);
     if (sink) sink(row);
     else rows.push(row);
   }
@@ -106,7 +127,7 @@ function entityOf(plan: Plan, row: Row): IEntity {
 
 export function executeQuery(snapshot: DatabaseSnapshot, partition: Partition, query: IQuery): IQueryResultBatch {
   const plan = planQuery(query, partition);
-  const { rows, skipped, lastSkipped, more } = walk(snapshot, plan, MAX_BATCH);
+  const { rows, skipped, lastSkipped, more } = walk(snapshot, plan, { max: MAX_BATCH, maxBytes: MAX_BATCH_BYTES, maxSkip: MAX_SKIP });
   const entityResults: IEntityResult[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;

@@ -229,3 +229,39 @@ export function projectedValue(v: IValue): IValue {
   }
   return v;
 }
+
+/**
+ * A cheap upper-bound-ish estimate of a value's encoded size, used only to
+ * cut RunQuery batches by bytes the way Datastore does; not Google's size
+ * formula (the store enforces that on write).
+ */
+export function estimateValueSize(v: IValue): number {
+  switch (valueTypeOf(v)) {
+    case 'stringValue':
+      return 4 + (v.stringValue?.length ?? 0);
+    case 'blobValue': {
+      const b = v.blobValue as unknown;
+      return 4 + (typeof b === 'string' ? (b.length * 3) >>> 2 : ((b as Uint8Array | null)?.length ?? 0));
+    }
+    case 'keyValue': {
+      let n = 8;
+      for (const e of v.keyValue?.path ?? []) n += 12 + (e.kind?.length ?? 0) + (e.name?.length ?? 0);
+      return n;
+    }
+    case 'entityValue':
+      return 4 + estimatePropertiesSize((v.entityValue?.properties ?? {}) as Record<string, IValue>);
+    case 'arrayValue': {
+      let n = 4;
+      for (const e of v.arrayValue?.values ?? []) n += estimateValueSize(e);
+      return n;
+    }
+    default:
+      return 10;
+  }
+}
+
+export function estimatePropertiesSize(properties: Readonly<Record<string, IValue>>): number {
+  let n = 0;
+  for (const name in properties) n += 4 + name.length + estimateValueSize(properties[name]!);
+  return n;
+}
