@@ -214,15 +214,30 @@ function nameText(name: string): NameText {
   return t;
 }
 
+// The last data character before "==" / "=" must leave the unused low bits
+// zero, or two different texts would decode to the same bytes.
+const LAST_BEFORE_PAD2 = 'AQgw';
+const LAST_BEFORE_PAD1 = 'AEIMQUYcgkosw048';
+
 /** Strict standard base64 (padded, canonical trailing bits) -> bytes, or null. */
 function base64Bytes(s: string): Buffer | null {
-  if (s.length % 4 !== 0) return null;
-  const buf = Buffer.from(s, 'base64');
-  // Node skips invalid characters and accepts the URL alphabet; re-encoding
-  // and comparing rejects all of that and non-zero padding bits at once.
-  if (buf.length !== (s.length / 4) * 3 - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0)) return null;
-  if (buf.toString('base64') !== s) return null;
-  return buf;
+  const len = s.length;
+  if (len % 4 !== 0) return null;
+  if (len === 0) return Buffer.alloc(0);
+  // atob is native and refuses characters outside the standard alphabet and
+  // misplaced '='; it skips whitespace and accepts missing padding, which the
+  // length check catches. (Buffer.from(s, 'base64') would silently skip junk.)
+  let bin: string;
+  try {
+    bin = atob(s);
+  } catch {
+    return null;
+  }
+  const pad = s.charCodeAt(len - 1) !== 61 ? 0 : s.charCodeAt(len - 2) !== 61 ? 1 : 2;
+  if (bin.length !== (len / 4) * 3 - pad) return null;
+  if (pad === 2 && !LAST_BEFORE_PAD2.includes(s[len - 3]!)) return null;
+  if (pad === 1 && !LAST_BEFORE_PAD1.includes(s[len - 2]!)) return null;
+  return Buffer.from(bin, 'latin1');
 }
 
 function blobText(x: Loose): string {

@@ -351,6 +351,11 @@ describe('decoder errors name the file, line and property path', () => {
     ['base64 without padding', withProps('{"b":{"blobValue":"AQ"}}'), /not valid standard base64/, 'b'],
     ['url-safe base64', withProps('{"b":{"blobValue":"-_8="}}'), /not valid standard base64/, 'b'],
     ['non-canonical base64 bits', withProps('{"b":{"blobValue":"AR=="}}'), /not valid standard base64/, 'b'],
+    ['non-canonical base64 bits before one =', withProps('{"b":{"blobValue":"AAB="}}'), /not valid standard base64/, 'b'],
+    ['base64 with whitespace', withProps('{"b":{"blobValue":"AQ  "}}'), /not valid standard base64/, 'b'],
+    ['base64 with a line break', withProps('{"b":{"blobValue":"AQID\\nBA=="}}'), /not valid standard base64/, 'b'],
+    ['base64 with = inside', withProps('{"b":{"blobValue":"AQ==AQ=="}}'), /not valid standard base64/, 'b'],
+    ['base64 all padding', withProps('{"b":{"blobValue":"===="}}'), /not valid standard base64/, 'b'],
     ['integer too large', withProps('{"n":{"integerValue":"9223372036854775808"}}'), /out of the int64 range/, 'n'],
     ['integer too small', withProps('{"n":{"integerValue":"-9223372036854775809"}}'), /out of the int64 range/, 'n'],
     ['integer as number', withProps('{"n":{"integerValue":5}}'), /must be a decimal string/, 'n'],
@@ -420,6 +425,24 @@ describe('decoder errors name the file, line and property path', () => {
       (err: unknown) => err instanceof DspipeError && err.path === 'tags[0]',
     );
     assert.throws(() => decodeKey({ path: [{ kind: 'K', id: '1', name: 'n' }] }, 'ref'), (err: unknown) => err instanceof DspipeError && err.path === 'ref.path[0]');
+  });
+
+  test('base64: exactly the canonical texts of every 1- and 2-byte tail are accepted', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const canonical = new Set<string>();
+    for (let a = 0; a < 256; a++) {
+      canonical.add(Buffer.from([a]).toString('base64'));
+      for (let b = 0; b < 256; b++) canonical.add(Buffer.from([a, b]).toString('base64'));
+    }
+    for (const x of alphabet) {
+      for (const y of alphabet) {
+        for (const text of [`${x}${y}==`, `A${x}${y}=`, `${x}A${y}=`]) {
+          const ok = canonical.has(text);
+          if (ok) assert.equal(decodeValue({ blobValue: text }, 'b').blobValue!.toString('base64'), text);
+          else assert.throws(() => decodeValue({ blobValue: text }, 'b'), /not valid standard base64/, text);
+        }
+      }
+    }
   });
 
   test('describe() shows where', () => {
