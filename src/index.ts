@@ -37,3 +37,22 @@ export type { Emulator, EmulatorOptions, FaultOptions } from './emulator/index.j
 // -- restore / clear --
 
 // -- schema / migrate --
+export { schema } from './commands/schema.js';
+export type { SchemaCommandOptions, SchemaReport, FastKindSchema } from './commands/schema.js';
+export { migrateStatus, migrateUp, migrateRun } from './commands/migrate.js';
+export type { MigrateCommandOptions, MigrateEvent, MigrationReport, MigrationStatusEntry, KindReport, UpResult } from './commands/migrate.js';
+export { SchemaAccumulator, formatSchemaTable, describeTypes, valueTypeOf, valueSize, entitySize } from './format/schema.js';
+export type { KindSchema, PropertyStats, ValueTypeName } from './format/schema.js';
+export { EntityHelper, Timestamp, GeoPoint, wrapEntity, toValue, fromValue } from './format/entity-helper.js';
+export type { JsValue, SetOptions } from './format/entity-helper.js';
+export { parseRename, parseDrop, parseConvert, parseSet, parseTypedValue, applyTransforms, formatTime, parseTime } from './format/transforms.js';
+export type { BuiltinTransform, TimeFormat } from './format/transforms.js';
+export { normalizeMigrateOptions, normalizeRunOptions, MIGRATION_KIND } from './format/migrate-options.js';
+export type { MigrateOptions, RunTransformsOptions } from './format/migrate-options.js';
+export { normalizeSchemaOptions } from './format/schema-options.js';
+export type { SchemaOptions } from './format/schema-options.js';
+export { createSchemaCollector } from './stages/schema-collector.js';
+export { createTransformer } from './stages/transformer.js';
+export type { TransformerOptions, ChangeExample } from './stages/transformer.js';
+export type { TransformContext, TransformFunction } from './migrate/loader.js';
+export type { MigrationRecord, MigrationCounts } from './migrate/record.js';

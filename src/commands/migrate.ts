@@ -1,0 +1,334 @@
+/**
+ * `migrate`: rewrite entities in place when the data model changes, safely
+ * while the application keeps writing.
+ *
+ *   kindEnumerator -> entityReader -> transformer -> batcher -> entityWriter (baseVersion)
+ *
+ * `migrateStatus` lists applied and pending scripts, `migrateUp` runs the
+ * pending ones in order (resuming an interrupted one from its checkpoint),
+ * `migrateRun` applies built-in transforms to one kind without a script.
+ * Every run is recorded in the `DspipeMigration` kind (see src/migrate/record.ts).
+ */
+import { join } from 'node:path';
+import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
+import { DspipeError } from '../errors.js';
+import { formatKey } from '../format/key-rewrite.js';
+import {
+  normalizeMigrateOptions, normalizeRunOptions, type MigrateOptions, type NormalizedMigrateOptions, type RunTransformsOptions,
+} from '../format/migrate-options.js';
+import { matches, parseNameFilter, type NameFilter } from '../format/selection.js';
+import { applyTransforms, describeTransform } from '../format/transforms.js';
+import { discoverMigrations } from '../migrate/discovery.js';
+import { loadMigration, type Migration } from '../migrate/loader.js';
+import type { ScriptRef } from '../migrate/outcome.js';
+import { planMigrations, selectForUp, type MigrationState } from '../migrate/plan.js';
+import {
+  readMigrationRecords, saveMigrationRecord, ZERO_COUNTS, type KindCheckpoint, type MigrationCounts, type MigrationRecord,
+} from '../migrate/record.js';
+import { rewriteKind } from '../migrate/rewrite-kind.js';
+import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
+import type { ChangeExample } from '../stages/transformer.js';
+
+export type MigrateEvent =
+  | { type: 'migration-start'; name: string; description: string; kinds: KindRef[]; resumed: boolean; dryRun: boolean }
+  | { type: 'backup'; name: string; dir: string; skipped: boolean }
+  | { type: 'kind-start'; name: string; namespace: string; kind: string; resumeAfter: string | null }
+  | { type: 'progress'; name: string; namespace: string; kind: string; counts: MigrationCounts }
+  | { type: 'kind-done'; name: string; namespace: string; kind: string; counts: MigrationCounts; skipped: number }
+  | { type: 'migration-done'; name: string; counts: MigrationCounts; dryRun: boolean }
+  | { type: 'changed-allowed'; name: string };
+
+export interface MigrateCommandOptions extends MigrateOptions, ConnectionOptions {
+  /** Use this connection instead of resolving one from the options and environment. */
+  connection?: Connection;
+  /** Use this client (it is not closed); by default one is created and closed. */
+  client?: DatastoreClient;
+  retry?: RetryPolicy;
+  /** Entities per RunQuery page (default: what Datastore returns). */
+  pageSize?: number;
+  onEvent?: (event: MigrateEvent) => void;
+}
+
+export interface KindReport {
+  namespace: string;
+  kind: string;
+  counts: MigrationCounts;
+  /** Passed over: an earlier run had migrated them. */
+  skipped: number;
+  /** The kind was finished by an earlier run. */
+  alreadyDone: boolean;
+}
+
+export interface MigrationReport {
+  name: string;
+  description: string;
+  dryRun: boolean;
+  /** Continued from an interrupted run's checkpoint. */
+  resumed: boolean;
+  kinds: KindReport[];
+  /** This run's counts. */
+  counts: MigrationCounts;
+  /** Before/after examples (dry runs). */
+  examples: ChangeExample[];
+  backupDir: string | null;
+}
+
+export interface MigrationStatusEntry {
+  name: string;
+  state: MigrationState;
+  description: string;
+  file: string | null;
+  checksum: string | null;
+  record: MigrationRecord | null;
+}
+
+interface Context {
+  o: NormalizedMigrateOptions;
+  input: MigrateCommandOptions;
+  client: DatastoreClient;
+  connection: Connection;
+  retry: RetryPolicy;
+  emit: (event: MigrateEvent) => void;
+}
+
+async function withContext<T>(input: MigrateCommandOptions, o: NormalizedMigrateOptions, body: (ctx: Context) => Promise<T>): Promise<T> {
+  const connection = input.connection ?? resolveConnection(input);
+  const client = input.client ?? createClient(connection);
+  try {
+    return await body({ o, input, client, connection, retry: input.retry ?? DEFAULT_RETRY, emit: (e) => input.onEvent?.(e) });
+  } finally {
+    if (input.client === undefined) await client.close();
+  }
+}
+
+const addCounts = (a: MigrationCounts, b: MigrationCounts): MigrationCounts => ({
+  read: a.read + b.read,
+  changed: a.changed + b.changed,
+  deleted: a.deleted + b.deleted,
+  unchanged: a.unchanged + b.unchanged,
+  conflicts: a.conflicts + b.conflicts,
+});
+
+function exactFilter(names: readonly string[]): NameFilter {
+  return { include: names.map((n) => new RegExp(`^${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'su')), exclude: [] };
+}
+
+/** The namespaces and kinds a migration touches that hold data now. */
+async function touchedKinds(ctx: Context, kinds: readonly string[], scriptNamespaces: NameFilter): Promise<KindRef[]> {
+  const refs: KindRef[] = [];
+  const selection = { namespaces: ctx.o.namespaces, kinds: exactFilter(kinds) };
+  for await (const ref of enumerateKinds(ctx.client, ctx.connection, { selection, retry: ctx.retry })) {
+    if (matches(scriptNamespaces, ref.namespace)) refs.push(ref);
+  }
+  return refs;
+}
+
+async function backupKinds(ctx: Context, dumpName: string, refs: readonly KindRef[]): Promise<string> {
+  const { dump } = await import('./dump.js');
+  const namespaces = [...new Set(refs.map((r) => (r.namespace === '' ? '(default)' : r.namespace)))];
+  const kinds = [...new Set(refs.map((r) => r.kind))];
+  const summary = await dump({
+    projectId: ctx.connection.projectId,
+    databaseId: ctx.connection.databaseId,
+    ...(ctx.connection.emulatorHost !== undefined && { emulatorHost: ctx.connection.emulatorHost }),
+    root: ctx.o.backupRoot,
+    name: dumpName,
+    kinds,
+    namespaces,
+  });
+  return summary.dir ?? join(ctx.o.backupRoot, dumpName);
+}
+
+interface RunSpec {
+  script: ScriptRef;
+  description: string;
+  kinds: string[];
+  scriptNamespaces: NameFilter;
+  /** Record progress in DspipeMigration under script.name. */
+  record: boolean;
+  checksum: string;
+  previous: MigrationRecord | undefined;
+}
+
+async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationReport> {
+  const { script } = spec;
+  const dryRun = ctx.o.dryRun;
+  const refs = spec.kinds.length === 0 ? [] : await touchedKinds(ctx, spec.kinds, spec.scriptNamespaces);
+  const resuming = spec.record && !dryRun && spec.previous !== undefined && spec.previous.status !== 'applied';
+  ctx.emit({ type: 'migration-start', name: script.name, description: spec.description, kinds: refs, resumed: resuming, dryRun });
+
+  let backupDir: string | null = null;
+  if (ctx.o.backup && !dryRun) {
+    // Ad-hoc runs are not recorded, so each gets its own backup folder.
+    const dumpName = spec.record ? `pre-${script.name}` : `pre-${script.name}-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
+    const dir = join(ctx.o.backupRoot, dumpName);
+    if (resuming) {
+      // The first run's backup holds the state before anything was rewritten; keep it.
+      ctx.emit({ type: 'backup', name: script.name, dir, skipped: true });
+      backupDir = dir;
+    } else if (refs.length > 0) {
+      backupDir = await backupKinds(ctx, dumpName, refs);
+      ctx.emit({ type: 'backup', name: script.name, dir: backupDir, skipped: false });
+    }
+  }
+
+  const previousCounts = resuming ? spec.previous!.counts : ZERO_COUNTS;
+  const record: MigrationRecord = {
+    name: script.name,
+    checksum: spec.checksum,
+    description: spec.description,
+    kinds: spec.kinds,
+    status: 'running',
+    startedAt: resuming ? spec.previous!.startedAt : new Date().toISOString(),
+    finishedAt: null,
+    counts: previousCounts,
+    checkpoint: resuming ? spec.previous!.checkpoint.map((c) => ({ ...c })) : [],
+    error: null,
+  };
+  const save = () => (spec.record && !dryRun ? saveMigrationRecord(ctx.client, ctx.connection, record, ctx.retry) : Promise.resolve());
+  await save();
+
+  const report: MigrationReport = {
+    name: script.name, description: spec.description, dryRun, resumed: resuming, kinds: [], counts: { ...ZERO_COUNTS }, examples: [], backupDir,
+  };
+  let finished: MigrationCounts = { ...ZERO_COUNTS };
+  for (const ref of refs) {
+    let entry: KindCheckpoint | undefined = record.checkpoint.find((c) => c.namespace === ref.namespace && c.kind === ref.kind);
+    if (entry?.done) {
+      report.kinds.push({ ...ref, counts: { ...ZERO_COUNTS }, skipped: 0, alreadyDone: true });
+      continue;
+    }
+    if (entry === undefined) {
+      entry = { namespace: ref.namespace, kind: ref.kind, done: false, lastKey: null };
+      record.checkpoint.push(entry);
+    }
+    const cp = entry;
+    ctx.emit({ type: 'kind-start', name: script.name, ...ref, resumeAfter: cp.lastKey ? formatKey(cp.lastKey) : null });
+    let result;
+    try {
+      result = await rewriteKind(ctx.client, ctx.connection, {
+        ...ref,
+        script,
+        resumeAfter: dryRun ? null : cp.lastKey,
+        dryRun,
+        writers: ctx.o.writers,
+        maxConflictAttempts: ctx.o.maxConflictAttempts,
+        checkpointEvery: ctx.o.checkpointEvery,
+        examples: Math.max(0, ctx.o.examples - report.examples.length),
+        retry: ctx.retry,
+        ...(ctx.input.pageSize !== undefined && { pageSize: ctx.input.pageSize }),
+        onCheckpoint: async (lastKey, counts) => {
+          cp.lastKey = lastKey;
+          record.counts = addCounts(addCounts(previousCounts, finished), counts);
+          await save();
+        },
+        onProgress: (counts) => ctx.emit({ type: 'progress', name: script.name, ...ref, counts }),
+      });
+    } catch (err) {
+      record.status = 'failed';
+      record.error = err instanceof DspipeError ? err.describe() : String((err as Error)?.message ?? err);
+      await save().catch(() => {});
+      throw err;
+    }
+    finished = addCounts(finished, result.counts);
+    cp.done = true;
+    record.counts = addCounts(previousCounts, finished);
+    await save();
+    report.kinds.push({ ...ref, counts: result.counts, skipped: result.skipped, alreadyDone: false });
+    report.examples.push(...result.examples);
+    ctx.emit({ type: 'kind-done', name: script.name, ...ref, counts: result.counts, skipped: result.skipped });
+  }
+  report.counts = finished;
+  record.status = 'applied';
+  record.finishedAt = new Date().toISOString();
+  await save();
+  ctx.emit({ type: 'migration-done', name: script.name, counts: finished, dryRun });
+  return report;
+}
+
+function scriptRef(m: Migration): ScriptRef {
+  return { name: m.name, file: m.file, transform: m.transform };
+}
+
+/** Applied, pending, interrupted and changed migrations, in order. */
+export async function migrateStatus(input: MigrateCommandOptions = {}): Promise<MigrationStatusEntry[]> {
+  const o = normalizeMigrateOptions(input);
+  const files = await discoverMigrations(o.dir);
+  return withContext(input, o, async (ctx) => {
+    const records = await readMigrationRecords(ctx.client, ctx.connection, ctx.retry);
+    const entries: MigrationStatusEntry[] = [];
+    for (const p of planMigrations(files, records)) {
+      let description = p.record?.description ?? '';
+      if (p.record === undefined && p.file) {
+        // Pending scripts are loaded for their description: a script that cannot load shows up now, not mid-deploy.
+        description = (await loadMigration(p.name, p.file.file, p.file.checksum)).description;
+      }
+      entries.push({ name: p.name, state: p.state, description, file: p.file?.file ?? null, checksum: p.file?.checksum ?? null, record: p.record ?? null });
+    }
+    return entries;
+  });
+}
+
+export interface UpResult {
+  /** What ran (or, dry, would run), in order. */
+  migrations: MigrationReport[];
+  /** Applied migrations whose script changed, let through by allowChanged. */
+  changedAllowed: string[];
+}
+
+/** Runs the pending migrations in order (up to `to`), resuming an interrupted one. */
+export async function migrateUp(input: MigrateCommandOptions = {}): Promise<UpResult> {
+  const o = normalizeMigrateOptions(input);
+  const files = await discoverMigrations(o.dir);
+  return withContext(input, o, async (ctx) => {
+    const records = await readMigrationRecords(ctx.client, ctx.connection, ctx.retry);
+    const { run, changed } = selectForUp(planMigrations(files, records), { to: o.to, allowChanged: o.allowChanged, dir: o.dir });
+    for (const c of changed) ctx.emit({ type: 'changed-allowed', name: c.name });
+    // Load every script first: a broken one stops us before anything is written.
+    const loaded: Migration[] = [];
+    for (const p of run) loaded.push(await loadMigration(p.name, p.file!.file, p.file!.checksum));
+    const migrations: MigrationReport[] = [];
+    for (const [i, m] of loaded.entries()) {
+      const p = run[i]!;
+      migrations.push(
+        await runMigration(ctx, {
+          script: scriptRef(m),
+          description: m.description,
+          kinds: m.kinds,
+          scriptNamespaces: parseNameFilter(m.namespaces, `namespaces (in ${m.file})`, true),
+          record: true,
+          checksum: p.file!.checksum,
+          previous: p.record,
+        }),
+      );
+    }
+    return { migrations, changedAllowed: changed.map((c) => c.name) };
+  });
+}
+
+/**
+ * Applies built-in transforms to one kind without a script. Not recorded in
+ * DspipeMigration: every built-in is idempotent, so after an interruption
+ * run the same command again — entities already done are left untouched.
+ */
+export async function migrateRun(input: RunTransformsOptions & MigrateCommandOptions): Promise<MigrationReport> {
+  const o = normalizeRunOptions(input);
+  const transforms = o.transforms;
+  const name = `run-${o.kind}`;
+  return withContext(input, o, (ctx) =>
+    runMigration(ctx, {
+      script: {
+        name,
+        file: `dspipe migrate run --kind ${o.kind} (${transforms.map(describeTransform).join(', ')})`,
+        transform: (entity) => applyTransforms(entity, transforms),
+      },
+      description: transforms.map(describeTransform).join('; '),
+      kinds: [o.kind],
+      scriptNamespaces: { include: [], exclude: [] },
+      record: false,
+      checksum: '',
+      previous: undefined,
+    }),
+  );
+}

@@ -1,0 +1,93 @@
+/**
+ * Loading a migration script: TypeScript through tsx's loader API (no build
+ * step for users), JavaScript through import(). A script exports
+ *
+ *   export const kind = 'User';            // or: export const kinds = ['User', 'Admin'];
+ *   export const description = '…';         // shown by `migrate status`
+ *   export const namespaces = 'tenant-*';   // optional, --namespaces syntax; default all
+ *   export function transform(entity, context) { … }   // may be async
+ *
+ * (or the same as properties of `export default`). `transform` receives an
+ * EntityHelper and returns the entity to write (same key), null to delete it,
+ * or undefined to leave it.
+ */
+import { pathToFileURL } from 'node:url';
+import { DspipeError } from '../errors.js';
+import type { EntityHelper } from '../format/entity-helper.js';
+
+export interface TransformContext {
+  namespace: string;
+  kind: string;
+  /** The version the entity was read at. */
+  version: string;
+}
+
+export type TransformFunction = (entity: EntityHelper, context: TransformContext) => unknown;
+
+export interface Migration {
+  name: string;
+  file: string;
+  kinds: string[];
+  description: string;
+  /** --namespaces syntax; undefined for every namespace. */
+  namespaces: string | string[] | undefined;
+  transform: TransformFunction;
+}
+
+function bad(file: string, what: string): never {
+  throw new DspipeError('DSPIPE_MIGRATION_FAILED', `migration script ${what}`, {
+    file,
+    hint: "export kind (or kinds), description and transform(entity), e.g. export const kind = 'User'",
+  });
+}
+
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((k) => typeof k === 'string' && k !== '');
+
+/** Checks a loaded module's exports; pure, for testing. */
+export function readMigrationModule(mod: Record<string, unknown>, name: string, file: string): Migration {
+  const def = mod.default;
+  const src: Record<string, unknown> =
+    typeof mod.transform !== 'function' && typeof def === 'object' && def !== null ? (def as Record<string, unknown>) : mod;
+  if (typeof src.transform !== 'function') bad(file, 'exports no transform function');
+  let kinds: string[];
+  if (typeof src.kind === 'string' && src.kind !== '') kinds = [src.kind];
+  else if (isStringList(src.kinds)) kinds = [...src.kinds];
+  else return bad(file, 'exports no kind (a string) or kinds (a non-empty list of strings)');
+  const reserved = kinds.find((k) => /^__.*__$/.test(k));
+  if (reserved !== undefined) bad(file, `names the reserved kind ${JSON.stringify(reserved)}`);
+  if (src.description !== undefined && typeof src.description !== 'string') bad(file, 'exports a description that is not a string');
+  const ns = src.namespaces;
+  if (ns !== undefined && typeof ns !== 'string' && !isStringList(ns)) bad(file, 'exports namespaces that are neither a string nor a list of strings');
+  return {
+    name,
+    file,
+    kinds,
+    description: (src.description as string | undefined) ?? '',
+    namespaces: ns as string | string[] | undefined,
+    transform: src.transform as TransformFunction,
+  };
+}
+
+/**
+ * Imports the script. `version` (its checksum) goes into the URL so a script
+ * edited while this process runs is loaded afresh, not from the module cache.
+ */
+export async function loadMigration(name: string, file: string, version?: string): Promise<Migration> {
+  const url = pathToFileURL(file).href + (version ? `?v=${version}` : '');
+  let mod: Record<string, unknown>;
+  try {
+    if (/\.m?ts$/.test(file)) {
+      const { tsImport } = await import('tsx/esm/api');
+      mod = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+    } else {
+      mod = (await import(url)) as Record<string, unknown>;
+    }
+  } catch (err) {
+    throw new DspipeError('DSPIPE_MIGRATION_FAILED', `migration script could not be loaded: ${(err as Error)?.message ?? String(err)}`, {
+      file,
+      cause: err,
+      hint: 'fix the script so it imports cleanly (node --check, or tsc, will show the error)',
+    });
+  }
+  return readMigrationModule(mod, name, file);
+}

@@ -1,0 +1,56 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { migrateStatus, migrateUp } from '../../src/commands/migrate.js';
+import { schema } from '../../src/commands/schema.js';
+import { expectedCounts, migrationsDir, readKind, seedUsers, birthdayString } from '../migrate/fixtures.js';
+import { EntityHelper } from '../../src/format/entity-helper.js';
+
+let t: TestEmulator;
+before(async () => {
+  t = await startTestEmulator();
+});
+after(() => t.close());
+
+test('the type-change story: schema shows the mix, up converts, schema shows strings, status applied, second up does nothing', async () => {
+  const N = 600;
+  await seedUsers(t.client, t.connection, N);
+  const common = { connection: t.connection, client: t.client };
+  const beforeReport = await schema({ ...common, kinds: 'User' });
+  const user = beforeReport.kinds.find((k) => k.kind === 'User')!;
+  const exp = expectedCounts(N);
+  assert.equal(user.entities, N);
+  assert.deepEqual(user.properties.birthday!.types, { timestamp: exp.timestamp, string: exp.string });
+  assert.equal(user.properties.birthday!.missing, exp.missing);
+
+  const dir = await migrationsDir();
+  const status0 = await migrateStatus({ ...common, dir });
+  assert.deepEqual(status0.map((s) => [s.name, s.state]), [['0001-birthday-to-string', 'pending']]);
+  assert.match(status0[0]!.description, /timestamp -> "YYYY-MM-DD"/);
+
+  const up = await migrateUp({ ...common, dir, checkpointEvery: 100 });
+  assert.equal(up.migrations.length, 1);
+  assert.deepEqual(up.migrations[0]!.counts, { read: N, changed: exp.timestamp, deleted: 0, unchanged: exp.string + exp.missing, conflicts: 0 });
+
+  const afterReport = await schema({ ...common, kinds: 'User' });
+  assert.deepEqual(afterReport.kinds[0]!.properties.birthday!.types, { string: exp.timestamp + exp.string });
+  const entities = await readKind(t.client, t.connection, 'User');
+  for (const [i, e] of entities.entries()) {
+    const h = new EntityHelper(e);
+    if (i % 50 === 7) assert.equal(h.has('birthday'), false);
+    else {
+      assert.equal(h.get('birthday'), birthdayString(i));
+      // the index flag survives the type change
+      assert.equal(h.isExcludedFromIndexes('birthday'), i % 3 !== 0 && i % 2 === 0);
+    }
+  }
+
+  const status1 = await migrateStatus({ ...common, dir });
+  assert.equal(status1[0]!.state, 'applied');
+  assert.equal(status1[0]!.record!.status, 'applied');
+  assert.equal(status1[0]!.record!.counts.changed, exp.timestamp);
+  assert.ok(status1[0]!.record!.finishedAt);
+
+  const again = await migrateUp({ ...common, dir });
+  assert.deepEqual(again.migrations, []);
+});
