@@ -5,15 +5,18 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { requestBase, type Connection, type DatastoreClient } from '../datastore/connection.js';
-import type { IEntity, IKey } from '../datastore/proto.js';
+import type { IEntity, IKey, ILookupResponse } from '../datastore/proto.js';
 import { BatchAccumulator, keyIdentity, type WriteOp } from '../format/batching.js';
 import { formatKey } from '../format/key-rewrite.js';
+import { withRetry } from '../datastore/retry.js';
+import { NO_GAX_RETRY } from '../stages/entity-writer.js';
 
 export async function seedEntities(client: DatastoreClient, connection: Connection, entities: readonly IEntity[]): Promise<number> {
   const acc = new BatchAccumulator({ maxBytes: 4 * 1024 * 1024, maxOps: 500 });
   const commit = async (batch: WriteOp[] | undefined) => {
     if (!batch) return;
-    await client.commit({ ...requestBase(connection), mode: 'NON_TRANSACTIONAL', mutations: batch.map((op) => ({ upsert: op.entity! })) });
+    const mutations = batch.map((op) => ({ upsert: op.entity! }));
+    await withRetry(() => client.commit({ ...requestBase(connection), mode: 'NON_TRANSACTIONAL', mutations }, NO_GAX_RETRY));
   };
   for (const entity of entities) await commit(acc.add({ op: 'upsert', entity }));
   await commit(acc.take());
@@ -26,7 +29,8 @@ export async function lookupAll(client: DatastoreClient, connection: Connection,
   for (let i = 0; i < keys.length; i += 1000) {
     let pending: IKey[] = keys.slice(i, i + 1000);
     while (pending.length > 0) {
-      const [res] = await client.lookup({ ...requestBase(connection), keys: pending });
+      const request = { ...requestBase(connection), keys: pending };
+      const [res] = await withRetry(() => client.lookup(request, NO_GAX_RETRY) as Promise<[ILookupResponse, unknown, unknown]>);
       for (const r of res.found ?? []) found.set(keyIdentity(r.entity!.key!), r.entity!);
       pending = res.deferred ?? [];
     }
