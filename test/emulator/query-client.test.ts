@@ -168,6 +168,49 @@ describe('emulator RunQuery through the real clients', () => {
     assert.deepEqual(result, { c: 350, s: 2450, a: 7 });
   });
 
+  it('filters on key-valued properties, ancestors and kindless key ranges with the high-level client', async () => {
+    const ds = t.datastore;
+    const owner = ds.key(['Person', 'ann']);
+    await ds.save([
+      { key: owner, data: { name: 'Ann' } },
+      { key: ds.key(['Person', 'ann', 'Pet', 1]), data: { owner, kind: 'cat' } },
+      { key: ds.key(['Person', 'ann', 'Pet', 2]), data: { owner: ds.key(['Person', 'bob']), kind: 'dog' } },
+      { key: ds.key(['Person', 'bob', 'Pet', 3]), data: { owner, kind: 'fish' } },
+    ]);
+    const [owned] = await ds.runQuery(ds.createQuery('Pet').filter(new PropertyFilter('owner', '=', owner)));
+    assert.deepEqual(owned.map((e) => e.kind), ['cat', 'fish']);
+    const [family] = await ds.runQuery(ds.createQuery('Pet').hasAncestor(owner));
+    assert.deepEqual(family.map((e) => e.kind), ['cat', 'dog']);
+    const kindless = await raw(t, {
+      filter: { propertyFilter: { property: { name: '__key__' }, op: 'HAS_ANCESTOR', value: { keyValue: key('Person', 'ann') } } },
+    });
+    assert.deepEqual(kindless.batch!.entityResults!.map((e) => e.entity!.key!.path!.map((p) => p.kind).join('/')), ['Person', 'Person/Pet', 'Person/Pet']);
+  });
+
+  it('lets the high-level client page past 300 with a limit and past 1000 offset rows', async () => {
+    const [limited] = await t.datastore.runQuery(t.datastore.createQuery('Row').limit(650));
+    assert.equal(limited.length, 650);
+    const mutations = [];
+    for (let i = 1; i <= 1200; i++) mutations.push({ upsert: entity(key('Many', i), { i: int(i) }) });
+    await commit(t, mutations);
+    const [tail, info] = await t.datastore.runQuery(t.datastore.createQuery('Many').offset(1150).limit(10));
+    assert.deepEqual(tail.map((e) => e.i), [1151, 1152, 1153, 1154, 1155, 1156, 1157, 1158, 1159, 1160]);
+    assert.equal(info.moreResults, 'MORE_RESULTS_AFTER_LIMIT');
+  });
+
+  it('queries namespaces and named databases independently', async () => {
+    const shop = await raw(t, { kind: [{ name: 'Item' }] }, { partitionId: { namespaceId: 'shop' } });
+    assert.equal(shop.batch!.entityResults!.length, 1);
+    assert.equal(shop.batch!.entityResults![0]!.entity!.key!.partitionId!.namespaceId, 'shop');
+    const none = await raw(t, { kind: [{ name: 'Item' }] });
+    assert.equal(none.batch!.entityResults!.length, 0);
+    await t.client.commit({ projectId: t.connection.projectId, databaseId: 'other', mode: 'NON_TRANSACTIONAL', mutations: [{ upsert: entity({ ...key('Row', 1), partitionId: { databaseId: 'other' } }, {}) }] }, NO_RETRY);
+    const other = await raw(t, { kind: [{ name: 'Row' }] }, { databaseId: 'other', partitionId: { databaseId: 'other' } });
+    assert.equal(other.batch!.entityResults!.length, 1);
+    const kinds = await raw(t, { kind: [{ name: '__kind__' }] }, { databaseId: 'other', partitionId: { databaseId: 'other' } });
+    assert.deepEqual(kinds.batch!.entityResults!.map((e) => e.entity!.key!.path![0]!.name), ['Row']);
+  });
+
   it('reports bad queries as INVALID_ARGUMENT and GQL as UNIMPLEMENTED', async () => {
     const first = await raw(t, { kind: [{ name: 'Row' }], limit: { value: 1 } });
     await rejectsWith(raw(t, { kind: [{ name: 'Item' }], startCursor: first.batch!.endCursor }), Code.INVALID_ARGUMENT, /cursor/i);

@@ -127,6 +127,21 @@ function listValues(op: string, value: IValue | null | undefined): IValue[] {
   return values;
 }
 
+/**
+ * Stored key values carry their full partition (the store fills project and
+ * database from the request); give filter keys the same so they can match.
+ */
+function normalizeValue(v: IValue, partition: Partition): IValue {
+  if (valueTypeOf(v) !== 'keyValue' || !v.keyValue) return v;
+  const p = v.keyValue.partitionId ?? {};
+  if (p.projectId) return v;
+  const keyValue = {
+    ...v.keyValue,
+    partitionId: { projectId: partition.projectId, databaseId: partition.databaseId, namespaceId: p.namespaceId ?? '' },
+  };
+  return { ...v, keyValue } as IValue;
+}
+
 function checkComparable(op: string, value: IValue | null | undefined): IValue {
   if (!value) throw invalid(`A property filter with operator ${op} must have a value.`);
   const t = valueTypeOf(value);
@@ -200,14 +215,13 @@ function compileProperty(pf: IPropertyFilter, partition: Partition, info: Filter
 
   let test: ValueTest;
   if (op === 'IN' || op === 'NOT_IN') {
-    const refs = listValues(op, pf.value);
-    for (const r of refs) checkComparable(op, r);
+    const refs = listValues(op, pf.value).map((r) => normalizeValue(checkComparable(op, r), partition));
     test =
       op === 'IN'
         ? (v) => refs.some((r) => compareValues(v, r) === 0)
         : (v) => !refs.some((r) => compareValues(v, r) === 0);
   } else {
-    test = valueTest(op, checkComparable(op, pf.value));
+    test = valueTest(op, normalizeValue(checkComparable(op, pf.value), partition));
   }
   if (topLevel) {
     const list = info.conjuncts.get(name);
