@@ -175,7 +175,7 @@ function timestamp(date = new Date()): string {
 }
 
 /** Runs `task` for each item with at most `limit` at once; the first failure aborts the others. */
-async function forEachLimited<T>(items: readonly T[], limit: number, outer: AbortSignal | undefined, task: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(items: readonly T[], limit: number, outer: AbortSignal | undefined, task: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
   const abort = new AbortController();
   const onOuter = () => abort.abort(outer?.reason);
   outer?.addEventListener('abort', onOuter, { once: true });
