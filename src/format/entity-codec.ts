@@ -105,23 +105,34 @@ function encodeError(err: unknown): unknown {
 // ---------------------------------------------------------------------------
 // Scalars shared by both directions.
 
-const INT64_RE = /^-?(?:0|[1-9][0-9]{0,18})$/;
-const ID_RE = /^[1-9][0-9]{0,18}$/;
 const INT64_MAX = '9223372036854775807';
 const INT64_MIN_ABS = '9223372036854775808';
 
-/** Canonical decimal int64: no '+', no leading zeros, no "-0", in range. */
+/**
+ * Canonical decimal int64: optional '-', no '+', no leading zeros, no "-0",
+ * within -2^63..2^63-1. A loop, not a regex: it runs for every integer and id.
+ */
 function isInt64String(s: string): boolean {
-  if (!INT64_RE.test(s)) return false;
-  const neg = s.charCodeAt(0) === 45;
-  if (neg && s === '-0') return false;
-  if (s.length < 19) return true;
+  const len = s.length;
+  const neg = len > 1 && s.charCodeAt(0) === 45;
+  const start = neg ? 1 : 0;
+  const digits = len - start;
+  if (digits === 0 || digits > 19) return false;
+  const first = s.charCodeAt(start);
+  if (first === 48) return len === 1; // "0"; never "-0" or "01"
+  if (first < 49 || first > 57) return false;
+  for (let i = start + 1; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  if (digits < 19) return true;
   // Same-length decimal strings compare like the numbers they spell.
-  return neg ? s.length < 20 || s.slice(1) <= INT64_MIN_ABS : s.length < 19 || s <= INT64_MAX;
+  return neg ? s.slice(1) <= INT64_MIN_ABS : s <= INT64_MAX;
 }
 
+/** A key id: canonical decimal 1..2^63-1. */
 function isIdString(s: string): boolean {
-  return ID_RE.test(s) && (s.length < 19 || s <= INT64_MAX);
+  return s.length > 0 && s.charCodeAt(0) !== 45 && s !== '0' && isInt64String(s);
 }
 
 const isWellFormed: (s: string) => boolean =
@@ -620,7 +631,7 @@ function keyOut(k: unknown, allowIncomplete: boolean): Loose {
 
 function integerOut(x: unknown): string {
   if (typeof x === 'string' && isInt64String(x)) return x;
-  if (typeof x === 'string' && /^-?[0-9]+$/.test(x) && !/^-?0[0-9]/.test(x) && x !== '-0') {
+  if (typeof x === 'string' && /^-?[1-9][0-9]*$/.test(x)) {
     throw new Fault(`integerValue ${x} is out of the int64 range -9223372036854775808..9223372036854775807`);
   }
   throw new Fault(

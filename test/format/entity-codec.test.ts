@@ -427,6 +427,20 @@ describe('decoder errors name the file, line and property path', () => {
     assert.throws(() => decodeKey({ path: [{ kind: 'K', id: '1', name: 'n' }] }, 'ref'), (err: unknown) => err instanceof DspipeError && err.path === 'ref.path[0]');
   });
 
+  test('integerValue syntax and range, exactly', () => {
+    for (const ok of ['0', '7', '-7', '1000000000000000000', '9223372036854775807', '-9223372036854775808', '9223372036854775806', '-1']) {
+      assert.equal(decodeValue({ integerValue: ok }, 'n').integerValue, ok);
+    }
+    for (const [bad, why] of [
+      ['', /decimal string/], ['-', /decimal string/], ['+1', /decimal string/], ['01', /decimal string/], ['-01', /decimal string/],
+      ['-0', /decimal string/], ['1e3', /decimal string/], [' 1', /decimal string/], ['1 ', /decimal string/], ['١٢', /decimal string/],
+      ['9223372036854775808', /out of the int64 range/], ['-9223372036854775809', /out of the int64 range/],
+      ['9999999999999999999', /out of the int64 range/], ['12345678901234567890', /out of the int64 range/],
+    ] as const) {
+      assert.throws(() => decodeValue({ integerValue: bad }, 'n'), (err: unknown) => err instanceof DspipeError && why.test(err.message) && err.path === 'n', bad);
+    }
+  });
+
   test('base64: exactly the canonical texts of every 1- and 2-byte tail are accepted', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
     const canonical = new Set<string>();
