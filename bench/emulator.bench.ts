@@ -1,0 +1,153 @@
+/**
+ * The emulator's own throughput, so later benchmarks know whether the
+ * emulator or dspipe is the bottleneck: Commit (upsert batches of 500) and
+ * RunQuery (a kind scanned page by page in __key__ order, as a dump reads),
+ * full entities and keys-only, through the real raw v1.DatastoreClient.
+ * The emulator runs in its own process (`dspipe emulator`), as users run it.
+ *
+ *   node .build/emucore/bench/emulator.bench.js [--quick] [--entities N]
+ *
+ * Prints one JSON report on stdout (bench/lib/report.ts); progress on stderr.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createClient, resolveConnection } from '../src/datastore/connection.js';
+import type { IEntity, IRunQueryResponse } from '../src/datastore/proto.js';
+import { emitReport, isQuick, progress, type BenchRow } from './lib/report.js';
+
+const quick = isQuick();
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, entities: { type: 'string' } }, strict: false });
+const TOTAL = Number(values.entities ?? (quick ? 20_000 : 200_000));
+const BATCH = 500;
+const WRITERS = 4;
+const PROJECT = 'bench';
+const SINGLE_ATTEMPT = { retry: null } as unknown as Record<string, never>;
+
+let seed = 7;
+/** mulberry32: a small PRNG that keeps full precision in doubles. */
+function rand(): number {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/** A typical record: ~12 properties, ~600 bytes on the wire. */
+function makeEntity(i: number): IEntity {
+  return {
+    // Unique ids in scattered order (an odd multiplier is a bijection mod 2^32).
+    key: { path: [{ kind: 'Bench', id: String(1 + ((Math.abs(i) * 2654435761) % 2 ** 32)) }] },
+    properties: {
+      name: { stringValue: `user ${i} ${'x'.repeat(Math.floor(rand() * 40))}` },
+      email: { stringValue: `user${i}@example.com` },
+      age: { integerValue: String(Math.floor(rand() * 90)) },
+      score: { doubleValue: rand() * 1000 },
+      active: { booleanValue: rand() < 0.5 },
+      created: { timestampValue: { seconds: String(1_600_000_000 + i), nanos: 123000 } },
+      tags: { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'b' }, { stringValue: `t${i % 50}` }] } },
+      address: {
+        entityValue: {
+          properties: { street: { stringValue: `${i} Main St` }, city: { stringValue: 'Springfield' }, zip: { stringValue: '12345' } },
+        },
+      },
+      bio: { stringValue: 'lorem ipsum dolor sit amet '.repeat(6), excludeFromIndexes: true },
+      ref: { keyValue: { path: [{ kind: 'Org', id: String(1 + Math.abs(i % 1000)) }] } },
+      nothing: { nullValue: 'NULL_VALUE' },
+      blob: { blobValue: Buffer.alloc(32, i % 256) },
+    },
+  };
+}
+
+async function startEmulatorProcess(): Promise<{ address: string; stop: () => Promise<void> }> {
+  const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  // EMULATOR_NODE_OPTIONS lets a profiler ride along, e.g. "--cpu-prof".
+  const nodeArgs = (process.env.EMULATOR_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, main, 'emulator', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  for await (const chunk of child.stdout) {
+    out += chunk;
+    const m = /DATASTORE_EMULATOR_HOST=(\S+)/.exec(out);
+    if (m) {
+      return {
+        address: m[1]!,
+        stop: async () => {
+          child.kill('SIGTERM');
+          await once(child, 'exit');
+        },
+      };
+    }
+  }
+  throw new Error('the emulator exited before listening');
+}
+
+async function main(): Promise<void> {
+  const emulator = await startEmulatorProcess();
+  const client = createClient(resolveConnection({ emulatorHost: emulator.address, projectId: PROJECT }, {}));
+  const rows: BenchRow[] = [];
+  try {
+    progress(`emulator bench: ${TOTAL} entities, commits of ${BATCH} with ${WRITERS} writers`);
+    const batches: IEntity[][] = [];
+    for (let i = 0; i < TOTAL; i += BATCH) {
+      batches.push(Array.from({ length: Math.min(BATCH, TOTAL - i) }, (_, j) => makeEntity(i + j)));
+    }
+    // Warm up the connection and both code paths.
+    await client.commit({ projectId: PROJECT, mode: 'NON_TRANSACTIONAL', mutations: [{ upsert: makeEntity(-1) }] }, SINGLE_ATTEMPT);
+
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: WRITERS }, async () => {
+        while (next < batches.length) {
+          const batch = batches[next++]!;
+          await client.commit(
+            { projectId: PROJECT, mode: 'NON_TRANSACTIONAL', mutations: batch.map((e) => ({ upsert: e })) },
+            SINGLE_ATTEMPT,
+          );
+        }
+      }),
+    );
+    const commitSeconds = (performance.now() - start) / 1000;
+    rows.push({ name: 'commit upsert x500', entitiesPerSec: Math.round(TOTAL / commitSeconds), seconds: commitSeconds });
+    progress(`commit: ${Math.round(TOTAL / commitSeconds)} entities/s`);
+
+    for (const keysOnly of [false, true]) {
+      let read = 0;
+      let pages = 0;
+      let cursor: Uint8Array | undefined;
+      const t0 = performance.now();
+      for (;;) {
+        const query: Record<string, unknown> = { kind: [{ name: 'Bench' }], order: [{ property: { name: '__key__' }, direction: 'ASCENDING' }] };
+        if (keysOnly) query.projection = [{ property: { name: '__key__' } }];
+        if (cursor) query.startCursor = cursor;
+        const [r] = (await client.runQuery({ projectId: PROJECT, query }, SINGLE_ATTEMPT)) as [IRunQueryResponse];
+        const batch = r.batch!;
+        read += batch.entityResults!.length;
+        pages++;
+        cursor = batch.endCursor as Uint8Array;
+        if (batch.moreResults !== 'NOT_FINISHED' && batch.moreResults !== 'MORE_RESULTS_AFTER_LIMIT') break;
+        if (batch.entityResults!.length === 0) break;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const name = keysOnly ? 'runQuery keys-only scan' : 'runQuery scan by __key__';
+      rows.push({ name, entitiesPerSec: Math.round(read / seconds), entities: read, pages, seconds });
+      progress(`${name}: ${read} entities in ${pages} pages, ${Math.round(read / seconds)} entities/s`);
+    }
+  } finally {
+    await client.close();
+    await emulator.stop();
+  }
+  emitReport({
+    scenario: 'emulator',
+    rows,
+    notes: [`${TOTAL} entities of ~12 properties; emulator in its own process; one reader, ${WRITERS} writers`],
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
