@@ -25,11 +25,14 @@ import type { DatabaseSnapshot } from './snapshot.js';
 import { Store, type Database, type StoreOptions } from './store.js';
 import { Transactions } from './transactions.js';
 import { invalidArgument } from './rpc-error.js';
+import { entitySize } from './validate.js';
 
 type v1 = typeof google.datastore.v1;
 type Req<T> = T & { projectId?: string | null; databaseId?: string | null };
 
 export const MAX_LOOKUP_KEYS = 1000;
+/** Entity bytes (storage size formula) one Lookup response carries before deferring keys. */
+export const MAX_LOOKUP_RESPONSE_BYTES = 10 * 1024 * 1024;
 
 /** The query engine's entry points (src/emulator/query/). */
 export interface QueryEngine {
@@ -81,8 +84,15 @@ export class DatastoreService {
     const read = resolveRead(this.store, this.transactions, db, request.readOptions);
     const found: IEntityResult[] = [];
     const missing: IEntityResult[] = [];
+    const deferred: IKey[] = [];
     const readVersion = String(read.time);
+    let bytes = 0;
     for (const key of normal) {
+      // Like Datastore, answer what fits in one response and defer the rest.
+      if (bytes >= MAX_LOOKUP_RESPONSE_BYTES) {
+        deferred.push(key);
+        continue;
+      }
       const ns = key.partitionId!.namespaceId!;
       const sortKey = encodePath(key.path!);
       const row = db.row(ns, sortKey);
@@ -91,6 +101,7 @@ export class DatastoreService {
       if (e === null) {
         missing.push({ entity: { key }, version: readVersion });
       } else {
+        bytes += entitySize(e);
         found.push({
           entity: { key: e.key, properties: e.properties as Record<string, google.datastore.v1.IValue> },
           version: e.version,
@@ -99,7 +110,7 @@ export class DatastoreService {
         });
       }
     }
-    const response: ILookupResponse = { found, missing, deferred: [], readTime: toTimestamp(read.time) };
+    const response: ILookupResponse = { found, missing, deferred, readTime: toTimestamp(read.time) };
     if (read.newTransaction !== undefined) response.transaction = read.newTransaction;
     return response;
   }
