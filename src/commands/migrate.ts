@@ -215,7 +215,7 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
         writers: ctx.o.writers,
         maxConflictAttempts: ctx.o.maxConflictAttempts,
         checkpointEvery: ctx.o.checkpointEvery,
-        examples: Math.max(0, ctx.o.examples - report.examples.length),
+        examples: dryRun ? Math.max(0, ctx.o.examples - report.examples.length) : 0,
         retry: ctx.retry,
         ...(ctx.input.pageSize !== undefined && { pageSize: ctx.input.pageSize }),
         onCheckpoint: async (lastKey, counts) => {

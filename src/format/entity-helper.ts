@@ -165,6 +165,12 @@ export function fromValue(value: IValue): JsValue {
   }
 }
 
+function cloneKey(key: IKey): IKey {
+  const copy: IKey = { ...key, path: (key.path ?? []).map((e) => ({ ...e })) };
+  if (key.partitionId) copy.partitionId = { ...key.partitionId };
+  return copy;
+}
+
 /** `Parent(id 1) > User(name "alice")`, with the namespace when not the default. */
 export function describeKey(key: IKey | null | undefined): string {
   if (!key) return '(no key)';
@@ -184,7 +190,8 @@ export class EntityHelper {
   private readonly props: Record<string, IValue>;
 
   constructor(raw: IEntity) {
-    this.key = raw.key ?? null;
+    // A copy: a script changing the key in place must not move the entity it was given.
+    this.key = raw.key ? cloneKey(raw.key) : null;
     this.props = { ...(raw.properties ?? {}) };
   }
 

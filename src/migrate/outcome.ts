@@ -32,8 +32,6 @@ export function migrationFailed(script: ScriptRef, key: IKey | null | undefined,
   });
 }
 
-const sameKey = (a: IKey, b: IKey) => JSON.stringify(encodeKey(a)) === JSON.stringify(encodeKey(b));
-
 function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
@@ -42,7 +40,13 @@ function describeValue(v: unknown): string {
 }
 
 /** Interprets a transform's result for the entity it was given. */
-export function interpretResult(result: unknown, original: IEntity, script: ScriptRef, before = encodeEntity(original)): Outcome {
+export function interpretResult(
+  result: unknown,
+  original: IEntity,
+  script: ScriptRef,
+  before = encodeEntity(original),
+  keyBefore = JSON.stringify(encodeKey(original.key!)),
+): Outcome {
   if (result === undefined) return { type: 'unchanged' };
   if (result === null) return { type: 'delete' };
   let entity: IEntity;
@@ -52,7 +56,7 @@ export function interpretResult(result: unknown, original: IEntity, script: Scri
   } else {
     throw migrationFailed(script, original.key, `transform returned ${describeValue(result)}, not an entity (return the entity, null to delete it, or undefined to leave it)`);
   }
-  if (!entity.key || !sameKey(entity.key, original.key!)) {
+  if (!entity.key || JSON.stringify(encodeKey(entity.key)) !== keyBefore) {
     throw migrationFailed(script, original.key, `transform returned an entity with a different key (${formatKey(entity.key)}); a migration rewrites entities in place and cannot move them`);
   }
   let after: string;
@@ -69,6 +73,7 @@ export async function applyScript(script: ScriptRef, result: IEntityResult, name
   const original = result.entity!;
   // Encoded before the script runs: a script may mutate the raw values it was given.
   const before = encodeEntity(original);
+  const keyBefore = JSON.stringify(encodeKey(original.key!));
   let returned: unknown;
   try {
     returned = await script.transform(new EntityHelper(original), { namespace, kind, version: String(result.version ?? '') });
@@ -76,5 +81,5 @@ export async function applyScript(script: ScriptRef, result: IEntityResult, name
     if (err instanceof DspipeError && err.code === 'DSPIPE_MIGRATION_FAILED') throw err;
     throw migrationFailed(script, original.key, `transform threw: ${(err as Error)?.message ?? String(err)}`, err);
   }
-  return interpretResult(returned, original, script, before);
+  return interpretResult(returned, original, script, before, keyBefore);
 }

@@ -49,8 +49,9 @@ export interface UpSelection {
 
 /**
  * What `up` runs. Refuses (DSPIPE_MIGRATION_CHANGED) when an applied script
- * changed, or an interrupted one is resumed with a different script, unless
- * allowChanged; refuses an unknown `to`.
+ * changed, unless allowChanged; refuses an unknown `to`. An interrupted
+ * migration may have changed: fixing the script that stopped it is the
+ * normal way on, and it resumes from its checkpoint.
  */
 export function selectForUp(plan: readonly PlannedMigration[], options: { to?: string | undefined; allowChanged: boolean; dir: string }): UpSelection {
   const withFiles = plan.filter((p) => p.file !== undefined);
@@ -65,14 +66,12 @@ export function selectForUp(plan: readonly PlannedMigration[], options: { to?: s
     }
   }
   const considered = withFiles.slice(0, last);
-  const changed = considered.filter(
-    (p) => p.state === 'changed' || (p.state === 'interrupted' && p.record !== undefined && p.record.checksum !== p.file!.checksum),
-  );
+  const changed = considered.filter((p) => p.state === 'changed');
   if (changed.length > 0 && !options.allowChanged) {
     const first = changed[0]!;
     throw new DspipeError(
       'DSPIPE_MIGRATION_CHANGED',
-      `migration ${first.name} changed after it was ${first.state === 'changed' ? 'applied' : 'started'} (recorded checksum ${first.record!.checksum.slice(0, 12)}…, file now ${first.file!.checksum.slice(0, 12)}…)`,
+      `migration ${first.name} changed after it was applied (recorded checksum ${first.record!.checksum.slice(0, 12)}…, file now ${first.file!.checksum.slice(0, 12)}…)`,
       {
         file: first.file!.file,
         hint: 'restore the script as it was and add a new migration for the new change, or pass --allow-changed if the edit is harmless',
