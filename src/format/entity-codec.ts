@@ -176,10 +176,11 @@ function int64Text(x: Loose, what: string): string {
         return BigInt.asIntN(64, bits).toString();
       }
   }
-  throw new Fault(`${what} must be a decimal string, number, bigint or Long, not ${describe(x)}`);
+  throw new Fault(`${what} must be a decimal string, number, bigint or Long, not ${shape(x)}`);
 }
 
-function describe(x: unknown): string {
+/** How a wrong input looks, for error messages. */
+function shape(x: unknown): string {
   if (x === null) return 'null';
   if (Array.isArray(x)) return 'an array';
   return typeof x === 'string' ? `the string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)}` : typeof x;
@@ -195,11 +196,11 @@ function doubleIn(x: Loose, what: string): number {
   if (x === 'NaN') return NaN;
   if (x === 'Infinity') return Infinity;
   if (x === '-Infinity') return -Infinity;
-  throw new Fault(`${what} must be a number, not ${describe(x)}`);
+  throw new Fault(`${what} must be a number, not ${shape(x)}`);
 }
 
 function quote(s: Loose, what: string): string {
-  if (typeof s !== 'string') throw new Fault(`${what} must be a string, not ${describe(s)}`);
+  if (typeof s !== 'string') throw new Fault(`${what} must be a string, not ${shape(s)}`);
   if (!isWellFormed(s)) checkString(s, what);
   return JSON.stringify(s);
 }
@@ -260,11 +261,11 @@ function blobText(x: Loose): string {
     }
     return '"' + x + '"';
   }
-  throw new Fault(`blobValue must be a Buffer, Uint8Array or base64 string, not ${describe(x)}`);
+  throw new Fault(`blobValue must be a Buffer, Uint8Array or base64 string, not ${shape(x)}`);
 }
 
 function timestampText(t: Loose): string {
-  if (t === null || typeof t !== 'object') throw new Fault(`timestampValue must be {seconds, nanos}, not ${describe(t)}`);
+  if (t === null || typeof t !== 'object') throw new Fault(`timestampValue must be {seconds, nanos}, not ${shape(t)}`);
   const sx = t.seconds;
   let seconds: number;
   if (sx === undefined || sx === null) seconds = 0;
@@ -284,7 +285,7 @@ let lastPartition = { projectId: '', databaseId: '', namespaceId: '', text: '{"p
 
 function partitionText(p: Loose): string {
   if (p === null || p === undefined) return '{"projectId":"","databaseId":"","namespaceId":""}';
-  if (typeof p !== 'object') throw new Fault(`partitionId must be an object, not ${describe(p)}`);
+  if (typeof p !== 'object') throw new Fault(`partitionId must be an object, not ${shape(p)}`);
   const projectId = p.projectId ?? '';
   const databaseId = p.databaseId ?? '';
   const namespaceId = p.namespaceId ?? '';
@@ -304,7 +305,7 @@ function partitionText(p: Loose): string {
 }
 
 function pathElementText(e: Loose, last: boolean, allowIncomplete: boolean): string {
-  if (e === null || typeof e !== 'object') throw new Fault(`path element must be an object, not ${describe(e)}`);
+  if (e === null || typeof e !== 'object') throw new Fault(`path element must be an object, not ${shape(e)}`);
   const kind = e.kind;
   if (typeof kind !== 'string' || kind === '') throw new Fault('path element needs a non-empty kind');
   let s = '{"kind":' + quote(kind, 'kind');
@@ -328,7 +329,7 @@ function pathElementText(e: Loose, last: boolean, allowIncomplete: boolean): str
 }
 
 function keyText(k: Loose, allowIncomplete: boolean): string {
-  if (k === null || typeof k !== 'object') throw new Fault(`key must be an object, not ${describe(k)}`);
+  if (k === null || typeof k !== 'object') throw new Fault(`key must be an object, not ${shape(k)}`);
   const path = k.path;
   if (!Array.isArray(path) || path.length === 0) throw new Fault('key path is empty');
   const n = path.length;
@@ -380,7 +381,7 @@ function detectType(v: Loose): string {
 }
 
 function valueText(v: Loose, depth: number): string {
-  if (v === null || typeof v !== 'object') throw new Fault(`value must be an object, not ${describe(v)}`);
+  if (v === null || typeof v !== 'object') throw new Fault(`value must be an object, not ${shape(v)}`);
   let t = v.valueType;
   if (typeof t !== 'string') t = detectType(v);
   const meaning = v.meaning;
@@ -393,13 +394,13 @@ function valueText(v: Loose, depth: number): string {
     case 'doubleValue':
       return '{"doubleValue":' + doubleText(doubleIn(v.doubleValue, 'doubleValue')) + tail;
     case 'booleanValue':
-      if (typeof v.booleanValue !== 'boolean') throw new Fault(`booleanValue must be a boolean, not ${describe(v.booleanValue)}`);
+      if (typeof v.booleanValue !== 'boolean') throw new Fault(`booleanValue must be a boolean, not ${shape(v.booleanValue)}`);
       return (v.booleanValue ? '{"booleanValue":true' : '{"booleanValue":false') + tail;
     case 'timestampValue':
       return '{"timestampValue":' + timestampText(v.timestampValue) + tail;
     case 'nullValue': {
       const n = v.nullValue;
-      if (n !== 'NULL_VALUE' && n !== 0 && n !== null && n !== undefined) throw new Fault(`nullValue must be NULL_VALUE, not ${describe(n)}`);
+      if (n !== 'NULL_VALUE' && n !== 0 && n !== null && n !== undefined) throw new Fault(`nullValue must be NULL_VALUE, not ${shape(n)}`);
       return '{"nullValue":null' + tail;
     }
     case 'blobValue':
@@ -412,7 +413,7 @@ function valueText(v: Loose, depth: number): string {
       }
     case 'geoPointValue': {
       const g = v.geoPointValue;
-      if (g === null || typeof g !== 'object') throw new Fault(`geoPointValue must be {latitude, longitude}, not ${describe(g)}`);
+      if (g === null || typeof g !== 'object') throw new Fault(`geoPointValue must be {latitude, longitude}, not ${shape(g)}`);
       return (
         '{"geoPointValue":{"latitude":' +
         doubleText(doubleIn(g.latitude ?? 0, 'latitude')) +
@@ -424,7 +425,7 @@ function valueText(v: Loose, depth: number): string {
     }
     case 'entityValue': {
       const e = v.entityValue;
-      if (e === null || typeof e !== 'object') throw new Fault(`entityValue must be an object, not ${describe(e)}`);
+      if (e === null || typeof e !== 'object') throw new Fault(`entityValue must be an object, not ${shape(e)}`);
       if (depth >= MAX_ENTITY_DEPTH) throw new Fault(`entity values are nested deeper than ${MAX_ENTITY_DEPTH} levels`);
       let s = '{"entityValue":{';
       if (e.key !== undefined && e.key !== null) {
@@ -438,7 +439,7 @@ function valueText(v: Loose, depth: number): string {
     }
     case 'arrayValue': {
       const a = v.arrayValue;
-      if (a === null || typeof a !== 'object') throw new Fault(`arrayValue must be {values: [...]}, not ${describe(a)}`);
+      if (a === null || typeof a !== 'object') throw new Fault(`arrayValue must be {values: [...]}, not ${shape(a)}`);
       const values = a.values;
       if (values === undefined || values === null || values.length === 0) return '{"arrayValue":{}' + tail;
       if (!Array.isArray(values)) throw new Fault('arrayValue.values must be an array');
@@ -463,7 +464,7 @@ function flagsText(v: Loose): string {
   let s = '';
   if (meaning !== undefined && meaning !== null && meaning !== 0) {
     if (!Number.isInteger(meaning) || meaning < -2147483648 || meaning > 2147483647) {
-      throw new Fault(`meaning must be an int32, not ${describe(meaning)}`);
+      throw new Fault(`meaning must be an int32, not ${shape(meaning)}`);
     }
     s += ',"meaning":' + meaning;
   }
@@ -473,7 +474,7 @@ function flagsText(v: Loose): string {
 
 function propertiesText(props: Loose, depth: number): string {
   if (props === undefined || props === null) return '{}';
-  if (typeof props !== 'object') throw new Fault(`properties must be an object, not ${describe(props)}`);
+  if (typeof props !== 'object') throw new Fault(`properties must be an object, not ${shape(props)}`);
   const names = Object.keys(props);
   const n = names.length;
   if (n === 0) return '{}';
@@ -502,7 +503,7 @@ function propertiesText(props: Loose, depth: number): string {
 export function encodeEntity(entity: IEntity): string {
   try {
     const e = entity as Loose;
-    if (e === null || typeof e !== 'object') throw new Fault(`entity must be an object, not ${describe(e)}`);
+    if (e === null || typeof e !== 'object') throw new Fault(`entity must be an object, not ${shape(e)}`);
     if (e.key === undefined || e.key === null) throw new Fault('entity has no key');
     let k: string;
     try {
@@ -542,7 +543,7 @@ function isObject(x: unknown): x is Record<string, unknown> {
 }
 
 function stringIn(x: unknown, what: string): string {
-  if (typeof x !== 'string') throw new Fault(`${what} must be a string, not ${describe(x)}`);
+  if (typeof x !== 'string') throw new Fault(`${what} must be a string, not ${shape(x)}`);
   if (!isWellFormed(x)) checkString(x, what);
   return x;
 }
@@ -552,11 +553,11 @@ function doubleOut(x: unknown, what: string): number {
   if (x === 'NaN') return NaN;
   if (x === 'Infinity') return Infinity;
   if (x === '-Infinity') return -Infinity;
-  throw new Fault(`${what} must be a JSON number or "NaN", "Infinity", "-Infinity", not ${describe(x)}`);
+  throw new Fault(`${what} must be a JSON number or "NaN", "Infinity", "-Infinity", not ${shape(x)}`);
 }
 
 function partitionOut(p: unknown): Loose {
-  if (!isObject(p)) throw new Fault(`partitionId must be an object, not ${describe(p)}`);
+  if (!isObject(p)) throw new Fault(`partitionId must be an object, not ${shape(p)}`);
   let projectId = '';
   let databaseId = '';
   let namespaceId = '';
@@ -571,7 +572,7 @@ function partitionOut(p: unknown): Loose {
 }
 
 function pathElementOut(e: unknown, last: boolean, allowIncomplete: boolean): Loose {
-  if (!isObject(e)) throw new Fault(`path element must be an object, not ${describe(e)}`);
+  if (!isObject(e)) throw new Fault(`path element must be an object, not ${shape(e)}`);
   let kind: string | undefined;
   let id: string | undefined;
   let name: string | undefined;
@@ -602,7 +603,7 @@ function pathElementOut(e: unknown, last: boolean, allowIncomplete: boolean): Lo
 }
 
 function keyOut(k: unknown, allowIncomplete: boolean): Loose {
-  if (!isObject(k)) throw new Fault(`key must be an object, not ${describe(k)}`);
+  if (!isObject(k)) throw new Fault(`key must be an object, not ${shape(k)}`);
   let partitionId: Loose = null;
   let path: unknown;
   for (const f in k) {
@@ -635,20 +636,20 @@ function integerOut(x: unknown): string {
     throw new Fault(`integerValue ${x} is out of the int64 range -9223372036854775808..9223372036854775807`);
   }
   throw new Fault(
-    `integerValue must be a decimal string like "42", not ${typeof x === 'number' ? 'the number ' + String(x) : describe(x)}`,
+    `integerValue must be a decimal string like "42", not ${typeof x === 'number' ? 'the number ' + String(x) : shape(x)}`,
     typeof x === 'number' ? 'int64 values are written as strings so that no precision is lost' : undefined,
   );
 }
 
 function blobOut(x: unknown): Buffer {
-  if (typeof x !== 'string') throw new Fault(`blobValue must be a base64 string, not ${describe(x)}`);
+  if (typeof x !== 'string') throw new Fault(`blobValue must be a base64 string, not ${shape(x)}`);
   const buf = base64Bytes(x);
   if (buf === null) throw new Fault('blobValue is not valid standard base64', 'use standard base64 with padding (A-Z a-z 0-9 + /, =)');
   return buf;
 }
 
 function geoOut(x: unknown): Loose {
-  if (!isObject(x)) throw new Fault(`geoPointValue must be {latitude, longitude}, not ${describe(x)}`);
+  if (!isObject(x)) throw new Fault(`geoPointValue must be {latitude, longitude}, not ${shape(x)}`);
   let latitude = 0;
   let longitude = 0;
   for (const f in x) {
@@ -660,7 +661,7 @@ function geoOut(x: unknown): Loose {
 }
 
 function entityValueOut(x: unknown, depth: number): Loose {
-  if (!isObject(x)) throw new Fault(`entityValue must be an object, not ${describe(x)}`);
+  if (!isObject(x)) throw new Fault(`entityValue must be an object, not ${shape(x)}`);
   if (depth >= MAX_ENTITY_DEPTH) throw new Fault(`entity values are nested deeper than ${MAX_ENTITY_DEPTH} levels`);
   let key: Loose = null;
   let properties: Loose = {};
@@ -678,12 +679,12 @@ function entityValueOut(x: unknown, depth: number): Loose {
 }
 
 function arrayOut(x: unknown, depth: number): Loose {
-  if (!isObject(x)) throw new Fault(`arrayValue must be {values: [...]}, not ${describe(x)}`);
+  if (!isObject(x)) throw new Fault(`arrayValue must be {values: [...]}, not ${shape(x)}`);
   let values: Loose[] = [];
   for (const f in x) {
     if (f !== 'values') throw new Fault(`unknown arrayValue field ${JSON.stringify(f)}`);
     const a = x[f];
-    if (!Array.isArray(a)) throw new Fault(`arrayValue.values must be an array, not ${describe(a)}`);
+    if (!Array.isArray(a)) throw new Fault(`arrayValue.values must be an array, not ${shape(a)}`);
     const n = a.length;
     values = new Array(n);
     for (let i = 0; i < n; i++) {
@@ -698,7 +699,7 @@ function arrayOut(x: unknown, depth: number): Loose {
 }
 
 function valueOut(o: unknown, depth: number): Loose {
-  if (!isObject(o)) throw new Fault(`value must be an object like {"stringValue": "..."}, not ${describe(o)}`);
+  if (!isObject(o)) throw new Fault(`value must be an object like {"stringValue": "..."}, not ${shape(o)}`);
   let type: string | undefined;
   let payload: unknown;
   let meaning = 0;
@@ -708,14 +709,14 @@ function valueOut(o: unknown, depth: number): Loose {
       case 'meaning': {
         const m = o[f];
         if (typeof m !== 'number' || !Number.isInteger(m) || m < -2147483648 || m > 2147483647) {
-          throw new Fault(`meaning must be an int32, not ${describe(m)}`);
+          throw new Fault(`meaning must be an int32, not ${shape(m)}`);
         }
         meaning = m;
         break;
       }
       case 'excludeFromIndexes': {
         const b = o[f];
-        if (typeof b !== 'boolean') throw new Fault(`excludeFromIndexes must be a boolean, not ${describe(b)}`);
+        if (typeof b !== 'boolean') throw new Fault(`excludeFromIndexes must be a boolean, not ${shape(b)}`);
         excludeFromIndexes = b;
         break;
       }
@@ -735,7 +736,10 @@ function valueOut(o: unknown, depth: number): Loose {
         payload = o[f];
         break;
       default:
-        throw new Fault(`unknown value type ${JSON.stringify(f)}`, 'a value holds exactly one of ' + VALUE_FIELDS.join(', '));
+        throw new Fault(
+          f.endsWith('Value') ? `unknown value type ${JSON.stringify(f)}` : `unknown field ${JSON.stringify(f)} in a value`,
+          'a value holds exactly one of ' + VALUE_FIELDS.join(', ') + ', plus optional meaning and excludeFromIndexes',
+        );
     }
   }
   // One object literal per type keeps V8's shapes monomorphic per type; the
@@ -748,16 +752,16 @@ function valueOut(o: unknown, depth: number): Loose {
     case 'doubleValue':
       return { meaning, excludeFromIndexes, doubleValue: doubleOut(payload, 'doubleValue'), valueType: type };
     case 'booleanValue':
-      if (typeof payload !== 'boolean') throw new Fault(`booleanValue must be true or false, not ${describe(payload)}`);
+      if (typeof payload !== 'boolean') throw new Fault(`booleanValue must be true or false, not ${shape(payload)}`);
       return { meaning, excludeFromIndexes, booleanValue: payload, valueType: type };
     case 'timestampValue': {
-      if (typeof payload !== 'string') throw new Fault(`timestampValue must be an RFC 3339 string, not ${describe(payload)}`);
+      if (typeof payload !== 'string') throw new Fault(`timestampValue must be an RFC 3339 string, not ${shape(payload)}`);
       const t = parseTimestamp(payload);
       if (typeof t === 'string') throw new Fault(t);
       return { meaning, excludeFromIndexes, timestampValue: { seconds: String(t.seconds), nanos: t.nanos }, valueType: type };
     }
     case 'nullValue':
-      if (payload !== null && payload !== 'NULL_VALUE') throw new Fault(`nullValue must be null, not ${describe(payload)}`);
+      if (payload !== null && payload !== 'NULL_VALUE') throw new Fault(`nullValue must be null, not ${shape(payload)}`);
       return { meaning, excludeFromIndexes, nullValue: 'NULL_VALUE', valueType: type };
     case 'blobValue':
       return { meaning, excludeFromIndexes, blobValue: blobOut(payload), valueType: type };
@@ -782,7 +786,7 @@ function valueOut(o: unknown, depth: number): Loose {
 }
 
 function propertiesOut(p: unknown, depth: number): Loose {
-  if (!isObject(p)) throw new Fault(`properties must be an object, not ${describe(p)}`);
+  if (!isObject(p)) throw new Fault(`properties must be an object, not ${shape(p)}`);
   const out: Loose = {};
   for (const name in p) {
     try {
@@ -802,7 +806,7 @@ function propertiesOut(p: unknown, depth: number): Loose {
 /** The entity of an already JSON.parse'd line. */
 export function decodeEntityObject(obj: unknown, where?: LineLocation): IEntity {
   try {
-    if (!isObject(obj)) throw new Fault(`a line must hold a JSON object, not ${describe(obj)}`);
+    if (!isObject(obj)) throw new Fault(`a line must hold a JSON object, not ${shape(obj)}`);
     let key: Loose;
     let properties: Loose = {};
     for (const f in obj) {

@@ -418,7 +418,7 @@ describe('decoder errors name the file, line and property path', () => {
   test('decodeEntityObject takes a parsed object; decodeValue prefixes the given path', () => {
     assert.throws(
       () => decodeEntityObject({ key: KEY, properties: { a: { stringValue: 'x', extra: 1 } } }, { file: 'f', line: 2 }),
-      (err: unknown) => err instanceof DspipeError && err.path === 'a' && err.line === 2 && /unknown value type "extra"/.test(err.message),
+      (err: unknown) => err instanceof DspipeError && err.path === 'a' && err.line === 2 && /unknown field "extra" in a value/.test(err.message),
     );
     assert.throws(
       () => decodeValue({ arrayValue: { values: [{ integerValue: 'x' }] } }, 'tags'),
