@@ -68,6 +68,7 @@ Options for up and run:
       --namespaces LIST  namespaces to migrate, comma-separated; -NAME excludes, * matches any run,
                          (default) is the default namespace (default: all)
       --writers N        concurrent commits per kind (default: ${D.writers})
+      --batch-size N     entities per commit at most (default: ${D.batchSize}; also capped at ~9 MiB)
       --max-conflict-attempts N
                          times one entity is read again after concurrent writes before giving up
                          (default: ${D.maxConflictAttempts})
@@ -105,6 +106,7 @@ const OPTIONS = {
   'backup-root': { type: 'string' },
   namespaces: { type: 'string', multiple: true },
   writers: { type: 'string' },
+  'batch-size': { type: 'string' },
   'max-conflict-attempts': { type: 'string' },
   'checkpoint-every': { type: 'string' },
   'page-size': { type: 'string' },
@@ -201,6 +203,7 @@ export async function run(argv: string[]): Promise<number> {
   const pageSize = int(values, 'page-size');
   const examples = int(values, 'examples');
   const writers = int(values, 'writers');
+  const batchSize = int(values, 'batch-size');
   const maxConflictAttempts = int(values, 'max-conflict-attempts');
   const checkpointEvery = int(values, 'checkpoint-every');
   const options: MigrateCommandOptions = {
@@ -215,6 +218,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(pageSize !== undefined && { pageSize }),
     ...(examples !== undefined && { examples }),
     ...(writers !== undefined && { writers }),
+    ...(batchSize !== undefined && { batchSize }),
     ...(maxConflictAttempts !== undefined && { maxConflictAttempts }),
     ...(checkpointEvery !== undefined && { checkpointEvery }),
     onEvent,

@@ -213,6 +213,7 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
         resumeAfter: dryRun ? null : cp.lastKey,
         dryRun,
         writers: ctx.o.writers,
+        batchSize: ctx.o.batchSize,
         maxConflictAttempts: ctx.o.maxConflictAttempts,
         checkpointEvery: ctx.o.checkpointEvery,
         examples: dryRun ? Math.max(0, ctx.o.examples - report.examples.length) : 0,

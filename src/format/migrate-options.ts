@@ -28,6 +28,8 @@ export interface MigrateOptions {
   namespaces?: string | readonly string[];
   /** Concurrent commits per kind (default 4). */
   writers?: number;
+  /** At most this many entities per commit (default 500; batches are also capped by bytes). */
+  batchSize?: number;
   /** Attempts per entity when concurrent writes conflict (default 20). */
   maxConflictAttempts?: number;
   /** Save the checkpoint after at most this many entities (default 500). */
@@ -45,6 +47,7 @@ export interface NormalizedMigrateOptions {
   allowChanged: boolean;
   namespaces: NameFilter;
   writers: number;
+  batchSize: number;
   maxConflictAttempts: number;
   checkpointEvery: number;
   examples: number;
@@ -79,6 +82,7 @@ export function normalizeMigrateOptions(options: MigrateOptions = {}): Normalize
     allowChanged: options.allowChanged === true,
     namespaces: parseNameFilter(options.namespaces, '--namespaces', true),
     writers: positive('--writers', options.writers, 4),
+    batchSize: positive('--batch-size', options.batchSize, 500),
     maxConflictAttempts: positive('--max-conflict-attempts', options.maxConflictAttempts, 20),
     checkpointEvery: positive('--checkpoint-every', options.checkpointEvery, 500),
     examples: positive('--examples', options.examples, 3, 0),

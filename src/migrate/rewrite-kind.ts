@@ -31,6 +31,8 @@ export interface RewriteKindOptions {
   resumeAfter?: IKey | null;
   dryRun?: boolean;
   writers?: number;
+  /** Entities per commit at most (default: the batcher's). */
+  batchSize?: number;
   maxConflictAttempts?: number;
   checkpointEvery?: number;
   examples?: number;
@@ -132,7 +134,7 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
   });
   resolver.onFailure = (err) => writer.destroy(err);
   try {
-    await pipeline(reader, transformer, createBatcher(), writer);
+    await pipeline(reader, transformer, createBatcher(options.batchSize ? { maxOps: options.batchSize } : {}), writer);
     await resolver.drain();
   } catch (err) {
     // Let conflict work already under way settle, so the frontier we save is true.

@@ -23,7 +23,7 @@ test('migrate options: defaults', () => {
   const o = normalizeMigrateOptions();
   assert.equal(o.dir, 'migrations');
   assert.equal(o.backupRoot, '_backup');
-  assert.deepEqual([o.dryRun, o.backup, o.allowChanged, o.writers, o.maxConflictAttempts, o.checkpointEvery, o.examples], [false, false, false, 4, 20, 500, 3]);
+  assert.deepEqual([o.dryRun, o.backup, o.allowChanged, o.writers, o.batchSize, o.maxConflictAttempts, o.checkpointEvery, o.examples], [false, false, false, 4, 500, 20, 500, 3]);
   assert.equal(normalizeMigrateOptions({ to: '0002-x.ts' }).to, '0002-x');
   assert.equal(normalizeRunOptions({ kind: 'User', transforms: [parseDrop('x')] }).kind, 'User');
 });
