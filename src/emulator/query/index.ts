@@ -5,14 +5,15 @@
  * status. Requests arrive as @grpc/proto-loader decodes them (camelCase,
  * int64 as strings, enums as names, oneof names set).
  *
- * GQL is not supported: a gqlQuery is refused with UNIMPLEMENTED and a
- * message saying so, rather than answered wrongly.
+ * GQL is compiled to the same structured queries (gql.ts), and the parsed
+ * form is returned so the server can echo it in the response.
  */
 import type { google } from '@google-cloud/datastore/build/protos/protos.js';
 import type { IAggregationQuery, IGqlQuery, IQuery, IQueryResultBatch } from '../../datastore/proto.js';
 import type { DatabaseSnapshot } from '../snapshot.js';
 import { executeAggregation } from './aggregation.js';
-import { invalid, QueryError, UNIMPLEMENTED } from './errors.js';
+import { invalid } from './errors.js';
+import { parseGql } from './gql.js';
 import type { Partition } from './filters.js';
 import { executeQuery } from './run-query.js';
 
@@ -20,22 +21,21 @@ export { QueryError } from './errors.js';
 export { compareValues, indexedValues } from './values.js';
 export { keyHash, scatterValue } from './scatter.js';
 export { MAX_BATCH } from './run-query.js';
+export { parseGql } from './gql.js';
 
 export type QueryPartition = Partition;
 
-function gqlUnsupported(): QueryError {
-  return new QueryError(
-    UNIMPLEMENTED,
-    'GQL queries are not supported by the dspipe emulator; send a structured Query (query / aggregation_query) instead.',
-  );
-}
 
 export function runQuery(
   snapshot: DatabaseSnapshot,
   partition: Partition,
   request: { query?: IQuery | null; gqlQuery?: IGqlQuery | null },
 ): { batch: IQueryResultBatch; query: IQuery } {
-  if (request.gqlQuery) throw gqlUnsupported();
+  if (request.gqlQuery) {
+    const parsed = parseGql(request.gqlQuery, partition);
+    if (parsed.type !== 'query') throw invalid('An aggregation GQL query must be sent with RunAggregationQuery.');
+    return { batch: executeQuery(snapshot, partition, parsed.query), query: parsed.query };
+  }
   if (!request.query) throw invalid('RunQuery needs a query.');
   return { batch: executeQuery(snapshot, partition, request.query), query: request.query };
 }
@@ -44,8 +44,12 @@ export function runAggregationQuery(
   snapshot: DatabaseSnapshot,
   partition: Partition,
   request: { aggregationQuery?: IAggregationQuery | null; gqlQuery?: IGqlQuery | null },
-): { batch: google.datastore.v1.IAggregationResultBatch } {
-  if (request.gqlQuery) throw gqlUnsupported();
+): { batch: google.datastore.v1.IAggregationResultBatch; query: IAggregationQuery } {
+  if (request.gqlQuery) {
+    const parsed = parseGql(request.gqlQuery, partition);
+    if (parsed.type !== 'aggregation') throw invalid('RunAggregationQuery needs an aggregation GQL query (SELECT COUNT(*) ... or AGGREGATE ... OVER (...)).');
+    return { batch: executeAggregation(snapshot, partition, parsed.aggregationQuery), query: parsed.aggregationQuery };
+  }
   if (!request.aggregationQuery) throw invalid('RunAggregationQuery needs an aggregation query.');
-  return { batch: executeAggregation(snapshot, partition, request.aggregationQuery) };
+  return { batch: executeAggregation(snapshot, partition, request.aggregationQuery), query: request.aggregationQuery };
 }

@@ -118,7 +118,7 @@ export function planQuery(query: IQuery, partition: Partition): Plan {
   const distinctNames = (query.distinctOn ?? []).map((p) => p.name ?? '');
   for (const n of distinctNames) {
     if (n === '') throw invalid('distinct_on must name a property.');
-    if (projection === null || !projection.includes(n)) throw invalid(`distinct_on property ${n} must be projected.`);
+    if (n === KEY_PROPERTY || n === SCATTER_PROPERTY) throw invalid(`distinct_on cannot name ${n}.`);
   }
 
   // Orders.
