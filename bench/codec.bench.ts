@@ -15,8 +15,8 @@ import { median } from './lib/stats.js';
 const quick = isQuick();
 // Many short pairs, each codec slice right beside its ceiling slice (order
 // alternating), so load from other processes hits both sides of a ratio alike.
-const PAIRS = quick ? 6 : 24;
-const MIN_MS = quick ? 30 : 60;
+const PAIRS = quick ? 8 : 24;
+const MIN_MS = quick ? 40 : 60;
 
 let seed = 42;
 function rand(): number {
