@@ -270,6 +270,9 @@ describe('filters', () => {
     const tooMany = v.arr(...Array.from({ length: 31 }, (_, i) => v.int(i)));
     fails(() => q(pf('n', 'IN', tooMany)), 3, /30/);
     fails(() => q(pf('n', 'IN', v.int(1))), 3, /array/);
+    fails(() => q(pf('n', 'NOT_IN', v.arr(...Array.from({ length: 11 }, (_, i) => v.int(i))))), 3, /10/);
+    fails(() => q(and(pf('n', 'NOT_IN', v.arr(v.int(1))), pf('s', 'IN', v.arr(v.int(1))))), 3, /NOT_IN/);
+    fails(() => q(or(pf('__key__', 'HAS_ANCESTOR', v.key(['K', 1])), pf('__key__', 'HAS_ANCESTOR', v.key(['K', 2])))), 3, /HAS_ANCESTOR/);
     fails(() => q(and(pf('n', 'NOT_EQUAL', v.int(1)), pf('s', 'NOT_IN', v.arr(v.int(1))))), 3);
     fails(() => q(pf('n', 'EQUAL', v.arr(v.int(1)))), 3);
     fails(() => q(pf('__key__', 'EQUAL', v.int(1))), 3, /Key/);

@@ -44,11 +44,15 @@ export interface FilterInfo {
   conjuncts: Map<string, ValueTest[]>;
   usesIn: boolean;
   usesOr: boolean;
+  /** Every HAS_ANCESTOR key, and whether one sits under an OR. */
+  ancestors: IPathElement[][];
+  ancestorUnderOr: boolean;
   notCount: number;
   hasNotIn: boolean;
 }
 
-const MAX_IN_VALUES = 30;
+/** IN is bounded by the disjunction limit (30); NOT_IN by its own 10 (PropertyFilter.Operator docs). */
+const MAX_VALUES: Record<string, number> = { IN: 30, NOT_IN: 10 };
 
 const INEQUALITY = new Set(['LESS_THAN', 'LESS_THAN_OR_EQUAL', 'GREATER_THAN', 'GREATER_THAN_OR_EQUAL', 'NOT_EQUAL', 'NOT_IN']);
 
@@ -123,7 +127,8 @@ function listValues(op: string, value: IValue | null | undefined): IValue[] {
   if (!value || valueTypeOf(value) !== 'arrayValue') throw invalid(`A filter with operator ${op} must have an array value.`);
   const values = value.arrayValue?.values ?? [];
   if (values.length === 0) throw invalid(`A filter with operator ${op} must have a non-empty array value.`);
-  if (values.length > MAX_IN_VALUES) throw invalid(`A filter with operator ${op} supports at most ${MAX_IN_VALUES} values, got ${values.length}.`);
+  const max = MAX_VALUES[op] ?? 30;
+  if (values.length > max) throw invalid(`A filter with operator ${op} supports at most ${max} values, got ${values.length}.`);
   return values;
 }
 
@@ -159,12 +164,17 @@ export function compileFilters(filter: IFilter | null | undefined, partition: Pa
     conjuncts: new Map(),
     usesIn: false,
     usesOr: false,
+    ancestors: [],
+    ancestorUnderOr: false,
     notCount: 0,
     hasNotIn: false,
   };
   if (filter) info.predicate = compile(filter, partition, info, true);
   if (info.notCount > 1) throw invalid('A query can have at most one NOT_EQUAL or NOT_IN filter.');
   if (info.hasNotIn && (info.usesIn || info.usesOr)) throw invalid('A NOT_IN filter cannot be combined with IN filters or OR filters.');
+  if (info.ancestorUnderOr && info.ancestors.some((a) => compareKeyPaths({ path: a }, { path: info.ancestors[0]! }) !== 0)) {
+    throw invalid('All disjunctions of a query must have the same HAS_ANCESTOR filter.');
+  }
   return info;
 }
 
@@ -242,6 +252,8 @@ function compileKeyFilter(op: string, value: IValue | null | undefined, partitio
   };
   if (op === 'HAS_ANCESTOR') {
     const anc = keyOf(value);
+    info.ancestors.push(anc);
+    if (!topLevel) info.ancestorUnderOr = true;
     if (topLevel) {
       if (info.ancestor && compareKeyPaths({ path: info.ancestor }, { path: anc }) !== 0) {
         // Two ancestors: the deeper must descend from the other, else nothing matches.

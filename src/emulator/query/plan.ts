@@ -6,8 +6,8 @@
  * and the start/end positions decoded from cursors. Restrictions Datastore
  * enforces are refused here with INVALID_ARGUMENT.
  */
-import type { IPathElement, IQuery } from '../../datastore/proto.js';
-import { compileFilters, isAncestorPath, type FilterInfo, type Partition } from './filters.js';
+import type { IQuery } from '../../datastore/proto.js';
+import { compileFilters, type FilterInfo, type Partition } from './filters.js';
 import { decodeCursor, hashString, type Position } from './cursor.js';
 import { invalid } from './errors.js';
 import { isReservedName, KIND_KIND, NAMESPACE_KIND, PROPERTY_KIND } from './metadata.js';
@@ -203,8 +203,4 @@ function nonEmpty(b: unknown): boolean {
   if (b === null || b === undefined) return false;
   if (typeof b === 'string') return b.length > 0;
   return (b as Uint8Array).length > 0;
-}
-
-export function ancestorContains(plan: Plan, path: IPathElement[]): boolean {
-  return plan.filters.ancestor === undefined || isAncestorPath(path, plan.filters.ancestor);
 }

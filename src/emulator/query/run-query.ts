@@ -153,4 +153,3 @@ export function executeQuery(snapshot: DatabaseSnapshot, partition: Partition, q
   return batch;
 }
 
-export { compareRowToPos };
