@@ -15,6 +15,7 @@ import type { DatastoreService } from './service.js';
 import type { FaultInjector } from './faults.js';
 import { MAX_REQUEST_BYTES } from './validate.js';
 import { Status, toStatus } from './rpc-error.js';
+import { encodeLookupResponse, encodeRunQueryResponse } from './wire.js';
 
 const require = createRequire(import.meta.url);
 
@@ -29,7 +30,8 @@ function protoDirs(): { datastore: string; gax: string } {
 
 let cached: grpc.ServiceDefinition | undefined;
 
-function serviceDefinition(): grpc.ServiceDefinition {
+/** The proto-loader definition of google.datastore.v1.Datastore (loaded once). */
+export function serviceDefinition(): grpc.ServiceDefinition {
   if (cached !== undefined) return cached;
   const dirs = protoDirs();
   const definition = protoLoader.loadSync(path.join(dirs.datastore, 'google/datastore/v1/datastore.proto'), {
@@ -44,6 +46,12 @@ function serviceDefinition(): grpc.ServiceDefinition {
   return cached;
 }
 
+/** Responses that carry entities in bulk get the direct encoder (wire.ts). */
+const FAST_SERIALIZERS: Record<string, (value: Record<string, unknown>) => Buffer | undefined> = {
+  RunQuery: encodeRunQueryResponse,
+  Lookup: encodeLookupResponse,
+};
+
 /** Server-side limits sit above Datastore's 10 MiB so that its limit, checked by us, decides. */
 const TRANSPORT_LIMIT = 64 * 1024 * 1024;
 
@@ -57,8 +65,10 @@ export function createServer(service: DatastoreService, options: ServeOptions): 
   const sizes = new WeakMap<object, number>();
   const definition: Record<string, grpc.MethodDefinition<object, unknown>> = {};
   for (const [name, method] of Object.entries(base) as [string, grpc.MethodDefinition<object, unknown>][]) {
+    const fast = FAST_SERIALIZERS[name];
     definition[name] = {
       ...method,
+      ...(fast ? { responseSerialize: (value: unknown) => fast(value as Record<string, unknown>) ?? method.responseSerialize(value) } : {}),
       requestDeserialize: (buffer: Buffer) => {
         const request = method.requestDeserialize(buffer) as object;
         sizes.set(request, buffer.length);
