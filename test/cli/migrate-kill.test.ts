@@ -1,0 +1,73 @@
+/**
+ * A migration killed mid-run (SIGKILL: no cleanup, no last checkpoint) resumes
+ * on the next `up` from its recorded checkpoint and ends with exactly the data
+ * an uninterrupted run produces.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { migrateStatus, migrateUp } from '../../src/commands/migrate.js';
+import { readMigrationRecords } from '../../src/migrate/record.js';
+import { kindLines, migrationsDir, readKind, seedUsers } from '../migrate/fixtures.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const N = 300;
+const open: TestEmulator[] = [];
+after(async () => {
+  for (const t of open) await t.close();
+});
+
+test('a killed migration resumes from its checkpoint and finishes with the same result as an uninterrupted one', async () => {
+  const killed = await startTestEmulator({ latencyMs: 15 });
+  const clean = await startTestEmulator();
+  open.push(killed, clean);
+  await seedUsers(killed.client, killed.connection, N);
+  await seedUsers(clean.client, clean.connection, N);
+  const dir = await migrationsDir();
+
+  const child = spawn(process.execPath, [
+    MAIN, 'migrate', 'up', '--dir', dir, '--emulator-host', killed.emulator.address, '--project', killed.connection.projectId,
+    '--checkpoint-every', '10', '--batch-size', '5', '--writers', '1', '--page-size', '50', '--quiet',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+  // Kill it once the record shows real progress, well before the end.
+  let progress = '';
+  for (let i = 0; i < 600 && child.exitCode === null; i++) {
+    const record = (await readMigrationRecords(killed.client, killed.connection)).get('0001-birthday-to-string');
+    const last = record?.checkpoint[0]?.lastKey?.path?.[0]?.name;
+    if (typeof last === 'string' && last >= 'u00060') {
+      progress = last;
+      break;
+    }
+    await sleep(25);
+  }
+  assert.notEqual(progress, '', `the child made progress before it ended (exit ${child.exitCode}, stderr: ${stderr})`);
+  child.kill('SIGKILL');
+  assert.equal(await exited, null, 'killed by the signal, not finished');
+
+  const [interrupted] = await migrateStatus({ connection: killed.connection, client: killed.client, dir });
+  assert.equal(interrupted!.state, 'interrupted');
+  assert.equal(interrupted!.record!.status, 'running');
+  assert.equal(interrupted!.record!.checkpoint[0]!.done, false);
+  const stillTimestamps = (await readKind(killed.client, killed.connection, 'User')).filter((e) => e.properties!.birthday?.timestampValue).length;
+  assert.ok(stillTimestamps > 0, 'the kill left work to do');
+
+  const resumed = await migrateUp({ connection: killed.connection, client: killed.client, dir });
+  const r = resumed.migrations[0]!;
+  assert.equal(r.resumed, true);
+  assert.ok(r.kinds[0]!.skipped >= 60, `resumed after the checkpoint (${r.kinds[0]!.skipped} passed over)`);
+  assert.equal(r.counts.read + r.kinds[0]!.skipped, N);
+
+  await migrateUp({ connection: clean.connection, client: clean.client, dir });
+  assert.deepEqual(await kindLines(killed.client, killed.connection, 'User'), await kindLines(clean.client, clean.connection, 'User'));
+  const [final] = await migrateStatus({ connection: killed.connection, client: killed.client, dir });
+  assert.equal(final!.state, 'applied');
+  assert.equal(final!.record!.checkpoint[0]!.done, true);
+  assert.deepEqual((await migrateUp({ connection: killed.connection, client: killed.client, dir })).migrations, []);
+});
