@@ -25,6 +25,9 @@ const INT64_MIN = -(1n << 63n);
 
 interface Accumulator {
   alias: string;
+  kind: 'count' | 'sum' | 'avg';
+  /** Counts only: add n rows at once. */
+  addMany(n: number): void;
   /** For COUNT with up_to: rows beyond this cannot change the result. */
   cap: number | null;
   add(row: Row): void;
@@ -45,9 +48,13 @@ function countOf(alias: string, upTo: number | null): Accumulator {
   let n = 0;
   return {
     alias,
+    kind: 'count',
     cap: upTo,
     add() {
       n++;
+    },
+    addMany(k) {
+      n += k;
     },
     result: () => ({ valueType: 'integerValue', integerValue: String(upTo === null ? n : Math.min(n, upTo)) }) as IValue,
   };
@@ -60,7 +67,11 @@ function sumOf(alias: string, name: string, average: boolean): Accumulator {
   let n = 0;
   return {
     alias,
+    kind: average ? 'avg' : 'sum',
     cap: null,
+    addMany() {
+      throw new Error('sum and avg need the rows');
+    },
     add(row) {
       const v = numericOf(row, name);
       if (v === undefined) return;
@@ -123,12 +134,28 @@ export function executeAggregation(snapshot: DatabaseSnapshot, partition: Partit
   }
 
   const plan = planQuery(nested, partition);
-  // Counts capped by up_to need read no further than the largest cap.
-  const caps = accs.map((a) => a.cap);
-  const max = caps.every((c) => c !== null) ? Math.max(...(caps as number[])) : Infinity;
-  walk(snapshot, plan, { max }, (row) => {
-    for (const acc of accs) acc.add(row);
-  });
+  const wholeKind =
+    plan.source.type === 'entities' &&
+    plan.filters.predicate === null &&
+    plan.start === null &&
+    plan.end === undefined &&
+    plan.offset === 0 &&
+    plan.limit === null &&
+    plan.projection === null &&
+    plan.distinct === 0 &&
+    plan.valueOrders.length === 0;
+  if (wholeKind && accs.every((a) => a.kind === 'count')) {
+    // Counting a whole kind (how dumps size their splits) needs no scan.
+    const n = snapshot.count(partition.namespaceId, (plan.source as { kind: string | undefined }).kind);
+    for (const acc of accs) acc.addMany(n);
+  } else {
+    // Counts capped by up_to need read no further than the largest cap.
+    const caps = accs.map((a) => a.cap);
+    const max = caps.every((c) => c !== null) ? Math.max(...(caps as number[])) : Infinity;
+    walk(snapshot, plan, { max }, (row) => {
+      for (const acc of accs) acc.add(row);
+    });
+  }
   const aggregateProperties: Record<string, IValue> = {};
   for (const acc of accs) aggregateProperties[acc.alias] = acc.result();
   return {
