@@ -183,8 +183,13 @@ function* matchingEntities(snapshot: DatabaseSnapshot, plan: Plan, seek: ScanSta
   }
 }
 
-/** Rows strictly after the plan's start position, in query order. */
-export function* orderedRows(snapshot: DatabaseSnapshot, plan: Plan): Generator<Row> {
+/**
+ * Rows strictly after the plan's start position, in query order. `need`
+ * says how many rows the caller can consume at most; orders other than key
+ * order then keep only the `need` first rows in a bounded heap instead of
+ * sorting everything, so paging a property-ordered query costs O(n log k).
+ */
+export function* orderedRows(snapshot: DatabaseSnapshot, plan: Plan, need = Infinity): Generator<Row> {
   const start = plan.start;
   const buf: Row[] = [];
   if (plan.keyAscending) {
@@ -201,8 +206,19 @@ export function* orderedRows(snapshot: DatabaseSnapshot, plan: Plan): Generator<
     }
     return;
   }
+  const cmp = (a: Row, b: Row) => compareRows(plan, a, b);
+  if (need !== Infinity) {
+    const heap = new BoundedHeap(need, cmp);
+    for (const e of matchingEntities(snapshot, plan, undefined)) {
+      buf.length = 0;
+      rowsOf(plan, e, buf);
+      for (const row of buf) if (!start || compareRowToPos(plan, row, start) > 0) heap.offer(row);
+    }
+    yield* heap.sorted();
+    return;
+  }
   for (const e of matchingEntities(snapshot, plan, undefined)) rowsOf(plan, e, buf);
-  buf.sort((a, b) => compareRows(plan, a, b));
+  buf.sort(cmp);
   let i = 0;
   if (start) {
     let hi = buf.length;
@@ -213,4 +229,46 @@ export function* orderedRows(snapshot: DatabaseSnapshot, plan: Plan): Generator<
     }
   }
   for (; i < buf.length; i++) yield buf[i]!;
+}
+
+/** The k smallest items seen, kept in a max-heap (largest on top, first to go). */
+class BoundedHeap<T> {
+  private readonly items: T[] = [];
+  constructor(
+    private readonly k: number,
+    private readonly cmp: (a: T, b: T) => number,
+  ) {}
+
+  offer(x: T): void {
+    const h = this.items;
+    if (this.k <= 0) return;
+    if (h.length < this.k) {
+      h.push(x);
+      let i = h.length - 1;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (this.cmp(h[i]!, h[p]!) <= 0) break;
+        [h[i], h[p]] = [h[p]!, h[i]!];
+        i = p;
+      }
+      return;
+    }
+    if (this.cmp(x, h[0]!) >= 0) return;
+    h[0] = x;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.cmp(h[l]!, h[m]!) > 0) m = l;
+      if (r < h.length && this.cmp(h[r]!, h[m]!) > 0) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+
+  sorted(): T[] {
+    return this.items.sort(this.cmp);
+  }
 }

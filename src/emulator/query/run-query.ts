@@ -43,11 +43,13 @@ export interface Walk {
  * (max 300) and aggregations (no max).
  */
 export function walk(snapshot: DatabaseSnapshot, plan: Plan, limits: WalkLimits, sink?: (row: Row) => void): Walk {
-  const it = orderedRows(snapshot, plan);
+  const { max, maxSkip = Infinity } = limits;
+  // Rows this call can consume: skipped ones, returned ones and one peek (distinct skips any number).
+  const need = plan.distinct > 0 ? Infinity : Math.min(plan.offset, maxSkip) + Math.min(plan.limit ?? Infinity, max) + 1;
+  const it = orderedRows(snapshot, plan, need);
   const rows: Row[] = [];
   let taken = 0;
   let bytes = 0;
-  const { max, maxSkip = Infinity } = limits;
   const maxBytes = plan.keysOnly || plan.projection !== null ? Infinity : (limits.maxBytes ?? Infinity);
   let skipped = 0;
   let lastSkipped: Row | null = null;
