@@ -16,6 +16,9 @@ import { parseArgs } from 'node:util';
 import { createClient, resolveConnection } from '../src/datastore/connection.js';
 import type { IEntity, IRunQueryResponse } from '../src/datastore/proto.js';
 import { emitReport, isQuick, progress, type BenchRow } from './lib/report.js';
+import { DatastoreService, type QueryEngine } from '../src/emulator/service.js';
+import { serviceDefinition } from '../src/emulator/server.js';
+import { encodeRunQueryResponse } from '../src/emulator/wire.js';
 
 const quick = isQuick();
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, entities: { type: 'string' } }, strict: false });
@@ -88,9 +91,9 @@ async function main(): Promise<void> {
   const emulator = await startEmulatorProcess();
   const client = createClient(resolveConnection({ emulatorHost: emulator.address, projectId: PROJECT }, {}));
   const rows: BenchRow[] = [];
+  const batches: IEntity[][] = [];
   try {
     progress(`emulator bench: ${TOTAL} entities, commits of ${BATCH} with ${WRITERS} writers`);
-    const batches: IEntity[][] = [];
     for (let i = 0; i < TOTAL; i += BATCH) {
       batches.push(Array.from({ length: Math.min(BATCH, TOTAL - i) }, (_, j) => makeEntity(i + j)));
     }
@@ -140,11 +143,64 @@ async function main(): Promise<void> {
     await client.close();
     await emulator.stop();
   }
+  rows.push(...(await inProcess(batches)));
   emitReport({
     scenario: 'emulator',
     rows,
-    notes: [`${TOTAL} entities of ~12 properties; emulator in its own process; one reader, ${WRITERS} writers`],
+    notes: [
+      `${TOTAL} entities of ~12 properties; emulator in its own process; one reader, ${WRITERS} writers`,
+      'the "server" rows run the emulator in-process without transport: its own capacity, the ceiling for any client;' +
+        ' "client decode" is the raw client\'s protobuf decoding of the same responses, the ceiling on the client side',
+    ],
   });
+}
+
+/**
+ * The emulator's capacity without transport or client: Commit logic, and
+ * RunQuery (engine + response serialization) over the same entities; beside
+ * it the client's cost of decoding those responses, measured the same way.
+ */
+async function inProcess(batches: IEntity[][]): Promise<BenchRow[]> {
+  const engine = (await import('../src/emulator/query/index.js')) as QueryEngine;
+  const service = new DatastoreService(async () => engine);
+  const method = serviceDefinition().RunQuery!;
+  // Requests as the server receives them: through the same decoder.
+  const commitMethod = serviceDefinition().Commit!;
+  const requests = batches.map((batch) =>
+    commitMethod.requestDeserialize(
+      commitMethod.requestSerialize({ projectId: PROJECT, mode: 'NON_TRANSACTIONAL', mutations: batch.map((e) => ({ upsert: e })) }),
+    ) as Record<string, unknown>,
+  );
+  const total = batches.reduce((n, b) => n + b.length, 0);
+  let t0 = performance.now();
+  for (const request of requests) service.commit(request);
+  const commitRate = total / ((performance.now() - t0) / 1000);
+
+  const responses: Buffer[] = [];
+  let read = 0;
+  let cursor: Uint8Array | undefined;
+  t0 = performance.now();
+  for (;;) {
+    const query: Record<string, unknown> = { kind: [{ name: 'Bench' }], order: [{ property: { name: '__key__' }, direction: 'ASCENDING' }] };
+    if (cursor) query.startCursor = cursor;
+    const response = await service.runQuery({ projectId: PROJECT, databaseId: '', query });
+    responses.push(encodeRunQueryResponse(response as Record<string, unknown>) ?? method.responseSerialize(response));
+    const batch = response.batch!;
+    read += batch.entityResults!.length;
+    cursor = batch.endCursor as Uint8Array;
+    if (batch.moreResults !== 'NOT_FINISHED') break;
+  }
+  const queryRate = read / ((performance.now() - t0) / 1000);
+  t0 = performance.now();
+  for (const bytes of responses) method.responseDeserialize(bytes);
+  const decodeRate = read / ((performance.now() - t0) / 1000);
+  const mb = responses.reduce((n, b) => n + b.length, 0) / 1e6;
+  progress(`server commit ${Math.round(commitRate)}/s, server runQuery ${Math.round(queryRate)}/s, client decode ${Math.round(decodeRate)}/s`);
+  return [
+    { name: 'server commit logic (in-process)', entitiesPerSec: Math.round(commitRate) },
+    { name: 'server runQuery + serialize (in-process)', entitiesPerSec: Math.round(queryRate), mbPerSec: (mb * queryRate) / read },
+    { name: 'client decode of the same responses', entitiesPerSec: Math.round(decodeRate), mbPerSec: (mb * decodeRate) / read },
+  ];
 }
 
 main().catch((err: unknown) => {
