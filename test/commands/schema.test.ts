@@ -1,0 +1,81 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { schema } from '../../src/commands/schema.js';
+import { dump } from '../../src/commands/dump.js';
+import { migrateUp } from '../../src/commands/migrate.js';
+import { commit, expectedCounts, migrationsDir, seedUsers } from '../migrate/fixtures.js';
+import { isDspipeError } from '../../src/errors.js';
+
+let t: TestEmulator;
+before(async () => {
+  t = await startTestEmulator();
+});
+after(() => t.close());
+
+const N = 150;
+const exp = expectedCounts(N);
+/** The fixture leaves even-numbered timestamp birthdays unindexed. */
+const unindexedBirthdays = Array.from({ length: N }, (_, i) => i).filter((i) => i % 50 !== 7 && i % 3 !== 0 && i % 2 === 0).length;
+
+test('live, from a dump, and after the migration: schema tells the birthday story', async () => {
+  await seedUsers(t.client, t.connection, N);
+  await seedUsers(t.client, t.connection, 5, 'tenant');
+  const key = (name: string) => ({ partitionId: { projectId: t.connection.projectId }, path: [{ kind: 'Profile', name }] });
+  await commit(t.client, t.connection, [
+    { upsert: { key: key('a'), properties: { address: { entityValue: { properties: { city: { stringValue: 'Kyoto' }, zip: { integerValue: '6000000' } } } }, tags: { arrayValue: { values: [{ stringValue: 'a' }, { booleanValue: true }] } } } } },
+    { upsert: { key: key('b'), properties: { address: { entityValue: { properties: { city: { stringValue: 'Nara', excludeFromIndexes: true } } } } } } },
+  ]);
+  const common = { connection: t.connection, client: t.client };
+
+  const live = await schema({ ...common, namespaces: '(default)' });
+  assert.equal(live.source, 'live');
+  assert.ok(live.readTime);
+  assert.deepEqual(live.kinds.map((k) => [k.namespace, k.kind, k.entities]), [['', 'Profile', 2], ['', 'User', N]]);
+  const user = live.kinds[1]!;
+  assert.deepEqual(user.properties.birthday, {
+    types: { timestamp: exp.timestamp, string: exp.string },
+    entities: N - exp.missing,
+    missing: exp.missing,
+    indexed: N - exp.missing - unindexedBirthdays,
+    unindexed: unindexedBirthdays,
+    largestValueBytes: 11,
+  });
+  const profile = live.kinds[0]!;
+  assert.deepEqual(Object.keys(profile.properties), ['address', 'address.city', 'address.zip', 'tags', 'tags[]']);
+  assert.deepEqual(profile.properties['address.city'], { types: { string: 2 }, entities: 2, missing: 0, indexed: 1, unindexed: 1, largestValueBytes: 6 });
+  assert.deepEqual(profile.properties['tags[]']!.types, { boolean: 1, string: 1 });
+  assert.equal(profile.properties.tags!.missing, 1);
+
+  const kindsOnly = await schema({ ...common, kinds: 'User' });
+  assert.deepEqual(kindsOnly.kinds.map((k) => [k.namespace, k.kind, k.entities]), [['', 'User', N], ['tenant', 'User', 5]]);
+
+  // The dump has the same story, read offline.
+  const root = await mkdtemp(join(tmpdir(), 'dspipe-schema-'));
+  await dump({ projectId: t.connection.projectId, emulatorHost: t.emulator.address, root, name: 'before', kinds: 'User' });
+  const offline = await schema({ from: join(root, 'before'), namespaces: '(default)' });
+  assert.equal(offline.source, 'dump');
+  assert.deepEqual(offline.kinds, live.kinds.filter((k) => k.kind === 'User'));
+
+  await migrateUp({ ...common, dir: await migrationsDir() });
+  const afterMigration = await schema({ ...common, kinds: 'User', namespaces: '(default)' });
+  assert.deepEqual(afterMigration.kinds[0]!.properties.birthday!.types, { string: N - exp.missing });
+  // and the old dump still says what was there before
+  assert.deepEqual((await schema({ from: join(root, 'before'), namespaces: '(default)' })).kinds[0]!.properties.birthday!.types, { timestamp: exp.timestamp, string: exp.string });
+
+  const fast = await schema({ ...common, fast: true, namespaces: '(default)' });
+  assert.equal(fast.source, 'metadata');
+  assert.deepEqual(fast.kinds, []);
+  const fastUser = fast.metadata.find((k) => k.kind === 'User')!;
+  assert.deepEqual(fastUser.properties.birthday, ['STRING']);
+  assert.equal(fastUser.properties.bio, undefined, 'unindexed properties are not in __property__');
+  assert.deepEqual(fast.metadata.map((k) => k.kind), ['DspipeMigration', 'Profile', 'User']);
+});
+
+test('schema --from refuses a missing dump and a damaged one without touching Datastore', async () => {
+  await assert.rejects(schema({ from: '/nonexistent/dump' }), (err: unknown) => isDspipeError(err, 'DSPIPE_NOT_FOUND'));
+  await assert.rejects(schema({ from: '_backup/x', fast: true }), (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION'));
+});
