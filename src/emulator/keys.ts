@@ -54,7 +54,23 @@ export function partitionOf(key: IKey, scope: RequestScope): Partition {
   if (namespaceId !== '' && isReserved(namespaceId)) {
     throw invalidArgument(`namespace "${namespaceId}" is reserved`);
   }
-  return { projectId: scope.projectId, databaseId: scope.databaseId, namespaceId };
+  return sharedPartition(scope.projectId, scope.databaseId, namespaceId);
+}
+
+const partitions = new Map<string, Readonly<Partition>>();
+
+/**
+ * One frozen partition object per (project, database, namespace): stored keys
+ * share it instead of carrying a copy each, which matters at a million entities.
+ */
+function sharedPartition(projectId: string, databaseId: string, namespaceId: string): Partition {
+  const id = `${projectId}\u0000${databaseId}\u0000${namespaceId}`;
+  let p = partitions.get(id);
+  if (p === undefined) {
+    if (partitions.size > 10_000) partitions.clear();
+    partitions.set(id, (p = Object.freeze({ projectId, databaseId, namespaceId })));
+  }
+  return p as Partition;
 }
 
 function utf8Length(s: string): number {

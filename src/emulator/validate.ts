@@ -112,6 +112,9 @@ function validateValue(
       }
       return;
     case 'blobValue':
+      // The decoder hands out slices of the request buffer; a copy keeps the stored
+      // entity from pinning the whole request in memory.
+      if (Buffer.isBuffer(v.blobValue)) v.blobValue = Buffer.from(v.blobValue);
       if (!excluded && blobLength(v.blobValue) > MAX_INDEXED_BYTES) {
         throw invalidArgument(
           `${where}: the value of property "${name}" is longer than ${MAX_INDEXED_BYTES} bytes` +
