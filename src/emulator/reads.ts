@@ -7,7 +7,7 @@ import type { IReadOptions, ITimestamp } from '../datastore/proto.js';
 import { fromTimestamp } from './clock.js';
 import type { Database, Store } from './store.js';
 import type { Transaction, Transactions } from './transactions.js';
-import { invalidArgument } from './rpc-error.js';
+import { RpcError, Status, invalidArgument } from './rpc-error.js';
 import type { google } from '@google-cloud/datastore/build/protos/protos.js';
 
 export type ITransactionOptions = google.datastore.v1.ITransactionOptions;
@@ -24,15 +24,22 @@ export interface ResolvedRead {
 /** Checks a client-given read time against the retention window and the clock. */
 export function checkReadTime(store: Store, ts: ITimestamp, field = 'read_time'): number {
   const time = fromTimestamp(ts, field);
+  // Datastore's answers: INVALID_ARGUMENT for the future, FAILED_PRECONDITION past retention.
   if (time > store.clock.now()) {
-    throw invalidArgument(`${field} ${isoOf(time)} is in the future`);
+    throw invalidArgument(`${field} cannot be in the future (${isoOf(time)})`);
   }
   if (time < store.oldestReadable()) {
-    throw invalidArgument(
-      `${field} ${isoOf(time)} is older than the ${Math.round(store.retentionMicros / 60e6)} minutes of versions the database keeps`,
+    throw new RpcError(
+      Status.FAILED_PRECONDITION,
+      `The requested snapshot version is too old. ${field} ${isoOf(time)} is older than the ${formatRetention(store.retentionMicros)} of versions the database keeps.`,
     );
   }
   return time;
+}
+
+function formatRetention(micros: number): string {
+  const seconds = micros / 1e6;
+  return seconds >= 60 ? `${Math.round(seconds / 60)} minutes` : `${seconds} seconds`;
 }
 
 function isoOf(micros: number): string {
