@@ -1,0 +1,40 @@
+/**
+ * The emulator for scale.bench, in its own process so that the dspipe
+ * process's peak RSS is dspipe's alone. One store is served on one port per
+ * latency (`--latencies 0,20`): data seeded once is read at 0 ms and at 20 ms
+ * per RPC without seeding it twice. This is what startEmulator does, with a
+ * second gRPC server sharing the same DatastoreService.
+ *
+ *   node dist/bench/lib/emulator-host.js --latencies 0,20
+ *   → stdout: {"ports":{"0":41231,"20":41232},"pid":1234}
+ *
+ * Stops on SIGTERM or when stdin closes (the parent died).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { parseArgs } from 'node:util';
+import { DatastoreService, type QueryEngine } from '../../src/emulator/service.js';
+import { createServer } from '../../src/emulator/server.js';
+
+const { values } = parseArgs({ options: { latencies: { type: 'string', default: '0' } } });
+const latencies = values.latencies.split(',').map(Number);
+if (latencies.some((n) => !(n >= 0))) throw new Error(`--latencies must be ms >= 0, got ${values.latencies}`);
+
+let engine: Promise<QueryEngine> | undefined;
+const service = new DatastoreService(() => (engine ??= import('../../src/emulator/query/index.js') as Promise<QueryEngine>));
+const servers: grpc.Server[] = [];
+const ports: Record<string, number> = {};
+for (const latencyMs of latencies) {
+  const server = createServer(service, { latencyMs });
+  ports[String(latencyMs)] = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+  servers.push(server);
+}
+process.stdout.write(`${JSON.stringify({ ports, pid: process.pid })}\n`);
+
+function stop(): void {
+  for (const s of servers) s.forceShutdown();
+  process.exit(0);
+}
+process.on('SIGTERM', stop);
+process.stdin.on('end', stop).resume();
