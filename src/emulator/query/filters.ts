@@ -265,6 +265,12 @@ function compileKeyFilter(op: string, value: IValue | null | undefined, partitio
   }
   if (op === 'IN' || op === 'NOT_IN') {
     const paths = listValues(op, value).map(keyOf);
+    if (op === 'IN' && topLevel) {
+      // Bound the scan by the smallest and largest key asked for.
+      const sorted = [...paths].sort((a, b) => compareKeyPaths({ path: a }, { path: b }));
+      raiseLow(info, { path: sorted[0]!, inclusive: true });
+      lowerHigh(info, { path: sorted[sorted.length - 1]!, inclusive: true });
+    }
     const has = (p: IPathElement[]) => paths.some((q) => compareKeyPaths({ path: p }, { path: q }) === 0);
     return op === 'IN' ? (e) => has(e.key.path as IPathElement[]) : (e) => !has(e.key.path as IPathElement[]);
   }
