@@ -13,6 +13,7 @@ import { queryPages, SINGLE_ATTEMPT } from '../datastore/run-query.js';
 import { decodeKey, encodeKey } from '../format/entity-codec.js';
 import { EntityHelper, Timestamp } from '../format/entity-helper.js';
 import { MIGRATION_KIND } from '../format/migrate-options.js';
+import { parseTime } from '../format/transforms.js';
 import { DspipeError } from '../errors.js';
 
 export type MigrationStatus = 'running' | 'applied' | 'failed';
@@ -61,6 +62,13 @@ export function recordKey(connection: Connection, name: string): IKey {
   };
 }
 
+/** RFC 3339 → Timestamp, microseconds kept. */
+function time(text: string): Timestamp {
+  const t = parseTime(text, { kind: 'iso' });
+  if (typeof t === 'string') throw new DspipeError('DSPIPE_INVALID_OPTION', t);
+  return t;
+}
+
 export function recordToEntity(record: MigrationRecord, key: IKey): IEntity {
   const e = new EntityHelper({ key, properties: {} });
   e.set('name', record.name);
@@ -68,8 +76,8 @@ export function recordToEntity(record: MigrationRecord, key: IKey): IEntity {
   e.set('description', record.description, { excludeFromIndexes: true });
   e.set('kinds', record.kinds);
   e.set('status', record.status);
-  e.set('startedAt', new Date(record.startedAt));
-  e.set('finishedAt', record.finishedAt === null ? null : new Date(record.finishedAt));
+  e.set('startedAt', time(record.startedAt));
+  e.set('finishedAt', record.finishedAt === null ? null : time(record.finishedAt));
   for (const [name, n] of Object.entries(record.counts)) e.set(name, BigInt(n));
   const checkpoint = record.checkpoint.map((c) => ({ namespace: c.namespace, kind: c.kind, done: c.done, lastKey: c.lastKey && encodeKey(c.lastKey) }));
   e.set('checkpoint', JSON.stringify(checkpoint), { excludeFromIndexes: true });
