@@ -322,6 +322,28 @@ describe('orders and projections', () => {
     assert.deepEqual(seen, [...seen].sort((x, y) => y - x));
   });
 
+  it('pages one row at a time through every value type, in both directions, with cursors that carry each type', () => {
+    const mixed = [
+      v.nul(), v.int('-9223372036854775808'), v.ts(0, 5000), v.int(7), v.bool(false), v.bool(true), v.blob([0, 255]),
+      v.str(''), v.str('é'), v.dbl(-0.5), v.dbl(Infinity), v.dbl(NaN), v.geo(-10, 20), v.geo(-10, 21), v.key(['A', 1]), v.key(['A', 'x'], 'ns'),
+    ];
+    const snap2 = new MemSnapshot(mixed.map((x, i) => entity(['M', i + 1], { m: x })));
+    for (const dir of ['ASCENDING', 'DESCENDING'] as const) {
+      const all = ids(run(snap2, query('M', { order: [order('m', dir)] })));
+      assert.equal(all.length, mixed.length);
+      const paged: (string | number)[] = [];
+      let cursor: unknown;
+      for (;;) {
+        const b = run(snap2, query('M', { order: [order('m', dir)], limit: { value: 1 }, ...(cursor ? { startCursor: cursor } : {}) }));
+        if (b.entityResults!.length === 0) break;
+        paged.push(...ids(b));
+        cursor = b.endCursor;
+      }
+      assert.deepEqual(paged, all);
+      assert.deepEqual(dir === 'ASCENDING' ? all : [...all].reverse(), Array.from({ length: mixed.length }, (_, i) => i + 1));
+    }
+  });
+
   it('projects indexed values, one row per array element, timestamps as integers with meaning 18', () => {
     const b = run(snap, query('K', { projection: [{ property: { name: 'a' } }, { property: { name: 'b' } }] }));
     assert.equal(b.entityResultType, 'PROJECTION');
