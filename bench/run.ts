@@ -4,15 +4,17 @@
  * repeats it, and reports medians with their spread: a table on stderr and
  * bench/results/latest.json with the machine it ran on.
  *
- *   npm run bench                      everything, 3 repeats
- *   npm run bench -- --quick           one short repeat each (CI smoke test)
- *   npm run bench -- --only dump,codec --repeats 5
+ *   npm run bench                      everything, 3 repeats (scale: 1, it repeats inside)
+ *   npm run bench -- --quick           one short repeat each (CI smoke test, < 1 min)
+ *   npm run bench -- --only stages,codec --repeats 5
+ *   npm run bench -- --only scale -- --sizes 10000,100000   (after a second --: passed to the scenarios)
  *
- * It reports; it never fails on a number. A scenario that crashes fails the run.
+ * It reports; it never fails on a number. A scenario that crashes fails the
+ * run (after the others have run, so one crash does not hide every figure).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
-import { cpus, totalmem, platform, release, arch } from 'node:os';
+import { cpus, totalmem, platform, release, arch, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,6 +32,19 @@ interface ScenarioResult {
   rows: Array<{ name: string; fields: Record<string, Spread>; text: Record<string, string> }>;
   notes: string[];
 }
+
+/**
+ * Repeats per scenario when --repeats is not given. scale's runs take minutes
+ * and it repeats each measured run itself, reporting the spread.
+ */
+const DEFAULT_REPEATS: Record<string, number> = { scale: 1 };
+/**
+ * What --quick passes besides --quick, so the whole quick run stays under a
+ * minute on a loaded 2-core machine (the emulator scenario's own quick size
+ * takes ~15 s there).
+ */
+const QUICK_ARGS: Record<string, string[]> = { emulator: ['--entities', '5000'] };
+const QUICK_BUDGET_S = 60;
 
 function runScenario(file: string, args: string[]): Promise<BenchReport> {
   return new Promise((resolve, reject) => {
@@ -99,7 +114,8 @@ function table(result: ScenarioResult): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       quick: { type: 'boolean', default: false },
       repeats: { type: 'string' },
@@ -107,37 +123,53 @@ async function main(): Promise<void> {
       out: { type: 'string', default: join(root, 'bench', 'results', 'latest.json') },
     },
   });
-  const repeats = values.repeats !== undefined ? Number(values.repeats) : values.quick ? 1 : 3;
-  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a whole number ≥ 1, got ${values.repeats}`);
+  const fixedRepeats = values.repeats !== undefined ? Number(values.repeats) : undefined;
+  if (fixedRepeats !== undefined && (!Number.isInteger(fixedRepeats) || fixedRepeats < 1)) throw new Error(`--repeats must be a whole number ≥ 1, got ${values.repeats}`);
   const only = values.only?.split(',').map((s) => s.trim());
   const files = (await readdir(here))
     .filter((f) => f.endsWith('.bench.js'))
     .filter((f) => only === undefined || only.includes(f.replace(/\.bench\.js$/, '')))
     .sort();
   if (files.length === 0) throw new Error(`no scenarios match ${values.only ?? '(all)'} in ${here}`);
-  const args = values.quick ? ['--quick'] : [];
   const results: ScenarioResult[] = [];
+  const failures: string[] = [];
+  const loadBefore = loadavg()[0]!;
+  const started = performance.now();
   for (const file of files) {
+    const name = file.replace(/\.bench\.js$/, '');
+    const repeats = fixedRepeats ?? (values.quick ? 1 : DEFAULT_REPEATS[name] ?? 3);
+    const args = [...(values.quick ? ['--quick', ...(QUICK_ARGS[name] ?? [])] : []), ...positionals];
     const reports: BenchReport[] = [];
     const start = performance.now();
-    for (let i = 0; i < repeats; i++) {
-      process.stderr.write(`bench: ${file} run ${i + 1}/${repeats}\n`);
-      reports.push(await runScenario(join(here, file), args));
+    try {
+      for (let i = 0; i < repeats; i++) {
+        process.stderr.write(`bench: ${file} run ${i + 1}/${repeats}\n`);
+        reports.push(await runScenario(join(here, file), args));
+      }
+    } catch (err) {
+      failures.push((err as Error).message);
+      process.stderr.write(`bench: ${(err as Error).message}\n`);
+      continue;
     }
     const result = aggregate(file, reports, (performance.now() - start) / 1000);
     results.push(result);
     process.stderr.write(`${table(result)}\n`);
   }
+  const seconds = (performance.now() - started) / 1000;
   const cpu = cpus();
   const output = {
     date: new Date().toISOString(),
     quick: values.quick,
+    seconds: +seconds.toFixed(1),
+    failures,
     machine: {
       node: process.version,
       platform: `${platform()} ${release()} ${arch()}`,
       cpus: cpu.length,
       cpuModel: cpu[0]?.model ?? 'unknown',
       memoryGiB: Math.round(totalmem() / 2 ** 30),
+      // A shared machine's load colours every figure: keep it beside them.
+      loadAverage1m: { before: +loadBefore.toFixed(2), after: +loadavg()[0]!.toFixed(2) },
     },
     results,
   };
@@ -145,7 +177,11 @@ async function main(): Promise<void> {
   const tmp = `${values.out}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(output, null, 2)}\n`);
   await rename(tmp, values.out);
-  process.stderr.write(`\nbench: results written to ${values.out}\n`);
+  process.stderr.write(`\nbench: ${results.length} scenario(s) in ${seconds.toFixed(1)} s; results written to ${values.out}\n`);
+  if (values.quick && seconds > QUICK_BUDGET_S) {
+    process.stderr.write(`bench: note: --quick took ${seconds.toFixed(0)} s, over its ${QUICK_BUDGET_S} s budget (load average ${loadavg()[0]!.toFixed(1)} on ${cpu.length} cores)\n`);
+  }
+  if (failures.length > 0) throw new Error(`${failures.length} scenario(s) crashed:\n  ${failures.join('\n  ')}`);
 }
 
 main().catch((err: unknown) => {
