@@ -54,3 +54,47 @@ test('the type-change story: schema shows the mix, up converts, schema shows str
   const again = await migrateUp({ ...common, dir });
   assert.deepEqual(again.migrations, []);
 });
+
+test('transient faults on every RPC are retried: the migration still converts everything exactly once', async () => {
+  const { startTestEmulator: start } = await import('../helpers/emulator.js');
+  const faulty = await start({ faults: { rate: 0.15, seed: 7 } });
+  try {
+    const { createClient } = await import('../../src/datastore/connection.js');
+    const seeder = createClient(faulty.connection);
+    const { withRetry } = await import('../../src/datastore/retry.js');
+    const fast = { maxAttempts: 20, initialDelayMs: 2, maxDelayMs: 20, multiplier: 2 };
+    await withRetry(() => seedUsers(seeder, faulty.connection, 200), fast);
+    await seeder.close();
+    const dir = await migrationsDir();
+    const up = await migrateUp({ connection: faulty.connection, client: faulty.client, dir, batchSize: 20, checkpointEvery: 25, retry: fast });
+    assert.equal(up.migrations[0]!.counts.changed, expectedCounts(200).timestamp);
+    assert.ok([...faulty.emulator.faultsInjected().values()].reduce((a, b) => a + b, 0) > 0, 'faults were injected');
+    const entities = await withRetry(() => readKind(faulty.client, faulty.connection, 'User'), fast);
+    for (const [i, e] of entities.entries()) {
+      const b = new EntityHelper(e).get('birthday');
+      assert.equal(b, i % 50 === 7 ? undefined : birthdayString(i));
+    }
+    const status = await withRetry(() => migrateStatus({ connection: faulty.connection, client: faulty.client, dir, retry: fast }), fast);
+    assert.equal(status[0]!.state, 'applied');
+  } finally {
+    await faulty.close();
+  }
+});
+
+test('--backup dumps the touched kinds to <root>/pre-<migration>/ before writing', async () => {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const connection = { ...t.connection, databaseId: 'backup' };
+  await seedUsers(t.client, connection, 40);
+  const root = await mkdtemp(join(tmpdir(), 'dspipe-backup-'));
+  const dir = await migrationsDir();
+  const up = await migrateUp({ connection, client: t.client, dir, backup: true, backupRoot: root });
+  const backupDir = join(root, 'pre-0001-birthday-to-string');
+  assert.equal(up.migrations[0]!.backupDir, backupDir);
+  const before = await schema({ from: backupDir });
+  assert.deepEqual(before.kinds.map((k) => [k.kind, k.entities]), [['User', 40]]);
+  assert.deepEqual(before.kinds[0]!.properties.birthday!.types, { timestamp: expectedCounts(40).timestamp, string: expectedCounts(40).string });
+  const after = await schema({ connection, client: t.client, kinds: 'User' });
+  assert.deepEqual(Object.keys(after.kinds[0]!.properties.birthday!.types), ['string']);
+});
