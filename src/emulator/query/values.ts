@@ -231,33 +231,33 @@ export function projectedValue(v: IValue): IValue {
 }
 
 /**
- * A cheap upper-bound-ish estimate of a value's encoded size, used only to
- * cut RunQuery batches by bytes the way Datastore does; not Google's size
- * formula (the store enforces that on write).
+ * A cheap estimate of a value's encoded size, used only to cut RunQuery
+ * batches by bytes the way Datastore does; not Google's size formula (the
+ * store enforces that on write). Runs for every full result, so it reads
+ * only `valueType` and the variable-length payloads.
  */
 export function estimateValueSize(v: IValue): number {
-  switch (valueTypeOf(v)) {
-    case 'stringValue':
-      return 4 + (v.stringValue?.length ?? 0);
-    case 'blobValue': {
-      const b = v.blobValue as unknown;
-      return 4 + (typeof b === 'string' ? (b.length * 3) >>> 2 : ((b as Uint8Array | null)?.length ?? 0));
-    }
-    case 'keyValue': {
-      let n = 8;
-      for (const e of v.keyValue?.path ?? []) n += 12 + (e.kind?.length ?? 0) + (e.name?.length ?? 0);
-      return n;
-    }
-    case 'entityValue':
-      return 4 + estimatePropertiesSize((v.entityValue?.properties ?? {}) as Record<string, IValue>);
-    case 'arrayValue': {
-      let n = 4;
-      for (const e of v.arrayValue?.values ?? []) n += estimateValueSize(e);
-      return n;
-    }
-    default:
-      return 10;
+  const t = (v as { valueType?: string }).valueType;
+  if (t === 'stringValue') return 4 + (v.stringValue as string).length;
+  if (t === 'blobValue') {
+    const b = v.blobValue as unknown;
+    return 4 + (typeof b === 'string' ? (b.length * 3) >>> 2 : (b as Uint8Array).length);
   }
+  if (t === 'entityValue') return 4 + estimatePropertiesSize((v.entityValue?.properties ?? {}) as Record<string, IValue>);
+  if (t === 'arrayValue') {
+    const values = v.arrayValue?.values ?? [];
+    let n = 4;
+    for (let i = 0; i < values.length; i++) n += estimateValueSize(values[i]!);
+    return n;
+  }
+  if (t === 'keyValue') return 8 + 24 * (v.keyValue?.path?.length ?? 0);
+  if (t === undefined) return estimateUntyped(v);
+  return 10;
+}
+
+function estimateUntyped(v: IValue): number {
+  const t = valueTypeOf(v);
+  return t === undefined ? 10 : estimateValueSize({ ...v, valueType: t } as IValue);
 }
 
 export function estimatePropertiesSize(properties: Readonly<Record<string, IValue>>): number {
