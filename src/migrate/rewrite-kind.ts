@@ -88,6 +88,8 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
   const reader = createEntityReader(client, connection, {
     namespace,
     kind,
+    // The checkpoint key itself is read again and passed over by the transformer.
+    ...(options.resumeAfter && { startAt: options.resumeAfter }),
     ...(options.retry && { retry: options.retry }),
     ...(options.pageSize && { pageSize: options.pageSize }),
   });

@@ -12,6 +12,7 @@ import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import type { IEntityResult, IKey, IQuery, ITimestamp } from '../datastore/proto.js';
 import type { RetryPolicy } from '../datastore/retry.js';
 import { keyRangeQuery, queryPages, scatterSplitPoints, type QueryPage, type ReadContext } from '../datastore/run-query.js';
+import { compareKeyPaths } from '../emulator/key-order.js';
 
 export interface EntityReaderOptions {
   namespace: string;
@@ -23,6 +24,8 @@ export interface EntityReaderOptions {
   /** Entities per RunQuery page (default: what Datastore returns, about 300). */
   pageSize?: number | undefined;
   keysOnly?: boolean | undefined;
+  /** Read keys from this one on (inclusive), e.g. to resume after a checkpoint. */
+  startAt?: IKey | undefined;
   retry?: RetryPolicy | undefined;
   /** Pages each range may hold before its consumer reaches it (default 2). */
   readAheadPages?: number | undefined;
@@ -147,7 +150,9 @@ class EntityReaderStream extends Readable implements EntityReader {
     const { namespace, kind } = this.options;
     const splits = Math.max(1, this.options.splits ?? 1);
     const points = splits > 1 ? await scatterSplitPoints(this.client, this.connection, namespace, kind, splits, this.ctx) : [];
-    const bounds: Array<IKey | undefined> = [undefined, ...points, undefined];
+    const startAt = this.options.startAt;
+    const after = startAt ? points.filter((p) => compareKeyPaths(p, startAt) > 0) : points;
+    const bounds: Array<IKey | undefined> = [startAt, ...after, undefined];
     const extra: IQuery = {};
     if (this.options.pageSize !== undefined) extra.limit = { value: this.options.pageSize };
     if (this.options.keysOnly) extra.projection = [{ property: { name: '__key__' } }];
