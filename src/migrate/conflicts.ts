@@ -110,6 +110,8 @@ export class ConflictResolver {
       script,
       key,
       `the entity kept changing while it was being migrated (${maxAttempts} conflicting writes in a row)`,
+      undefined,
+      'a hot entity: run again when writes are quieter (up resumes from the checkpoint) or raise --max-conflict-attempts',
     );
   }
 }

@@ -20,7 +20,9 @@ export interface ScriptRef {
   transform: TransformFunction;
 }
 
-export function migrationFailed(script: ScriptRef, key: IKey | null | undefined, what: string, cause?: unknown): DspipeError {
+const FIX_SCRIPT = 'fix the script and run dspipe migrate up again: it resumes from the checkpoint; entities already migrated stay as written';
+
+export function migrationFailed(script: ScriptRef, key: IKey | null | undefined, what: string, cause?: unknown, hint = FIX_SCRIPT): DspipeError {
   const path = key?.path ?? [];
   return new DspipeError('DSPIPE_MIGRATION_FAILED', `migration ${script.name} failed on ${formatKey(key)}: ${what}`, {
     file: script.file,
@@ -28,7 +30,7 @@ export function migrationFailed(script: ScriptRef, key: IKey | null | undefined,
     ...(path.length > 0 && { kind: path[path.length - 1]!.kind ?? '' }),
     ...(key?.partitionId?.namespaceId && { namespace: key.partitionId.namespaceId }),
     ...(cause !== undefined && { cause }),
-    hint: 'fix the script and run dspipe migrate up again: it resumes from the checkpoint; entities already migrated stay as written',
+    hint,
   });
 }
 
