@@ -35,6 +35,31 @@ export type { Emulator, EmulatorOptions, FaultOptions } from './emulator/index.j
 // -- dump --
 
 // -- restore / clear --
+export { restore } from './commands/restore.js';
+export type { RestoreCommandOptions, RestoreResult, RestoredKind, RestoreProgress } from './commands/restore.js';
+export { clear } from './commands/clear.js';
+export type { ClearCommandOptions, ClearResult, ClearedKind, ClearProgress } from './commands/clear.js';
+export { cat } from './commands/cat.js';
+export { demo } from './commands/demo.js';
+export type { DemoOptions, DemoResult } from './commands/demo.js';
+export { openDump, createFileSource } from './stages/file-source.js';
+export type { OpenedDump, FileSourceOptions } from './stages/file-source.js';
+export { createDecompressor } from './stages/decompressor.js';
+export { createParser } from './stages/parser.js';
+export { createKeyRewriter } from './stages/key-rewriter.js';
+export { createBatcher } from './stages/batcher.js';
+export type { BatcherOptions } from './stages/batcher.js';
+export { createEntityWriter, NO_GAX_RETRY } from './stages/entity-writer.js';
+export type { EntityWriterOptions } from './stages/entity-writer.js';
+export { createIdReserver } from './stages/id-reserver.js';
+export { createDeleteOps, createEntityDeleter } from './stages/entity-deleter.js';
+export { BatchAccumulator, mutationBytes, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS } from './format/batching.js';
+export type { WriteOp, BatchLimits } from './format/batching.js';
+export { createKeyRewrite, parseNamespaceMap, formatKey } from './format/key-rewrite.js';
+export type { KeyRewriteOptions } from './format/key-rewrite.js';
+export { normalizeRestoreOptions, normalizeClearOptions, checkClearConfirmation } from './format/restore-options.js';
+export type { RestoreOptionsInput, RestoreOptions, ClearOptionsInput, ClearOptions } from './format/restore-options.js';
+export { sampleDataset } from './demo/dataset.js';
 
 // -- schema / migrate --
 export { schema } from './commands/schema.js';
