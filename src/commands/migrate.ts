@@ -9,6 +9,7 @@
  * `migrateRun` applies built-in transforms to one kind without a script.
  * Every run is recorded in the `DspipeMigration` kind (see src/migrate/record.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
@@ -185,8 +186,12 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
     counts: previousCounts,
     checkpoint: resuming ? spec.previous!.checkpoint.map((c) => ({ ...c })) : [],
     error: null,
+    runId: randomBytes(8).toString('hex'),
   };
-  const save = () => (spec.record && !dryRun ? saveMigrationRecord(ctx.client, ctx.connection, record, ctx.retry) : Promise.resolve());
+  if (spec.previous?.version !== undefined) record.version = spec.previous.version;
+  const save = async () => {
+    if (spec.record && !dryRun) record.version = await saveMigrationRecord(ctx.client, ctx.connection, record, ctx.retry);
+  };
   await save();
 
   const report: MigrationReport = {

@@ -7,10 +7,10 @@
  */
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import { requestBase } from '../datastore/connection.js';
-import type { IEntity, IKey, IValue } from '../datastore/proto.js';
+import type { ICommitResponse, IEntity, IKey, ILookupResponse, IMutation } from '../datastore/proto.js';
 import { withRetry, DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
 import { queryPages, SINGLE_ATTEMPT } from '../datastore/run-query.js';
-import { decodeKey, encodeKey } from '../format/entity-codec.js';
+import { decodeKey, encodeEntity, encodeKey } from '../format/entity-codec.js';
 import { EntityHelper, Timestamp } from '../format/entity-helper.js';
 import { MIGRATION_KIND } from '../format/migrate-options.js';
 import { parseTime } from '../format/transforms.js';
@@ -51,6 +51,10 @@ export interface MigrationRecord {
   checkpoint: KindCheckpoint[];
   /** What stopped a failed run. */
   error: string | null;
+  /** Random id of the run that last saved the record: tells two runs of one migration apart. */
+  runId: string;
+  /** The entity version this record was read or last saved at (not stored); undefined for a new record. */
+  version?: string;
 }
 
 export const ZERO_COUNTS: MigrationCounts = { read: 0, changed: 0, deleted: 0, unchanged: 0, conflicts: 0 };
@@ -82,6 +86,7 @@ export function recordToEntity(record: MigrationRecord, key: IKey): IEntity {
   const checkpoint = record.checkpoint.map((c) => ({ namespace: c.namespace, kind: c.kind, done: c.done, lastKey: c.lastKey && encodeKey(c.lastKey) }));
   e.set('checkpoint', JSON.stringify(checkpoint), { excludeFromIndexes: true });
   e.set('error', record.error, { excludeFromIndexes: true });
+  e.set('runId', record.runId, { excludeFromIndexes: true });
   return e.toEntity();
 }
 
@@ -130,10 +135,11 @@ export function recordFromEntity(entity: IEntity): MigrationRecord {
     counts: { read: count('read'), changed: count('changed'), deleted: count('deleted'), unchanged: count('unchanged'), conflicts: count('conflicts') },
     checkpoint,
     error: typeof errorText === 'string' ? errorText : null,
+    runId: typeof e.get('runId') === 'string' ? (e.get('runId') as string) : '',
   };
 }
 
-/** Every migration record of the database, by name. */
+/** Every migration record of the database, by name, with the version each was read at. */
 export async function readMigrationRecords(
   client: DatastoreClient,
   connection: Connection,
@@ -145,24 +151,56 @@ export async function readMigrationRecords(
     for (const r of page.results) {
       if (!r.entity) continue;
       const record = recordFromEntity(r.entity);
-      records.set(record.name, record);
+      records.set(record.name, { ...record, version: String(r.version ?? '') });
     }
   }
   return records;
 }
 
-/** Upserts the record (idempotent, so retried freely). */
+const ALREADY_EXISTS = 6;
+
+function concurrentRun(name: string): DspipeError {
+  return new DspipeError('DSPIPE_MIGRATION_FAILED', `migration ${name} is being run by another dspipe at the same time (its ${MIGRATION_KIND} record changed under this run)`, {
+    kind: MIGRATION_KIND,
+    hint: 'let the other run finish (dspipe migrate status shows its progress); a stopped run is resumed by the next dspipe migrate up',
+  });
+}
+
+/**
+ * Saves the record and returns its new version. Each save is conditional on
+ * the version this run last saw (insert for a new record), so two runs of one
+ * migration at once are caught at the first checkpoint instead of both
+ * rewriting the same entities. A conflict caused by our own earlier attempt
+ * (a commit that landed but whose reply was lost, then retried) is told apart
+ * by reading the record back.
+ */
 export async function saveMigrationRecord(
   client: DatastoreClient,
   connection: Connection,
   record: MigrationRecord,
   retry: RetryPolicy = DEFAULT_RETRY,
-): Promise<void> {
-  const entity = recordToEntity(record, recordKey(connection, record.name));
-  await withRetry(
-    () => client.commit({ ...requestBase(connection), mode: 'NON_TRANSACTIONAL', mutations: [{ upsert: entity }] }, SINGLE_ATTEMPT),
-    retry,
-  );
+): Promise<string> {
+  const key = recordKey(connection, record.name);
+  const entity = recordToEntity(record, key);
+  const mutation: IMutation = record.version === undefined ? { insert: entity } : { upsert: entity, baseVersion: record.version };
+  let response: ICommitResponse;
+  try {
+    [response] = await withRetry<[ICommitResponse, ...unknown[]]>(
+      () => client.commit({ ...requestBase(connection), mode: 'NON_TRANSACTIONAL', mutations: [mutation] }, SINGLE_ATTEMPT),
+      retry,
+    );
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== ALREADY_EXISTS) throw err;
+    return adoptOwnWrite(client, connection, key, entity, record.name, retry);
+  }
+  const result = response.mutationResults?.[0];
+  if (result?.conflictDetected) return adoptOwnWrite(client, connection, key, entity, record.name, retry);
+  return String(result?.version ?? '');
 }
 
-export type { IValue };
+async function adoptOwnWrite(client: DatastoreClient, connection: Connection, key: IKey, entity: IEntity, name: string, retry: RetryPolicy): Promise<string> {
+  const [response] = await withRetry<[ILookupResponse, ...unknown[]]>(() => client.lookup({ ...requestBase(connection), keys: [key] }, SINGLE_ATTEMPT), retry);
+  const found = response.found?.[0];
+  if (found?.entity && encodeEntity(found.entity) === encodeEntity(entity)) return String(found.version ?? '');
+  throw concurrentRun(name);
+}

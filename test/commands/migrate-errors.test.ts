@@ -181,3 +181,21 @@ test('the key check accepts the entity re-keyed the same way and namespaces are 
   const a = await readKind(c.client, c.connection, 'User', 'tenant-a');
   assert.equal(a[1]!.properties!.birthday!.stringValue, birthdayString(1));
 });
+
+test('two runs of one migration at once: the second is stopped, the first finishes', async () => {
+  const c = db('twice');
+  await seedUsers(c.client, c.connection, N);
+  const dir = await migrationsDir();
+  const results = await Promise.allSettled([
+    migrateUp({ ...c, dir, checkpointEvery: 5 }),
+    migrateUp({ ...c, dir, checkpointEvery: 5 }),
+  ]);
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  assert.equal(failed.length, 1, JSON.stringify(results.map((r) => r.status)));
+  assert.ok(isDspipeError(failed[0]!.reason, 'DSPIPE_MIGRATION_FAILED'), String(failed[0]!.reason));
+  assert.match((failed[0]!.reason as Error).message, /being run by another dspipe at the same time/);
+  const after = await assertConsistent(c);
+  assert.equal(after.original, 0);
+  const [s] = await migrateStatus({ ...c, dir });
+  assert.equal(s!.state, 'applied');
+});

@@ -7,7 +7,7 @@ import { isDspipeError } from '../../src/errors.js';
 
 const file = (name: string, checksum = `sum-${name}`): MigrationFile => ({ name, file: `/m/${name}.ts`, checksum });
 const record = (name: string, status: MigrationRecord['status'], checksum = `sum-${name}`): MigrationRecord => ({
-  name, checksum, description: '', kinds: ['User'], status, startedAt: '2026-01-01T00:00:00.000000Z', finishedAt: null, counts: ZERO_COUNTS, checkpoint: [], error: null,
+  name, checksum, description: '', kinds: ['User'], status, startedAt: '2026-01-01T00:00:00.000000Z', finishedAt: null, counts: ZERO_COUNTS, checkpoint: [], error: null, runId: 'r',
 });
 
 test('states: applied, pending, interrupted (running or failed), changed, missing', () => {

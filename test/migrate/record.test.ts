@@ -19,6 +19,7 @@ const record: MigrationRecord = {
     { namespace: 'tenant', kind: 'Admin', done: false, lastKey: { partitionId: { projectId: 'p', databaseId: 'db', namespaceId: 'tenant' }, path: [{ kind: 'Admin', id: '42' }] } },
   ],
   error: null,
+  runId: 'r1',
 };
 
 test('a record survives the entity and the dump line format unchanged', () => {
