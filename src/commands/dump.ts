@@ -83,7 +83,7 @@ export async function dspipeVersion(): Promise<string> {
 
 /** Writes a file atomically: temp file in the same folder, fsync, rename. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temp = join(dirname(path), `.${MANIFEST_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = join(dirname(path), `.dspipe-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await open(temp, 'w');
     try {
@@ -120,6 +120,15 @@ async function folderIsEmpty(dir: string): Promise<boolean> {
   }
 }
 
+/** Temp files of a killed run (file sink and manifest writes name them alike). */
+async function removeStaleTempFiles(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && /^\.dspipe-\d+-[0-9a-f]+\.tmp$/.test(entry.name)) {
+      await rm(join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name), { force: true });
+    }
+  }
+}
+
 /** Decides what to do with what is already in the dump folder; returns the kinds to keep. */
 async function prepareFolder(o: NormalizedDumpOptions, dir: string, previous: DumpManifest | undefined): Promise<ManifestKind[]> {
   const where = { file: dir };
@@ -130,6 +139,7 @@ async function prepareFolder(o: NormalizedDumpOptions, dir: string, previous: Du
     return [];
   }
   if (o.resume) {
+    await removeStaleTempFiles(dir);
     const kept: ManifestKind[] = [];
     for (const k of previous.kinds) {
       if (!k.complete) continue;
@@ -149,6 +159,7 @@ async function prepareFolder(o: NormalizedDumpOptions, dir: string, previous: Du
   await rm(join(dir, MANIFEST_FILE), { force: true });
   for (const k of previous.kinds) await rm(join(dir, k.file), { force: true });
   await rm(join(dir, DUMP_LOG_FILE), { force: true });
+  await removeStaleTempFiles(dir);
   return [];
 }
 

@@ -1,0 +1,216 @@
+/**
+ * `dspipe dump`: flags → dump(), progress on stderr, a summary at the end.
+ * Broken pipes (`dspipe dump --out - | head -1`) end quietly with exit 0;
+ * Ctrl-C stops after writing the manifest, so `--resume` can finish the job.
+ */
+import { CONNECTION_OPTIONS, connectionFrom, EXIT, parseCommandArgs } from './run.js';
+import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
+import { dump, type DumpEvent, type DumpRunOptions, type DumpSummary } from '../commands/dump.js';
+import { DUMP_DEFAULTS } from '../format/dump-options.js';
+import { DspipeError } from '../errors.js';
+
+export const DUMP_HELP = `dspipe dump — dump every kind of every namespace, as one consistent snapshot
+
+Usage: dspipe dump [-n NAME] [options]
+
+Writes <root>/<NAME>/: one <namespace>/<kind>.ndjson.zst per kind (one entity
+per line, Datastore v1 REST JSON), manifest.json and dump.log.
+
+Where to:
+  -n, --name NAME        dump name, the folder under --root (default: UTC time, e.g. 20261122T094500Z)
+      --root DIR         folder holding dumps (default: ${DUMP_DEFAULTS.root})
+  -o, --out -            write NDJSON of every selected kind to stdout instead of a folder
+      --force            replace an existing dump of the same name
+      --resume           finish an interrupted dump: keep completed kinds, redo the rest
+                         (at the dump's original read time)
+
+What:
+      --namespaces LIST  namespaces to dump, comma-separated; -NAME excludes, * matches any run,
+                         (default) is the default namespace (default: all)
+      --kinds LIST       kinds to dump, same syntax (default: all; __*__ kinds never)
+
+How:
+      --compress zstd|none  file compression (default: zstd; none when --out -)
+      --level N          zstd level 1..22 (default: ${DUMP_DEFAULTS.level})
+      --splits N|auto    key ranges read in parallel per kind, from a __scatter__ sample
+                         (default: auto = 1 below ${formatCount(DUMP_DEFAULTS.autoSplitMinEntities)} entities, up to ${DUMP_DEFAULTS.autoSplits} above)
+      --concurrency N    kinds read at once (default: ${DUMP_DEFAULTS.concurrency})
+      --page-size N      entities per RunQuery page (default: what Datastore returns, ~300)
+      --no-snapshot      read current data instead of one snapshot; needed for dumps that
+                         outlast the database's version retention (1 hour without PITR)
+      --read-time T      read the snapshot at RFC 3339 time T instead of now
+      --options FILE     per-kind overrides (default: <root>/options.json), e.g.
+                         {"dump": {"ChatMessage": {"splits": 1, "pageSize": 100}}}
+
+Output:
+  -q, --quiet            no progress, no summary
+      --json             print the summary as JSON (on stdout; on stderr with --out -)
+
+Connection:
+      --project ID       project id (default: GOOGLE_CLOUD_PROJECT / DATASTORE_PROJECT_ID;
+                         production uses Application Default Credentials)
+      --database ID      named database (default: the (default) database)
+      --emulator-host H:P  talk to an emulator (default: DATASTORE_EMULATOR_HOST)
+
+Examples:
+  dspipe dump --project my-app -n 20261122
+  dspipe dump --emulator-host localhost:8081 --kinds User,Order --namespaces '(default)'
+  dspipe dump -n nightly --kinds '-AuditLog,-Session*' --splits 8 --concurrency 8
+  dspipe dump -n nightly --resume
+  dspipe dump --out - --kinds User | jq -c .properties
+  dspipe dump --out - --compress zstd | ssh backup 'cat > db.ndjson.zst'
+
+Exit codes: 0 done (also when the reader of --out - closes the pipe early),
+1 failed (or the dump exists: see --force/--resume), 2 bad usage, 130 interrupted.
+`;
+
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  name: { type: 'string', short: 'n' },
+  root: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  force: { type: 'boolean' },
+  resume: { type: 'boolean' },
+  namespaces: { type: 'string', multiple: true },
+  kinds: { type: 'string', multiple: true },
+  compress: { type: 'string' },
+  level: { type: 'string' },
+  splits: { type: 'string' },
+  concurrency: { type: 'string' },
+  'page-size': { type: 'string' },
+  'no-snapshot': { type: 'boolean' },
+  'read-time': { type: 'string' },
+  options: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+function optionsFrom(values: Values): DumpRunOptions {
+  const str = (k: string) => values[k] as string | undefined;
+  const options: DumpRunOptions = { ...connectionFrom(values as Parameters<typeof connectionFrom>[0]) };
+  const set = <K extends keyof DumpRunOptions>(key: K, value: DumpRunOptions[K] | undefined) => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('name', str('name'));
+  set('root', str('root'));
+  set('out', str('out'));
+  set('force', values.force as boolean | undefined);
+  set('resume', values.resume as boolean | undefined);
+  set('namespaces', values.namespaces as string[] | undefined);
+  set('kinds', values.kinds as string[] | undefined);
+  set('compress', str('compress'));
+  set('level', str('level'));
+  set('splits', str('splits'));
+  set('concurrency', str('concurrency'));
+  set('pageSize', str('page-size'));
+  if (values['no-snapshot']) options.snapshot = false;
+  set('readTime', str('read-time'));
+  set('optionsFile', str('options'));
+  return options;
+}
+
+function kindLabel(namespace: string, kind: string): string {
+  return namespace === '' ? kind : `${namespace}/${kind}`;
+}
+
+export function summaryTable(summary: DumpSummary): string {
+  const rows = [['namespace', 'kind', 'entities', 'raw', 'written', 'time']];
+  for (const k of summary.kinds) {
+    rows.push([
+      k.namespace === '' ? '(default)' : k.namespace,
+      k.kind.length > 40 ? `${k.kind.slice(0, 39)}…` : k.kind,
+      formatCount(k.entities),
+      formatBytes(k.rawBytes),
+      k.file === '-' ? '-' : formatBytes(k.bytes),
+      k.resumed ? 'kept' : `${k.seconds.toFixed(1)} s`,
+    ]);
+  }
+  const rate = summary.seconds > 0 ? summary.entities / summary.seconds : 0;
+  return (
+    formatTable(rows) +
+    `${formatCount(summary.entities)} entities, ${formatBytes(summary.rawBytes)} NDJSON → ${formatBytes(summary.bytes)} in ${formatDuration(summary.seconds)}` +
+    ` (${formatCount(rate)} entities/s)${summary.retries ? `, ${summary.retries} retries` : ''}` +
+    `${summary.dir ? `\n→ ${summary.dir}` : ''}${summary.readTime ? ` at read time ${summary.readTime}` : ''}\n`
+  );
+}
+
+function isBrokenPipe(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED' || e.code === 'ERR_STREAM_PREMATURE_CLOSE') return true;
+  }
+  return false;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('dump', argv, OPTIONS, true);
+  if (values.help) {
+    process.stdout.write(DUMP_HELP);
+    return EXIT.OK;
+  }
+  if (positionals.length > 0) {
+    throw new DspipeError('DSPIPE_INVALID_OPTION', `unexpected argument ${JSON.stringify(positionals[0])}`, {
+      hint: 'name the dump with -n NAME; see dspipe dump --help',
+    });
+  }
+  const options = optionsFrom(values);
+  const toStdout = options.out === '-';
+  const quiet = values.quiet === true;
+  const json = values.json === true;
+  const progress = createProgress({ enabled: process.stderr.isTTY === true && !quiet && !json });
+  const tasks = new Map<string, ProgressTask>();
+  let kindsTotal = 0;
+  let name = '';
+  const onEvent = (e: DumpEvent) => {
+    const id = e.type === 'start' || e.type === 'retry' ? '' : JSON.stringify([e.namespace, e.kind]);
+    switch (e.type) {
+      case 'start':
+        kindsTotal = e.kinds.length;
+        name = e.name;
+        progress.setHeader(`dump ${toStdout ? 'to stdout' : e.name}: ${e.resumed}/${kindsTotal} kinds`);
+        break;
+      case 'kind-start':
+        tasks.set(id, progress.task(kindLabel(e.namespace, e.kind), e.total));
+        break;
+      case 'kind-progress':
+        tasks.get(id)?.update(e.entities, e.rawBytes);
+        break;
+      case 'kind-done':
+        tasks.get(id)?.done();
+        tasks.delete(id);
+        progress.setHeader(`dump ${toStdout ? 'to stdout' : name}: ${progress.completedTasks}/${kindsTotal} kinds`);
+        break;
+      case 'retry':
+        progress.log(`retrying ${e.kind !== undefined ? `${kindLabel(e.namespace ?? '', e.kind)} ` : ''}in ${e.delayMs} ms: ${e.error}`);
+        break;
+    }
+  };
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new DspipeError('DSPIPE_IO', 'interrupted', { hint: 'run the same command with --resume to finish the dump' }));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  // After the reader of stdout goes away, later writes must not crash the process.
+  const ignore = () => {};
+  if (toStdout) process.stdout.on('error', ignore);
+  try {
+    const summary = await dump({ ...options, signal: controller.signal, onEvent });
+    progress.stop();
+    if (json) (toStdout ? process.stderr : process.stdout).write(`${JSON.stringify(summary)}\n`);
+    else if (!quiet) process.stderr.write(summaryTable(summary));
+    return EXIT.OK;
+  } catch (err) {
+    progress.stop();
+    if (toStdout && isBrokenPipe(err)) return EXIT.OK;
+    if (controller.signal.aborted) {
+      process.stderr.write(`dspipe: dump interrupted${toStdout ? '' : '; finish it with the same command and --resume'}\n`);
+      return EXIT.INTERRUPTED;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Live progress on stderr for long commands (dump, restore, clear, schema,
+ * migrate): one line per active task with items, MB, rate and — when a total
+ * is known — ETA, redrawn in place at most every `intervalMs`. Silent when
+ * stderr is not a terminal or with --quiet, so logs and pipes stay clean.
+ */
+import type { Writable } from 'node:stream';
+
+export interface ProgressOptions {
+  stream?: Writable & { isTTY?: boolean; columns?: number };
+  /** Default: the stream is a TTY. */
+  enabled?: boolean;
+  /** What the counted items are called ("entities"). */
+  unit?: string;
+  intervalMs?: number;
+  /** Most task lines drawn at once; the rest are summed up in one line. */
+  maxLines?: number;
+  now?: () => number;
+}
+
+export interface ProgressTask {
+  readonly label: string;
+  readonly items: number;
+  readonly bytes: number;
+  total: number | undefined;
+  /** Sets the counters (monotonic totals so far). */
+  update(items: number, bytes?: number): void;
+  add(items: number, bytes?: number): void;
+  done(): void;
+}
+
+export function formatCount(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** A plain text table: first row is the header, numeric-looking cells right-aligned. */
+export function formatTable(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  const numeric = (cell: string) => /^[\d,.]+( [KMGT]?B|\/s| s)?$/.test(cell);
+  return rows
+    .map((row) => row.map((cell, i) => (numeric(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n') + '\n';
+}
+
+class Task implements ProgressTask {
+  items = 0;
+  bytes = 0;
+  finished = false;
+  readonly started: number;
+
+  constructor(
+    readonly label: string,
+    public total: number | undefined,
+    private readonly owner: Progress,
+  ) {
+    this.started = owner.now();
+  }
+
+  update(items: number, bytes = this.bytes): void {
+    this.items = items;
+    this.bytes = bytes;
+    this.owner.schedule();
+  }
+
+  add(items: number, bytes = 0): void {
+    this.update(this.items + items, this.bytes + bytes);
+  }
+
+  done(): void {
+    this.finished = true;
+    this.owner.finish(this);
+  }
+
+  line(now: number, unit: string): string {
+    const seconds = Math.max((now - this.started) / 1000, 0.001);
+    const rate = this.items / seconds;
+    const count = this.total === undefined ? formatCount(this.items) : `${formatCount(this.items)}/${formatCount(this.total)}`;
+    let text = `${this.label}  ${count} ${unit}  ${formatBytes(this.bytes)}  ${formatCount(rate)}/s`;
+    if (this.total !== undefined && rate > 0 && this.items < this.total) text += `  ETA ${formatDuration((this.total - this.items) / rate)}`;
+    return text;
+  }
+}
+
+export class Progress {
+  readonly enabled: boolean;
+  readonly now: () => number;
+  private readonly stream: NonNullable<ProgressOptions['stream']>;
+  private readonly unit: string;
+  private readonly intervalMs: number;
+  private readonly maxLines: number;
+  private readonly tasks: Task[] = [];
+  private drawn = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private completed = 0;
+  private header = '';
+
+  constructor(options: ProgressOptions = {}) {
+    this.stream = options.stream ?? process.stderr;
+    this.enabled = options.enabled ?? this.stream.isTTY === true;
+    this.unit = options.unit ?? 'entities';
+    this.intervalMs = options.intervalMs ?? 200;
+    this.maxLines = options.maxLines ?? 8;
+    this.now = options.now ?? Date.now;
+  }
+
+  task(label: string, total?: number): ProgressTask {
+    const t = new Task(label, total, this);
+    this.tasks.push(t);
+    this.schedule();
+    return t;
+  }
+
+  /** A line shown above the tasks, e.g. "dump 20261122: 3/40 kinds". */
+  setHeader(text: string): void {
+    this.header = text;
+    this.schedule();
+  }
+
+  /** Prints a line above the live area (only when enabled: a terminal is watching). */
+  log(line: string): void {
+    if (!this.enabled) return;
+    this.clear();
+    this.stream.write(`${line}\n`);
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (!this.enabled || this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.render();
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  finish(task: Task): void {
+    const i = this.tasks.indexOf(task);
+    if (i >= 0) this.tasks.splice(i, 1);
+    this.completed++;
+    this.schedule();
+  }
+
+  get completedTasks(): number {
+    return this.completed;
+  }
+
+  /** The lines a render would draw now (for tests and non-ANSI consumers). */
+  lines(): string[] {
+    const now = this.now();
+    const width = Math.max(20, (this.stream.columns ?? 100) - 1);
+    const out = this.header ? [this.header] : [];
+    for (const t of this.tasks.slice(0, this.maxLines)) out.push(`  ${t.line(now, this.unit)}`);
+    if (this.tasks.length > this.maxLines) out.push(`  … and ${this.tasks.length - this.maxLines} more`);
+    return out.map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
+  }
+
+  private clear(): void {
+    // Up to the first line we drew, then erase to the end of the screen.
+    if (this.drawn > 0) this.stream.write(`\x1b[${this.drawn}F\x1b[0J`);
+    this.drawn = 0;
+  }
+
+  render(): void {
+    if (!this.enabled) return;
+    const lines = this.lines();
+    this.clear();
+    if (lines.length > 0) this.stream.write(`${lines.join('\n')}\n`);
+    this.drawn = lines.length;
+  }
+
+  /** Removes the live area; call before printing the final summary. */
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.enabled) this.clear();
+  }
+}
+
+export function createProgress(options: ProgressOptions = {}): Progress {
+  return new Progress(options);
+}
