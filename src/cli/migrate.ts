@@ -66,7 +66,8 @@ Options for up and run:
       --backup           first dump the touched kinds to <backup-root>/pre-<migration>/ (default: off)
       --backup-root DIR  where --backup writes (default: ${DEFAULT_BACKUP_ROOT})
       --namespaces LIST  namespaces to migrate, comma-separated; -NAME excludes, * matches any run,
-                         (default) is the default namespace (default: all)
+                         (default) is the default namespace (default: all). For up only with --dry-run:
+                         a script limits itself with export const namespaces = '…'
       --writers N        concurrent commits per kind (default: ${D.writers})
       --batch-size N     entities per commit at most (default: ${D.batchSize}; also capped at ~9 MiB)
       --max-conflict-attempts N

@@ -286,6 +286,12 @@ export interface UpResult {
 /** Runs the pending migrations in order (up to `to`), resuming an interrupted one. */
 export async function migrateUp(input: MigrateCommandOptions = {}): Promise<UpResult> {
   const o = normalizeMigrateOptions(input);
+  if (!o.dryRun && (o.namespaces.include.length > 0 || o.namespaces.exclude.length > 0)) {
+    // A migration is recorded as applied for the whole database; a partial run would be recorded as complete.
+    throw new DspipeError('DSPIPE_INVALID_OPTION', '--namespaces cannot limit migrate up (the migration would be recorded as applied everywhere)', {
+      hint: "limit the script itself with export const namespaces = 'tenant-*', or use --namespaces with --dry-run or migrate run",
+    });
+  }
   const files = await discoverMigrations(o.dir);
   return withContext(input, o, async (ctx) => {
     const records = await readMigrationRecords(ctx.client, ctx.connection, ctx.retry);

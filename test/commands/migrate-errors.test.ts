@@ -168,13 +168,20 @@ test('a script that cannot load, or exports no transform, stops before anything 
   assert.deepEqual(await kindLines(c.client, c.connection, 'User'), before);
 });
 
-test('the key check accepts the entity re-keyed the same way and namespaces are kept apart', async () => {
+test('a script limits its namespaces; --namespaces limits only dry runs of up', async () => {
   const c = db('ns');
   await seedUsers(c.client, c.connection, 10);
   await seedUsers(c.client, c.connection, 10, 'tenant-a');
   await commit(c.client, c.connection, [{ upsert: { key: userKey(c.connection, 99, 'tenant-b'), properties: { birthday: { timestampValue: { seconds: '0', nanos: 0 } } } } }]);
-  const dir = await migrationsDir({}, true);
-  const up = await migrateUp({ ...c, dir, namespaces: '-tenant-b' });
+  const dir = await migrationsDir({
+    '0001-birthday-to-string.mjs': `export const kind = 'User';
+export const namespaces = '-tenant-b';
+export function transform(u) { const b = u.get('birthday'); if (b instanceof Date) return u.set('birthday', b.toISOString().slice(0, 10)); }`,
+  }, false);
+  await assert.rejects(migrateUp({ ...c, dir, namespaces: 'tenant-a' }), (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /recorded as applied everywhere/.test(err.message));
+  const dry = await migrateUp({ ...c, dir, namespaces: 'tenant-a', dryRun: true });
+  assert.deepEqual(dry.migrations[0]!.kinds.map((k) => k.namespace), ['tenant-a']);
+  const up = await migrateUp({ ...c, dir });
   assert.deepEqual(up.migrations[0]!.kinds.map((k) => k.namespace), ['', 'tenant-a']);
   const b = await readKind(c.client, c.connection, 'User', 'tenant-b');
   assert.ok(b[0]!.properties!.birthday!.timestampValue, 'tenant-b left alone');
