@@ -19,7 +19,7 @@ import { createClient, resolveConnection, type Connection, type DatastoreClient 
 import type { ITimestamp } from '../datastore/proto.js';
 import { countKind, rfc3339ToTimestamp, serverReadTime, timestampToRfc3339, type ReadContext } from '../datastore/run-query.js';
 import { DUMP_DEFAULTS, normalizeDumpOptions, type DumpOptions, type NormalizedDumpOptions } from '../format/dump-options.js';
-import { kindFilePath } from '../format/file-names.js';
+import { assignFilePaths } from '../format/file-names.js';
 import { formatManifest, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, parseManifest, type DumpManifest, type ManifestKind } from '../format/manifest.js';
 import { loadKindOptions, type KindOptionsFile } from './kind-options.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
@@ -245,9 +245,8 @@ class DumpRun {
   }
 
   /** One kind to its file; returns its manifest entry. */
-  async dumpKind(ref: KindRef): Promise<DumpKindSummary> {
+  async dumpKind(ref: KindRef, file: string): Promise<DumpKindSummary> {
     const started = Date.now();
-    const file = kindFilePath(ref.namespace, ref.kind, this.o.compression);
     const total = await countKind(this.client, this.connection, ref.namespace, ref.kind, this.ctx);
     const serializer = createSerializer();
     const reader = this.reader(ref, total, () =>
@@ -304,8 +303,8 @@ class DumpRun {
   }
 }
 
-function placeholder(ref: KindRef, compression: 'zstd' | 'none'): ManifestKind {
-  return { ...ref, file: kindFilePath(ref.namespace, ref.kind, compression), entities: 0, rawBytes: 0, bytes: 0, sha256: EMPTY_SHA256, complete: false };
+function placeholder(ref: KindRef, file: string): ManifestKind {
+  return { ...ref, file, entities: 0, rawBytes: 0, bytes: 0, sha256: EMPTY_SHA256, complete: false };
 }
 
 /** Dumps a database; resolves with what was written. See DumpOptions for the options. */
@@ -351,7 +350,12 @@ export async function dump(options: DumpRunOptions = {}): Promise<DumpSummary> {
 
     await mkdir(dir, { recursive: true });
     const keptById = new Map(kept.map((k) => [JSON.stringify([k.namespace, k.kind]), k]));
-    const entries = kinds.map((ref) => keptById.get(JSON.stringify([ref.namespace, ref.kind])) ?? placeholder(ref, o.compression));
+    const files = assignFilePaths(kinds, o.compression);
+    // A kept kind must still own the file this run assigns it (a changed selection can change case marks).
+    const entries = kinds.map((ref, i) => {
+      const k = keptById.get(JSON.stringify([ref.namespace, ref.kind]));
+      return k !== undefined && k.file === files[i] ? k : placeholder(ref, files[i]!);
+    });
     const manifest: DumpManifest = {
       format: FORMAT_NAME,
       formatVersion: FORMAT_VERSION,
@@ -383,7 +387,7 @@ export async function dump(options: DumpRunOptions = {}): Promise<DumpSummary> {
           }
           if (failure || signal.aborted) return;
           try {
-            const done = await run.dumpKind(kinds[i]!);
+            const done = await run.dumpKind(kinds[i]!, entry.file);
             summaries.set(i, done);
             const { resumed: _r, seconds: _s, total: _t, ...kindEntry } = done;
             entries[i] = kindEntry;

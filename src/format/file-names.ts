@@ -1,13 +1,11 @@
 /**
  * Safe file names for any namespace and kind. Kind names are arbitrary UTF-8
  * (up to 1,500 bytes) and namespaces may be `..`, `CON` or differ only in
- * case, so a name never becomes a path as is. The encoding is a pure function
- * of the name (the same data always lands in the same file), its output is
- * plain lowercase-insensitive ASCII that every common filesystem stores
- * unchanged, and distinct names never share a file — also on case-insensitive
+ * case, so a name never becomes a path as is. The encoding is deterministic,
+ * its output is plain ASCII that every common filesystem stores unchanged,
+ * and distinct names never share a file — also on case-insensitive
  * filesystems (macOS, Windows). The manifest records each kind's file, so
- * readers never need to decode; `decodeSafeName` exists to prove the encoding
- * is injective.
+ * readers never decode names; `decodeSafeName` exists to prove injectivity.
  *
  *   - `A-Z a-z 0-9 _ -` and inner dots stay readable; every other byte of the
  *     UTF-8 form becomes `%hh` (lowercase hex). Non-ASCII is escaped too:
@@ -16,8 +14,12 @@
  *     dropping trailing dots); spaces are never literal.
  *   - A name whose part before the first dot is a Windows device name (CON,
  *     NUL, COM1, …) gets its first character escaped.
- *   - Names with capital letters get `~` and a hex mask of which readable
- *     letters are capitals, so `User` and `user` differ after case folding.
+ *   - Case: `User` stays `User`. Only when two names of one dump folder differ
+ *     in nothing but case (`User` and `user` in one namespace) do they get `~`
+ *     and a hex mask of which readable letters are capitals (`User~1`,
+ *     `user`), so they still differ after case folding. `assignFilePaths`
+ *     decides that from the set of names being dumped; `encodeSafeName(name,
+ *     max, true)` always marks.
  *   - Names that would exceed the 255-byte component limit keep a readable
  *     prefix and end in `~h` and 32 hex digits of the name's sha256.
  */
@@ -73,12 +75,13 @@ function caseSuffix(tokens: readonly string[]): string {
 /**
  * Encodes one name as one path component of at most `maxBytes` bytes
  * (leave room for an extension). Never returns '', '.', '..' or a name
- * containing '/', '\\' or ':'.
+ * containing '/', '\\' or ':'. With `markCase`, names with capitals carry
+ * their case mask, making the result unique even after case folding.
  */
-export function encodeSafeName(name: string, maxBytes = MAX_COMPONENT_BYTES): string {
+export function encodeSafeName(name: string, maxBytes = MAX_COMPONENT_BYTES, markCase = false): string {
   if (name === '') return '%';
   const tokens = escapeTokens(name);
-  const full = tokens.join('') + caseSuffix(tokens);
+  const full = tokens.join('') + (markCase ? caseSuffix(tokens) : '');
   if (full.length <= maxBytes) return full;
   const digest = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, HASH_HEX);
   const budget = maxBytes - HASH_MARK.length - HASH_HEX;
@@ -93,17 +96,20 @@ export function encodeSafeName(name: string, maxBytes = MAX_COMPONENT_BYTES): st
 }
 
 /**
- * Decodes a component made by encodeSafeName, also after a case-insensitive
- * filesystem lowercased or uppercased it. Returns undefined for hashed (long)
- * names and for text the encoder never produces.
+ * Decodes a component made by encodeSafeName. With `markCase` (as encoded)
+ * it also decodes after a case-insensitive filesystem lowercased or
+ * uppercased it. Returns undefined for hashed (long) names and for text the
+ * encoder never produces.
  */
-export function decodeSafeName(component: string): string | undefined {
+export function decodeSafeName(component: string, markCase = false): string | undefined {
   if (component === '%') return '';
   if (/~h[0-9a-f]{32}$/i.test(component)) return undefined;
   const m = /^([^~]*)(?:~([0-9a-f]+))?$/i.exec(component);
   if (!m) return undefined;
   const body = m[1]!;
-  let mask = m[2] === undefined ? 0n : BigInt(`0x${m[2]}`);
+  if (m[2] !== undefined && !markCase) return undefined;
+  const marked = markCase;
+  let mask = m[2] !== undefined ? BigInt(`0x${m[2]}`) : 0n;
   const bytes: number[] = [];
   for (let i = 0; i < body.length; ) {
     const ch = body[i]!;
@@ -116,7 +122,7 @@ export function decodeSafeName(component: string): string | undefined {
     }
     if (!READABLE.test(ch)) return undefined;
     let out = ch;
-    if (/[A-Za-z]/.test(ch)) {
+    if (marked && /[A-Za-z]/.test(ch)) {
       out = mask & 1n ? ch.toUpperCase() : ch.toLowerCase();
       mask >>= 1n;
     }
@@ -124,19 +130,51 @@ export function decodeSafeName(component: string): string | undefined {
     i++;
   }
   const decoded = Buffer.from(bytes).toString('utf8');
-  return encodeSafeName(decoded).toLowerCase() === component.toLowerCase() ? decoded : undefined;
+  return encodeSafeName(decoded, MAX_COMPONENT_BYTES, marked).toLowerCase() === component.toLowerCase() ? decoded : undefined;
 }
 
 /** Directory of a namespace inside the dump folder. */
-export function namespaceDir(namespace: string): string {
-  return namespace === '' ? DEFAULT_NAMESPACE_DIR : encodeSafeName(namespace);
+export function namespaceDir(namespace: string, markCase = false): string {
+  return namespace === '' ? DEFAULT_NAMESPACE_DIR : encodeSafeName(namespace, MAX_COMPONENT_BYTES, markCase);
 }
 
 /**
  * The '/'-separated path of a kind's file relative to the dump folder, as the
  * manifest records it: `<namespace dir>/<kind><extension>`.
  */
-export function kindFilePath(namespace: string, kind: string, compression: FileCompression): string {
+export function kindFilePath(
+  namespace: string,
+  kind: string,
+  compression: FileCompression,
+  mark: { namespace?: boolean; kind?: boolean } = {},
+): string {
   const ext = extensionFor(compression);
-  return `${namespaceDir(namespace)}/${encodeSafeName(kind, MAX_COMPONENT_BYTES - ext.length)}${ext}`;
+  return `${namespaceDir(namespace, mark.namespace)}/${encodeSafeName(kind, MAX_COMPONENT_BYTES - ext.length, mark.kind)}${ext}`;
+}
+
+function caseClashes(names: Iterable<string>, encode: (name: string) => string): Set<string> {
+  const byFolded = new Map<string, Set<string>>();
+  for (const name of names) {
+    const folded = encode(name).toLowerCase();
+    byFolded.set(folded, (byFolded.get(folded) ?? new Set()).add(name));
+  }
+  const clashing = new Set<string>();
+  for (const group of byFolded.values()) if (group.size > 1) for (const name of group) clashing.add(name);
+  return clashing;
+}
+
+/**
+ * File paths for a set of kinds, in the order given: plain names, with case
+ * masks only on names that would otherwise share a file after case folding
+ * (namespaces among namespaces, kinds within their namespace).
+ */
+export function assignFilePaths(refs: ReadonlyArray<{ namespace: string; kind: string }>, compression: FileCompression): string[] {
+  const ext = extensionFor(compression);
+  const nsClash = caseClashes(new Set(refs.map((r) => r.namespace)), (ns) => namespaceDir(ns));
+  const kindsByNs = new Map<string, Set<string>>();
+  for (const r of refs) kindsByNs.set(r.namespace, (kindsByNs.get(r.namespace) ?? new Set()).add(r.kind));
+  const kindClash = new Map([...kindsByNs].map(([ns, kinds]) => [ns, caseClashes(kinds, (k) => encodeSafeName(k, MAX_COMPONENT_BYTES - ext.length))]));
+  return refs.map((r) =>
+    kindFilePath(r.namespace, r.kind, compression, { namespace: nsClash.has(r.namespace), kind: kindClash.get(r.namespace)!.has(r.kind) }),
+  );
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  decodeSafeName, DEFAULT_NAMESPACE_DIR, encodeSafeName, kindFilePath, MAX_COMPONENT_BYTES, namespaceDir,
+  assignFilePaths, decodeSafeName, DEFAULT_NAMESPACE_DIR, encodeSafeName, kindFilePath, MAX_COMPONENT_BYTES, namespaceDir,
 } from '../../src/format/file-names.js';
 
 const HOSTILE = [
@@ -20,7 +20,10 @@ function assertSafeComponent(c: string, name: string) {
 }
 
 test('hostile names become one safe ASCII component', () => {
-  for (const name of HOSTILE) assertSafeComponent(encodeSafeName(name), name);
+  for (const name of HOSTILE) {
+    assertSafeComponent(encodeSafeName(name), name);
+    assertSafeComponent(encodeSafeName(name, MAX_COMPONENT_BYTES, true), name);
+  }
 });
 
 test('kind file paths stay inside the namespace folder and under 255 bytes per component', () => {
@@ -38,12 +41,16 @@ test('kind file paths stay inside the namespace folder and under 255 bytes per c
   assert.equal(kindFilePath('', 'user', 'none'), '(default)/user.ndjson');
 });
 
-test('distinct names never share a file, even after case folding', () => {
-  const seen = new Map<string, string>();
+function caseVariants(): string[] {
   const names = [...HOSTILE];
-  for (let i = 0; i < 2000; i++) names.push(`k${i.toString(36)}`, `K${i.toString(36)}`, `Kind${i}`.toUpperCase());
-  for (const name of new Set(names)) {
-    const folded = encodeSafeName(name).toLowerCase();
+  for (let i = 0; i < 2000; i++) names.push(`k${i.toString(36)}`, `K${i.toString(36)}`, `Kind${i}`.toUpperCase(), `Kind${i}`);
+  return [...new Set(names)];
+}
+
+test('marked names never share a file, even after case folding', () => {
+  const seen = new Map<string, string>();
+  for (const name of caseVariants()) {
+    const folded = encodeSafeName(name, MAX_COMPONENT_BYTES, true).toLowerCase();
     const other = seen.get(folded);
     assert.equal(other, undefined, `${JSON.stringify(name)} and ${JSON.stringify(other)} share ${folded}`);
     seen.set(folded, name);
@@ -52,22 +59,47 @@ test('distinct names never share a file, even after case folding', () => {
   assert.ok(!seen.has(DEFAULT_NAMESPACE_DIR.toLowerCase()), 'no namespace encodes to the default namespace folder');
 });
 
+test('assigned paths: plain names, case masks only where names clash after folding', () => {
+  const names = caseVariants();
+  const refs = ['', 'Tenant', 'tenant', '..', 'CON'].flatMap((namespace) => names.map((kind) => ({ namespace, kind })));
+  const paths = assignFilePaths(refs, 'zstd');
+  const folded = new Map<string, string>();
+  paths.forEach((p, i) => {
+    const other = folded.get(p.toLowerCase());
+    assert.equal(other, undefined, `${JSON.stringify(refs[i])} and ${other} share ${p}`);
+    folded.set(p.toLowerCase(), JSON.stringify(refs[i]));
+    for (const part of p.split('/')) assertSafeComponent(part, refs[i]!.kind);
+  });
+  assert.deepEqual(assignFilePaths([{ namespace: '', kind: 'User' }, { namespace: 'Tenant', kind: 'User' }], 'zstd'), [
+    '(default)/User.ndjson.zst',
+    'Tenant/User.ndjson.zst',
+  ]);
+  assert.deepEqual(assignFilePaths([{ namespace: '', kind: 'User' }, { namespace: '', kind: 'user' }, { namespace: 'a', kind: 'User' }], 'none'), [
+    '(default)/User~1.ndjson',
+    '(default)/user.ndjson',
+    'a/User.ndjson',
+  ]);
+});
+
 test('deterministic, readable for plain names, and decodable after case folding', () => {
   assert.equal(encodeSafeName('order_line-2'), 'order_line-2');
-  assert.equal(encodeSafeName('ChatMessage'), 'ChatMessage~11');
+  assert.equal(encodeSafeName('ChatMessage'), 'ChatMessage');
+  assert.equal(encodeSafeName('ChatMessage', MAX_COMPONENT_BYTES, true), 'ChatMessage~11');
   assert.equal(encodeSafeName('../x'), '%2e.%2fx');
-  assert.equal(encodeSafeName('CON'), '%43ON~3');
+  assert.equal(encodeSafeName('CON'), '%43ON');
+  assert.equal(encodeSafeName('CON', MAX_COMPONENT_BYTES, true), '%43ON~3');
   assert.equal(encodeSafeName('nul.txt'), '%6eul.txt');
   for (const name of HOSTILE) {
-    const c = encodeSafeName(name);
-    assert.equal(encodeSafeName(name), c);
+    assert.equal(decodeSafeName(encodeSafeName(name)), encodeSafeName(name).includes('~h') ? undefined : name);
+    const c = encodeSafeName(name, MAX_COMPONENT_BYTES, true);
+    assert.equal(encodeSafeName(name, MAX_COMPONENT_BYTES, true), c);
     if (c.includes('~h')) {
-      assert.equal(decodeSafeName(c), undefined);
+      assert.equal(decodeSafeName(c, true), undefined);
       continue;
     }
-    assert.equal(decodeSafeName(c), name, c);
-    assert.equal(decodeSafeName(c.toLowerCase()), name, c.toLowerCase());
-    assert.equal(decodeSafeName(c.toUpperCase()), name, c.toUpperCase());
+    assert.equal(decodeSafeName(c, true), name, c);
+    assert.equal(decodeSafeName(c.toLowerCase(), true), name, c.toLowerCase());
+    assert.equal(decodeSafeName(c.toUpperCase(), true), name, c.toUpperCase());
   }
   assert.equal(decodeSafeName('a/b'), undefined);
   assert.equal(decodeSafeName('%zz'), undefined);
@@ -75,7 +107,7 @@ test('deterministic, readable for plain names, and decodable after case folding'
 
 test('long names keep a readable prefix and a digest', () => {
   const long = 'Very'.repeat(100);
-  const c = encodeSafeName(long);
+  const c = encodeSafeName(long, MAX_COMPONENT_BYTES, true);
   assert.ok(c.startsWith('veryvery'));
   assert.match(c, /~h[0-9a-f]{32}$/);
   assert.notEqual(encodeSafeName(`${long}A`), encodeSafeName(`${long}a`));
