@@ -54,13 +54,14 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
-/** A plain text table: first row is the header, numeric-looking cells right-aligned. */
+/** A plain text table: first row is the header; columns of numbers (and their headers) right-aligned. */
 export function formatTable(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  const numeric = (cell: string) => /^[\d,.]+( [KMGT]?B|\/s| s)?$/.test(cell);
+  const numeric = (cell: string) => /^[\d,.]+( [KMGT]?B|\/s| s)?$/.test(cell) || cell === '-' || cell === 'kept';
+  const right = widths.map((_, i) => rows.length > 1 && rows.slice(1).every((row) => row[i] === undefined || numeric(row[i]!)));
   return rows
-    .map((row) => row.map((cell, i) => (numeric(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .map((row) => row.map((cell, i) => (right[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
     .join('\n') + '\n';
 }
 
