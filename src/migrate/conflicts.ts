@@ -96,10 +96,18 @@ export class ConflictResolver {
       }
       const baseVersion = String(current.version ?? '');
       const mutation: IMutation = outcome.type === 'write' ? { upsert: outcome.entity, baseVersion } : { delete: key, baseVersion };
-      const [response] = await withRetry<[ICommitResponse, ...unknown[]]>(
-        () => this.client.commit({ ...requestBase(this.connection), mode: 'NON_TRANSACTIONAL', mutations: [mutation] }, SINGLE_ATTEMPT),
-        this.retry,
-      );
+      let response: ICommitResponse;
+      try {
+        [response] = await withRetry<[ICommitResponse, ...unknown[]]>(
+          () => this.client.commit({ ...requestBase(this.connection), mode: 'NON_TRANSACTIONAL', mutations: [mutation] }, SINGLE_ATTEMPT),
+          this.retry,
+        );
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 3) throw err; // INVALID_ARGUMENT: the transform's output
+        const details = String((err as { details?: unknown }).details ?? (err as Error).message);
+        throw migrationFailed(script, key, `produced an entity Datastore refused: ${details}`, err,
+          'make the transform produce a valid entity (e.g. set long strings with { excludeFromIndexes: true }), then run up again');
+      }
       if (!response.mutationResults?.[0]?.conflictDetected) {
         this.options.onResolved(op, outcome);
         return;

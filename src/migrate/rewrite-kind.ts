@@ -21,6 +21,7 @@ import { createEntityWriter } from '../stages/entity-writer.js';
 import { createTransformer, type ChangeExample } from '../stages/transformer.js';
 import { ConflictResolver } from './conflicts.js';
 import type { ScriptRef } from './outcome.js';
+import { DspipeError, isDspipeError } from '../errors.js';
 import type { MigrationCounts } from './record.js';
 
 export interface RewriteKindOptions {
@@ -49,6 +50,19 @@ export interface RewriteKindResult {
   /** Entities passed over because an earlier run migrated them. */
   skipped: number;
   examples: ChangeExample[];
+}
+
+/** The writer's "Datastore refused the entity" is the script's doing here: say so, with a hint that fits. */
+function refusedByDatastore(err: unknown, script: ScriptRef): DspipeError | undefined {
+  if (!isDspipeError(err, 'DSPIPE_REJECTED_ENTITY') && !isDspipeError(err, 'DSPIPE_ENTITY_TOO_LARGE')) return undefined;
+  return new DspipeError('DSPIPE_MIGRATION_FAILED', `migration ${script.name} produced an entity Datastore refused: ${err.message}`, {
+    file: script.file,
+    ...(err.key !== undefined && { key: err.key }),
+    ...(err.kind !== undefined && { kind: err.kind }),
+    ...(err.namespace !== undefined && { namespace: err.namespace }),
+    cause: err,
+    hint: 'make the transform produce a valid entity (e.g. set long strings with { excludeFromIndexes: true }), then run up again',
+  });
 }
 
 export async function rewriteKind(client: DatastoreClient, connection: Connection, options: RewriteKindOptions): Promise<RewriteKindResult> {
@@ -142,7 +156,7 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
     // Let conflict work already under way settle, so the frontier we save is true.
     await resolver.drain().catch(() => {});
     await checkpoint().catch(() => {});
-    throw err;
+    throw refusedByDatastore(err, script) ?? err;
   }
   await checkpoint();
   return { counts, skipped: transformer.skipped, examples: transformer.examples };

@@ -69,3 +69,18 @@ test('checkpoints are handed out as writes land, and the last one covers the kin
   assert.deepEqual(names, [...names].sort(), 'the frontier only moves forward');
   assert.equal(seen.at(-1), 'u00099');
 });
+
+test('an entity Datastore refuses (an indexed string over 1,500 bytes) stops the run naming the script and key', async () => {
+  const connection = { ...t.connection, databaseId: 'refused' };
+  await seedUsers(t.client, connection, 20);
+  const err = await rewriteKind(t.client, connection, {
+    namespace: '',
+    kind: 'User',
+    script: { name: 'too-long', file: '/too-long.ts', transform: (e) => (e.key!.path![0]!.name === 'u00011' ? e.set('name', 'x'.repeat(2000)) : undefined) },
+  }).then(() => assert.fail('expected a failure'), (e: unknown) => e);
+  assert.ok(isDspipeError(err, 'DSPIPE_MIGRATION_FAILED'), String(err));
+  assert.equal(err.key, 'User("u00011")');
+  assert.equal(err.file, '/too-long.ts');
+  assert.match(err.message, /migration too-long produced an entity Datastore refused/);
+  assert.match(err.hint ?? '', /excludeFromIndexes/);
+});
