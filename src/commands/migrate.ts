@@ -268,7 +268,10 @@ export async function migrateStatus(input: MigrateCommandOptions = {}): Promise<
       let description = p.record?.description ?? '';
       if (p.record === undefined && p.file) {
         // Pending scripts are loaded for their description: a script that cannot load shows up now, not mid-deploy.
-        description = (await loadMigration(p.name, p.file.file, p.file.checksum)).description;
+        description = await loadMigration(p.name, p.file.file, p.file.checksum).then(
+          (m) => m.description,
+          (err: Error) => `(does not load: ${err.message})`,
+        );
       }
       entries.push({ name: p.name, state: p.state, description, file: p.file?.file ?? null, checksum: p.file?.checksum ?? null, record: p.record ?? null });
     }

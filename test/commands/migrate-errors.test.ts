@@ -162,6 +162,8 @@ test('a script that cannot load, or exports no transform, stops before anything 
   const before = await kindLines(c.client, c.connection, 'User');
   const syntax = await migrationsDir({ '0002-broken.ts': 'export const kind = ;' });
   await assert.rejects(migrateUp({ ...c, dir: syntax }), (err: unknown) => isDspipeError(err, 'DSPIPE_MIGRATION_FAILED') && err.file!.endsWith('0002-broken.ts') && /could not be loaded/.test(err.message));
+  const status = await migrateStatus({ ...c, dir: syntax });
+  assert.match(status[1]!.description, /^\(does not load: migration script could not be loaded/);
   const noTransform = await migrationsDir({ '0002-empty.mjs': "export const kind = 'User';" });
   await assert.rejects(migrateUp({ ...c, dir: noTransform }), (err: unknown) => isDspipeError(err, 'DSPIPE_MIGRATION_FAILED') && /exports no transform/.test(err.message));
   // 0001 is fine but must not run when a later script is broken.
