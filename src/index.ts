@@ -33,6 +33,22 @@ export { startEmulator, DEFAULT_FAULT_CODES } from './emulator/index.js';
 export type { Emulator, EmulatorOptions, FaultOptions } from './emulator/index.js';
 
 // -- dump --
+export { dump, DUMP_LOG_FILE } from './commands/dump.js';
+export type { DumpRunOptions, DumpSummary, DumpKindSummary, DumpEvent } from './commands/dump.js';
+export { normalizeDumpOptions, DUMP_DEFAULTS } from './format/dump-options.js';
+export type { DumpOptions, NormalizedDumpOptions } from './format/dump-options.js';
+export { encodeSafeName, decodeSafeName, kindFilePath, assignFilePaths, namespaceDir } from './format/file-names.js';
+export { createKindEnumerator, enumerateKinds } from './stages/kind-enumerator.js';
+export type { KindRef, KindEnumeratorOptions } from './stages/kind-enumerator.js';
+export { createEntityReader } from './stages/entity-reader.js';
+export type { EntityReader, EntityReaderOptions } from './stages/entity-reader.js';
+export { createSerializer } from './stages/serializer.js';
+export type { Serializer } from './stages/serializer.js';
+export { createCompressor } from './stages/compressor.js';
+export type { Compressor, CompressorOptions } from './stages/compressor.js';
+export { createFileSink } from './stages/file-sink.js';
+export type { FileSink } from './stages/file-sink.js';
+export { runQueryPage, queryPages, countKind, serverReadTime, scatterSplitPoints } from './datastore/run-query.js';
 
 // -- restore / clear --
 export { restore } from './commands/restore.js';

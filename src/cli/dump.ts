@@ -33,7 +33,7 @@ How:
       --compress zstd|none  file compression (default: zstd; none when --out -)
       --level N          zstd level 1..22 (default: ${DUMP_DEFAULTS.level})
       --splits N|auto    key ranges read in parallel per kind, from a __scatter__ sample
-                         (default: auto = 1 below ${formatCount(DUMP_DEFAULTS.autoSplitMinEntities)} entities, up to ${DUMP_DEFAULTS.autoSplits} above)
+                         (default: auto = one per ${formatCount(DUMP_DEFAULTS.autoSplitMinEntities)} entities, at most ${DUMP_DEFAULTS.autoSplits})
       --concurrency N    kinds read at once (default: ${DUMP_DEFAULTS.concurrency})
       --page-size N      entities per RunQuery page (default: what Datastore returns, ~300)
       --no-snapshot      read current data instead of one snapshot; needed for dumps that
