@@ -21,7 +21,17 @@ import { NO_GAX_RETRY } from './entity-writer.js';
 export interface IdReserverOptions {
   /** Keys per ReserveIds call (default 500). */
   batchSize?: number;
+  /** ReserveIds calls in flight at once (default 4): one round trip per batch would cap a kind's rate. */
+  concurrency?: number;
   retry?: RetryPolicy;
+}
+
+/** Entities held until the ReserveIds call for their ids has answered. */
+interface Held {
+  items: Array<IEntity | WriteOp>;
+  settled: boolean;
+  error?: Error;
+  done: Promise<void>;
 }
 
 /** Remembered reserved prefixes, so a parent of many children is reserved once (bounded memory). */
@@ -33,7 +43,10 @@ export class IdReserver extends Transform {
   calls = 0;
   retries = 0;
   private readonly batchSize: number;
+  private readonly concurrency: number;
   private readonly retry: RetryPolicy;
+  private held: Array<IEntity | WriteOp> = [];
+  private readonly queue: Held[] = [];
   private pending = new Map<string, Map<string, IKey>>();
   private pendingCount = 0;
   private seen = new Set<string>();
@@ -46,18 +59,65 @@ export class IdReserver extends Transform {
   ) {
     super({ objectMode: true, highWaterMark: 256 });
     this.batchSize = options.batchSize ?? 500;
+    this.concurrency = options.concurrency ?? 4;
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 
   override _transform(chunk: IEntity | WriteOp, _encoding: BufferEncoding, callback: TransformCallback): void {
     const key = typeof (chunk as WriteOp).op === 'string' ? opKey(chunk as WriteOp) : (chunk as IEntity).key;
     if (key) this.collect(key);
-    if (this.pendingCount < this.batchSize) return callback(null, chunk);
-    this.reservePending().then(() => callback(null, chunk), (err: Error) => callback(err));
+    this.held.push(chunk);
+    if (this.pendingCount >= this.batchSize) this.launch();
+    try {
+      this.release();
+    } catch (err) {
+      return callback(err as Error);
+    }
+    if (this.queue.length < this.concurrency) return callback();
+    // all calls busy: wait for the oldest, so memory stays bounded
+    this.queue[0]!.done.then(() => {
+      try {
+        this.release();
+        callback();
+      } catch (err) {
+        callback(err as Error);
+      }
+    });
   }
 
   override _flush(callback: TransformCallback): void {
-    this.reservePending().then(() => callback(), (err: Error) => callback(err));
+    if (this.held.length > 0) this.launch();
+    Promise.all(this.queue.map((h) => h.done)).then(() => {
+      try {
+        this.release();
+        callback();
+      } catch (err) {
+        callback(err as Error);
+      }
+    });
+  }
+
+  /** Starts ReserveIds for everything collected; its entities wait in the queue. */
+  private launch(): void {
+    const entry: Held = { items: this.held, settled: false, done: Promise.resolve() };
+    this.held = [];
+    entry.done = this.reservePending().then(
+      () => void (entry.settled = true),
+      (err: Error) => {
+        entry.error = err;
+        entry.settled = true;
+      },
+    );
+    this.queue.push(entry);
+  }
+
+  /** Passes on, in order, the entities whose ids are reserved. */
+  private release(): void {
+    while (this.queue.length > 0 && this.queue[0]!.settled) {
+      const entry = this.queue.shift()!;
+      if (entry.error) throw entry.error;
+      for (const item of entry.items) this.push(item);
+    }
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
@@ -82,6 +142,9 @@ export class IdReserver extends Transform {
       if (!group.has(identity)) {
         group.set(identity, prefix);
         this.pendingCount++;
+        // marked when queued, not when answered: a failed call fails the stream anyway
+        if (this.seen.size >= REMEMBER) this.seen.clear();
+        this.seen.add(identity);
       }
     }
   }
@@ -109,8 +172,6 @@ export class IdReserver extends Transform {
         this.calls++;
         this.reserved += slice.length;
       }
-      if (this.seen.size > REMEMBER) this.seen.clear();
-      for (const identity of keys.keys()) this.seen.add(identity);
     }
   }
 }

@@ -49,3 +49,16 @@ test('idReserver destroyed mid-stream rejects the pipeline', async () => {
   r.destroy();
   await assert.rejects(p, { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 });
+
+test('idReserver: a ReserveIds failure fails the stream before the entities it holds pass on', async () => {
+  const failing = await startTestEmulator({ projectId: 'r', faults: { rate: 1, seed: 1, codes: [7] } });
+  try {
+    const r = createIdReserver(failing.client, failing.connection, { batchSize: 2 });
+    const sink = collect<IEntity>();
+    const entities: IEntity[] = Array.from({ length: 6 }, (_, i) => ({ key: { partitionId: { projectId: 'r' }, path: [{ kind: 'K', id: String(i + 1) }] }, properties: {} }));
+    await assert.rejects(pipeline(Readable.from(entities), r, sink), (err: unknown) => (err as { code?: string }).code === 'DSPIPE_RPC_FAILED');
+    assert.equal(sink.items.length, 0);
+  } finally {
+    await failing.close();
+  }
+});
