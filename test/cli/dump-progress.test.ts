@@ -64,7 +64,7 @@ test('formatting helpers and the summary table', () => {
   assert.equal(formatBytes(300 * 1024 * 1024), '300 MB');
   assert.equal(formatDuration(3725), '1:02:05');
   assert.equal(formatDuration(Infinity), '?');
-  assert.equal(formatTable([['a', 'n'], ['xx', '1,000'], ['y', '5']]), 'a      n\nxx  1,000\ny       5\n');
+  assert.equal(formatTable([['a', 'n'], ['xx', '1,000'], ['y', '5']]), 'a       n\nxx  1,000\ny       5\n');
   const table = summaryTable({
     name: 'n', dir: '_backup/n', readTime: '2026-11-22T09:45:00.000000Z', compression: 'zstd', retries: 2, seconds: 2,
     entities: 10, rawBytes: 2048, bytes: 100,

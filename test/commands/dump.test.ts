@@ -11,7 +11,7 @@ import { compareKeys } from '../../src/emulator/key-order.js';
 import { isDspipeError } from '../../src/errors.js';
 import type { IEntity } from '../../src/datastore/proto.js';
 import { lookupAll, seedKind, sampleEntity, put } from '../stages/seed.js';
-import { kindLines, listFiles, readManifest, timeless } from './dump-helpers.js';
+import { decompress, kindLines, listFiles, readManifest, timeless } from './dump-helpers.js';
 
 const HOSTILE_KINDS = ['../x', 'a/b', 'CON', 'con', 'NUL.txt', 'trailing. ', 'Ünïcødé 日本', 'K'.repeat(400), 'k'.repeat(400), 'item'];
 const NAMESPACES = ['', 'tenant-1', '..'];
@@ -144,6 +144,9 @@ test('out "-" streams every kind as one NDJSON stream', async () => {
   assert.equal(summary.dir, null);
   assert.equal(summary.entities, lines.length);
   await assert.rejects(stat(join(root, summary.name)), { code: 'ENOENT' });
+  const zstd: Buffer[] = [];
+  await dump(base({ out: '-', compress: 'zstd', output: new Writable({ write: (c, _e, cb) => (zstd.push(c), cb()) }), namespaces: '(default)', kinds: 'Small' }));
+  assert.deepEqual((await decompress(Buffer.concat(zstd))).toString('utf8').trimEnd().split('\n'), expected.get('\0Small'));
 });
 
 test('a dump during concurrent writes equals the data at its read time', async () => {
