@@ -170,7 +170,8 @@ export class Progress {
   /** The lines a render would draw now (for tests and non-ANSI consumers). */
   lines(): string[] {
     const now = this.now();
-    const width = Math.max(20, (this.stream.columns ?? 100) - 1);
+    // A pty without a size reports 0 columns.
+    const width = Math.max(20, (this.stream.columns || 100) - 1);
     const out = this.header ? [this.header] : [];
     for (const t of this.tasks.slice(0, this.maxLines)) out.push(`  ${t.line(now, this.unit)}`);
     if (this.tasks.length > this.maxLines) out.push(`  … and ${this.tasks.length - this.maxLines} more`);

@@ -9,6 +9,7 @@ import { dump, type DumpEvent } from '../../src/commands/dump.js';
 import { encodeEntity, decodeEntity } from '../../src/format/entity-codec.js';
 import { compareKeys } from '../../src/emulator/key-order.js';
 import { isDspipeError } from '../../src/errors.js';
+import { serverReadTime, timestampToRfc3339 } from '../../src/datastore/run-query.js';
 import type { IEntity } from '../../src/datastore/proto.js';
 import { lookupAll, seedKind, sampleEntity, put } from '../stages/seed.js';
 import { decompress, kindLines, listFiles, readManifest, timeless } from './dump-helpers.js';
@@ -98,6 +99,24 @@ test('selection, plain NDJSON, and options.json overrides', async () => {
   assert.deepEqual(await kindLines(join(root, 'sel'), m.kinds[0]!.file, 'none'), expected.get('\0Item'));
   const start = events.find((e) => e.type === 'kind-start');
   assert.equal(start?.type === 'kind-start' && start.splits, 3);
+});
+
+test('--read-time dumps an earlier snapshot; --no-snapshot reads current data', async () => {
+  const fresh = await startTestEmulator();
+  try {
+    await seedKind(fresh, '', 'T', 5);
+    const readTime = timestampToRfc3339(await serverReadTime(fresh.client, fresh.connection));
+    await put(fresh, [sampleEntity(fresh, '', 'T', 99)]);
+    const at = { root, emulatorHost: fresh.connection.emulatorHost!, projectId: fresh.connection.projectId };
+    const past = await dump({ ...at, name: 'past', readTime });
+    assert.equal(past.readTime, readTime);
+    assert.equal(past.entities, 5);
+    const current = await dump({ ...at, name: 'current', snapshot: false });
+    assert.equal(current.entities, 6);
+    assert.equal((await readManifest(join(root, 'current'))).readTime, null);
+  } finally {
+    await fresh.close();
+  }
 });
 
 test('bad options fail with coded errors before anything is written', async () => {
