@@ -15,7 +15,6 @@ import { lookupAll, seedKind, sampleEntity, put } from '../stages/seed.js';
 import { decompress, kindLines, listFiles, readManifest, timeless } from './dump-helpers.js';
 
 const HOSTILE_KINDS = ['../x', 'a/b', 'CON', 'con', 'NUL.txt', 'trailing. ', 'Ünïcødé 日本', 'K'.repeat(400), 'k'.repeat(400), 'item'];
-const NAMESPACES = ['', 'tenant-1', '..'];
 
 let t: TestEmulator;
 let root: string;
@@ -27,6 +26,8 @@ async function seedAll(target: TestEmulator): Promise<Map<string, IEntity[]>> {
   const plan: Array<[string, string, number]> = [
     ['', 'Item', 700], ['', 'Small', 3], ['tenant-1', 'Item', 40], ['..', 'Order', 12],
     ...HOSTILE_KINDS.map((k): [string, string, number] => ['', k, 2]),
+    // Real Datastore allows only [0-9A-Za-z._-] in namespaces; the emulator takes any, and so must the file names.
+    ...['a/b', 'CON', 'con', 'Ünï ', 'x'.repeat(300)].map((ns): [string, string, number] => [ns, 'K', 1]),
   ];
   for (const [ns, kind, n] of plan) seeded.set(`${ns}\0${kind}`, await seedKind(target, ns, kind, n));
   return seeded;
