@@ -18,7 +18,7 @@ import { DspipeError } from '../errors.js';
 import { createClient, resolveConnection, type Connection, type DatastoreClient } from '../datastore/connection.js';
 import type { ITimestamp } from '../datastore/proto.js';
 import { countKind, rfc3339ToTimestamp, serverReadTime, timestampToRfc3339, type ReadContext } from '../datastore/run-query.js';
-import { DUMP_DEFAULTS, normalizeDumpOptions, type DumpOptions, type NormalizedDumpOptions } from '../format/dump-options.js';
+import { DUMP_DEFAULTS, normalizeDumpOptions, readTimeProblem, type DumpOptions, type NormalizedDumpOptions } from '../format/dump-options.js';
 import { assignFilePaths } from '../format/file-names.js';
 import { formatManifest, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, parseManifest, type DumpManifest, type ManifestKind } from '../format/manifest.js';
 import { loadKindOptions, type KindOptionsFile } from './kind-options.js';
@@ -323,6 +323,14 @@ export async function dump(options: DumpRunOptions = {}): Promise<DumpSummary> {
       });
     }
     o = { ...o, compression: previous.compression, snapshot: previous.readTime !== null };
+    // The rest must be read at the dump's own read time, which Datastore serves only for so long.
+    const problem = previous.readTime === null ? undefined : readTimeProblem(previous.readTime);
+    if (problem) {
+      throw new DspipeError('DSPIPE_INVALID_OPTION', `cannot resume: the dump's read time ${previous.readTime} ${problem.what}`, {
+        file: dir ?? undefined,
+        hint: `${problem.hint}; start the dump over with --force`,
+      });
+    }
   }
   const kept = dir === null ? [] : await prepareFolder(o, dir, previous);
 

@@ -124,6 +124,24 @@ export function normalizeReadTime(value: string | Date, option = '--read-time'):
   return `${base.toISOString().slice(0, 19)}.${frac}Z`;
 }
 
+const HOUR_MS = 3600_000;
+const PITR_WINDOW_MS = 7 * 24 * HOUR_MS;
+
+/**
+ * Why Datastore would refuse to read at this time, if it would: read times
+ * are served for the last hour at microsecond precision, and with
+ * point-in-time recovery for 7 days at whole minutes only.
+ */
+export function readTimeProblem(readTime: string, now: Date = new Date()): { what: string; hint: string } | undefined {
+  const age = now.getTime() - Date.parse(readTime);
+  if (age <= HOUR_MS) return undefined;
+  if (age > PITR_WINDOW_MS) return { what: 'is more than 7 days old', hint: 'Datastore keeps old versions for at most 7 days (with point-in-time recovery)' };
+  if (!/:00\.000000Z$/.test(readTime)) {
+    return { what: 'is more than an hour old and not a whole minute', hint: 'older read times need point-in-time recovery and a whole minute, e.g. 2026-11-22T09:45:00Z' };
+  }
+  return undefined;
+}
+
 export function normalizeDumpOptions(options: DumpOptions = {}, now: Date = new Date()): NormalizedDumpOptions {
   const toStdout = options.out === '-';
   const root = options.root ?? DUMP_DEFAULTS.root;
@@ -147,6 +165,8 @@ export function normalizeDumpOptions(options: DumpOptions = {}, now: Date = new 
     if (!snapshot) invalid('--read-time', options.readTime, 'contradicts --no-snapshot', 'drop one of the two');
     readTime = normalizeReadTime(options.readTime);
     if (Date.parse(readTime) > now.getTime()) invalid('--read-time', options.readTime, 'is in the future', 'Datastore reads at a time no later than now');
+    const problem = readTimeProblem(readTime, now);
+    if (problem) invalid('--read-time', options.readTime, problem.what, problem.hint);
   }
 
   const force = options.force ?? false;

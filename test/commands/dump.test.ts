@@ -9,6 +9,7 @@ import { dump, type DumpEvent } from '../../src/commands/dump.js';
 import { encodeEntity, decodeEntity } from '../../src/format/entity-codec.js';
 import { compareKeys } from '../../src/emulator/key-order.js';
 import { isDspipeError } from '../../src/errors.js';
+import { formatManifest } from '../../src/format/manifest.js';
 import { serverReadTime, timestampToRfc3339 } from '../../src/datastore/run-query.js';
 import type { IEntity } from '../../src/datastore/proto.js';
 import { lookupAll, seedKind, sampleEntity, put } from '../stages/seed.js';
@@ -153,6 +154,15 @@ test('an interrupted dump resumes to the same manifest as an uninterrupted one',
   assert.equal(resumed.readTime, partial.readTime, 'the resumed part reads the same snapshot');
   assert.deepEqual(timeless(resumed), timeless(await readManifest(join(root, 'full'))));
   assert.deepEqual((await listFiles(join(root, 'cut'))).filter((f) => f.endsWith('.tmp')), []);
+});
+
+test('resuming a dump whose read time Datastore no longer serves is refused up front', async () => {
+  const dir = join(root, 'stale');
+  await dump(base({ name: 'stale', kinds: 'Small' }));
+  const m = await readManifest(dir);
+  const stale = { ...m, complete: false, readTime: new Date(Date.now() - 2 * 3600_000).toISOString().replace('Z', '123Z') };
+  await writeFile(join(dir, 'manifest.json'), formatManifest(stale));
+  await assert.rejects(dump(base({ name: 'stale', kinds: 'Small', resume: true })), (err) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /more than an hour old/.test(err.message) && /--force/.test(err.hint ?? ''));
 });
 
 test('out "-" streams every kind as one NDJSON stream', async () => {

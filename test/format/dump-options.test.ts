@@ -31,6 +31,11 @@ test('bad values are refused with a coded error quoting the value', () => {
   refuses({ readTime: 'yesterday' }, /--read-time "yesterday"/);
   refuses({ readTime: '2999-01-01T00:00:00Z' }, /--read-time "2999-01-01T00:00:00Z" is in the future/);
   refuses({ readTime: '2026-01-01T00:00:00Z', snapshot: false }, /--no-snapshot/);
+  const ago = (ms: number, whole = false) => new Date(Math.floor((Date.now() - ms) / (whole ? 60_000 : 1)) * (whole ? 60_000 : 1)).toISOString();
+  refuses({ readTime: ago(2 * 3600_000 + 1234) }, /more than an hour old and not a whole minute/);
+  refuses({ readTime: ago(8 * 24 * 3600_000, true) }, /more than 7 days old/);
+  assert.doesNotThrow(() => normalizeDumpOptions({ readTime: ago(2 * 3600_000, true) }));
+  assert.doesNotThrow(() => normalizeDumpOptions({ readTime: ago(10_000) }));
   refuses({ force: true, resume: true }, /--resume/);
   refuses({ out: '-', resume: true }, /--out -/);
   refuses({ kinds: 'A,,B' }, /--kinds/);
@@ -70,7 +75,7 @@ test('stdout defaults to plain NDJSON; zstd on request', () => {
 });
 
 test('selection and read time', () => {
-  const o = normalizeDumpOptions({ kinds: 'User,-UserAudit', namespaces: '(default),tenant*', readTime: '2026-01-02T03:04:05.1234567+01:00' });
+  const o = normalizeDumpOptions({ kinds: 'User,-UserAudit', namespaces: '(default),tenant*', readTime: '2026-01-02T03:04:05.1234567+01:00' }, new Date('2026-01-02T02:10:00Z'));
   assert.equal(matches(o.selection.kinds, 'User'), true);
   assert.equal(matches(o.selection.kinds, 'UserAudit'), false);
   assert.equal(matches(o.selection.namespaces, ''), true);
