@@ -121,6 +121,21 @@ test('--read-time dumps an earlier snapshot; --no-snapshot reads current data', 
   }
 });
 
+test('a named database dumps its own data and records it as the source', async () => {
+  const named = await startTestEmulator({ databaseId: 'other-db' });
+  try {
+    const entities = await seedKind(named, 'ns', 'Thing', 30);
+    const lines = (await lookupAll(named, entities.map((e) => e.key!).sort(compareKeys))).map(encodeEntity);
+    await dump({ root, name: 'named-db', emulatorHost: named.connection.emulatorHost!, projectId: named.connection.projectId, databaseId: 'other-db' });
+    const m = await readManifest(join(root, 'named-db'));
+    assert.equal(m.source.databaseId, 'other-db');
+    assert.deepEqual(await kindLines(join(root, 'named-db'), m.kinds[0]!.file), lines);
+    assert.equal(decodeEntity(lines[0]!).key!.partitionId!.databaseId, 'other-db');
+  } finally {
+    await named.close();
+  }
+});
+
 test('bad options fail with coded errors before anything is written', async () => {
   const optionsFile = join(root, 'bad-opts.json');
   await writeFile(optionsFile, JSON.stringify({ dump: { Item: { splitz: 2 } } }));
