@@ -223,9 +223,25 @@ class DumpRun {
     let splits: number;
     if (override.splits !== undefined) splits = override.splits;
     else if (this.o.splits !== 'auto') splits = this.o.splits;
-    else if (total === undefined || total < DUMP_DEFAULTS.autoSplitMinEntities) splits = 1;
+    // Unknown size: split anyway; a small kind's scatter sample yields few split points, so it stays one range.
+    else if (total === undefined) splits = DUMP_DEFAULTS.autoSplits;
+    else if (total < DUMP_DEFAULTS.autoSplitMinEntities) splits = 1;
     else splits = Math.min(DUMP_DEFAULTS.autoSplits, Math.ceil(total / DUMP_DEFAULTS.autoSplitMinEntities));
     return { splits, pageSize: override.pageSize ?? this.o.pageSize };
+  }
+
+  /**
+   * The kind's entity count for progress and auto splits. Only a hint: a count
+   * that fails (a huge kind can exceed the RPC deadline) is logged, not fatal.
+   */
+  async count(ref: KindRef): Promise<number | undefined> {
+    try {
+      return await countKind(this.client, this.connection, ref.namespace, ref.kind, { ...this.ctx, retry: { ...this.o.retry, maxAttempts: Math.min(3, this.o.retry.maxAttempts) } });
+    } catch (err) {
+      if (this.signal.aborted) throw err;
+      this.log(`count of ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)} failed, dumping without it: ${describeRetry(err)}`);
+      return undefined;
+    }
   }
 
   reader(ref: KindRef, total: number | undefined, onPage: (n: number) => void) {
@@ -247,7 +263,7 @@ class DumpRun {
   /** One kind to its file; returns its manifest entry. */
   async dumpKind(ref: KindRef, file: string): Promise<DumpKindSummary> {
     const started = Date.now();
-    const total = await countKind(this.client, this.connection, ref.namespace, ref.kind, this.ctx);
+    const total = await this.count(ref);
     const serializer = createSerializer();
     const reader = this.reader(ref, total, () =>
       this.options.onEvent?.({ type: 'kind-progress', ...ref, entities: reader.results, rawBytes: serializer.rawBytes }),
@@ -282,7 +298,7 @@ class DumpRun {
     async function* entities() {
       for (const ref of kinds) {
         const started = Date.now();
-        const total = await countKind(run.client, run.connection, ref.namespace, ref.kind, run.ctx);
+        const total = await run.count(ref);
         const before = { entities: serializer.entities, rawBytes: serializer.rawBytes };
         const reader = run.reader(ref, total, () =>
           run.options.onEvent?.({ type: 'kind-progress', ...ref, entities: reader.results, rawBytes: serializer.rawBytes - before.rawBytes }),
