@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { loadKindOptions, parseKindOptions } from '../../src/commands/kind-options.js';
 import { isDspipeError } from '../../src/errors.js';
 
@@ -35,7 +37,9 @@ test('bad options name the file and the path of the mistake', () => {
 });
 
 test('the shipped example _backup/options.json is valid', async () => {
-  const file = new URL('../../../_backup/options.json', import.meta.url);
-  const opts = await loadKindOptions(file.pathname);
+  // Compiled tests run from dist/test/… or another out dir: walk up to the package root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  const opts = await loadKindOptions(join(dir, '_backup', 'options.json'));
   assert.equal(opts.dump.ChatMessage?.splits, 1);
 });
