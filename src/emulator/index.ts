@@ -68,8 +68,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     faultsInjected: () => new Map(faults?.injected ?? []),
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {
-        // Give in-flight calls a moment, then cut them off so stop() never hangs.
-        const timer = setTimeout(() => server.forceShutdown(), 1000);
+        // Give in-flight calls and open client connections a moment, then cut them off so stop() never hangs.
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 1000);
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();
