@@ -4,7 +4,7 @@
  * repeats it, and reports medians with their spread: a table on stderr and
  * bench/results/latest.json with the machine it ran on.
  *
- *   npm run bench                      everything, 3 repeats (scale: 1, it repeats inside)
+ *   npm run bench                      everything, 3 repeats (scale, dump, restore: 1, they repeat inside)
  *   npm run bench -- --quick           one short repeat each (CI smoke test, < 1 min)
  *   npm run bench -- --only stages,codec --repeats 5
  *   npm run bench -- --only scale -- --sizes 10000,100000   (after a second --: passed to the scenarios)
@@ -34,10 +34,10 @@ interface ScenarioResult {
 }
 
 /**
- * Repeats per scenario when --repeats is not given. scale's runs take minutes
- * and it repeats each measured run itself, reporting the spread.
+ * Repeats per scenario when --repeats is not given. These repeat each of
+ * their measured runs themselves (medians inside); scale's take minutes.
  */
-const DEFAULT_REPEATS: Record<string, number> = { scale: 1 };
+const DEFAULT_REPEATS: Record<string, number> = { scale: 1, dump: 1, restore: 1 };
 /**
  * What --quick passes besides --quick, so the whole quick run stays under a
  * minute on a loaded 2-core machine (the emulator scenario's own quick size
