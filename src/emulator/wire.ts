@@ -66,6 +66,14 @@ class Writer {
 
   string(field: number, s: string): void {
     this.tag(field, 2);
+    if (s.length < 43) {
+      // At most 3 UTF-8 bytes per UTF-16 unit: under 128 bytes, so a one-byte length; write in one pass.
+      this.ensure(1 + 3 * s.length);
+      const n = this.buf.write(s, this.pos + 1, 'utf8');
+      this.buf[this.pos] = n;
+      this.pos += 1 + n;
+      return;
+    }
     const len = Buffer.byteLength(s, 'utf8');
     this.varint(len);
     this.ensure(len);
