@@ -10,6 +10,7 @@
  * google/datastore/v1/{datastore,query,entity}.proto.
  */
 import type { Value } from './value.js';
+import { GrowableBuffer } from './growable-buffer.js';
 
 const MORE_RESULTS: Record<string, number> = {
   MORE_RESULTS_TYPE_UNSPECIFIED: 0,
@@ -23,18 +24,11 @@ const RESULT_TYPE: Record<string, number> = { RESULT_TYPE_UNSPECIFIED: 0, FULL: 
 /** Thrown inside the encoder when a shape is not handled; the caller falls back. */
 class Unsupported extends Error {}
 
-class Writer {
-  buf = Buffer.allocUnsafe(64 * 1024);
-  pos = 0;
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+class Writer extends GrowableBuffer {
+  constructor() {
+    super(64 * 1024);
   }
+
 
   varint(n: number): void {
     this.ensure(10);

@@ -12,6 +12,7 @@
 import type { IKey, IPathElement, IValue } from '../../datastore/proto.js';
 import { invalid } from './errors.js';
 import { bytesOf, doubleOf, valueTypeOf } from './values.js';
+import { GrowableBuffer } from '../growable-buffer.js';
 
 export interface Position {
   /** Sort values of the row, one per non-`__key__` order, in order. */
@@ -25,17 +26,11 @@ export interface Position {
 const MAGIC = 0x44;
 const VERSION = 1;
 
-class Writer {
-  buf = Buffer.allocUnsafe(128);
-  pos = 0;
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+class Writer extends GrowableBuffer {
+  constructor() {
+    super(128);
   }
+
   u8(x: number): void {
     this.ensure(1);
     this.buf[this.pos++] = x;
