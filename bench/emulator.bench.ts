@@ -19,6 +19,7 @@ import { emitReport, isQuick, progress, type BenchRow } from './lib/report.js';
 import { DatastoreService, type QueryEngine } from '../src/emulator/service.js';
 import { serviceDefinition } from '../src/emulator/server.js';
 import { encodeRunQueryResponse } from '../src/emulator/wire.js';
+import { mulberry32 } from '../src/prng.js';
 
 const quick = isQuick();
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, entities: { type: 'string' } }, strict: false });
@@ -28,15 +29,7 @@ const WRITERS = 4;
 const PROJECT = 'bench';
 const SINGLE_ATTEMPT = { retry: null } as unknown as Record<string, never>;
 
-let seed = 7;
-/** mulberry32: a small PRNG that keeps full precision in doubles. */
-function rand(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const rand = mulberry32(7);
 
 /** A typical record: ~12 properties, ~600 bytes on the wire. */
 function makeEntity(i: number): IEntity {

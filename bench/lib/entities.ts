@@ -12,27 +12,18 @@
  */
 import { decodeEntity, encodeEntity } from '../../src/format/entity-codec.js';
 import type { IEntity, IValue } from '../../src/datastore/proto.js';
+import { mulberry32 } from '../../src/prng.js';
 
 export type Shape = 'small' | 'medium' | 'large' | 'scale';
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from '../../src/prng.js';
 
 const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'Zürich', 'naïve', '東京', 'emoji 😀', 'tab\there', 'quote"d', 'path/to', 'order', 'x'];
 
 class Gen {
   readonly rand: () => number;
   constructor(seed: number) {
-    this.rand = prng(seed);
+    this.rand = mulberry32(seed);
   }
   int(n: number): number {
     return Math.floor(this.rand() * n);

@@ -7,6 +7,7 @@
  * same entities, so tests can compare against it.
  */
 import type { IEntity, IKey, IValue } from '../datastore/proto.js';
+import { mulberry32 } from '../prng.js';
 
 export interface DatasetOptions {
   projectId: string;
@@ -19,23 +20,12 @@ export interface DatasetOptions {
 
 export const DEMO_NAMESPACES = ['', 'tenant-a', 'tenant-b'] as const;
 
-/** A small seeded PRNG (mulberry32): the same data on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['datastore', 'restore', 'entity', 'café', 'naïve', '東京', 'emoji 🎉', 'pipeline', 'stream', 'zstd', 'key', 'namespace'];
 
 export function sampleDataset(options: DatasetOptions): IEntity[] {
   const { projectId, databaseId = '', users = 20, large = true } = options;
-  const rand = random(20261122);
+  const rand = mulberry32(20261122);
   const pick = () => WORDS[Math.floor(rand() * WORDS.length)]!;
   const text = (n: number) => Array.from({ length: n }, pick).join(' ');
   const key = (namespaceId: string, ...path: Array<[string, string | number]>): IKey => ({

@@ -5,6 +5,7 @@
  * that retries it cannot double-apply anything.
  */
 import { Status } from './rpc-error.js';
+import { mulberry32 } from '../prng.js';
 
 export interface FaultOptions {
   /** Share of RPCs that fail, 0..1. */
@@ -31,16 +32,6 @@ const MESSAGES: Record<number, string> = {
   [Status.INTERNAL]: 'Internal error. (injected fault)',
 };
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class FaultInjector {
   private readonly rate: number;

@@ -4,7 +4,7 @@ import { compareKeyPaths } from '../../src/emulator/key-order.js';
 import { encodePath } from '../../src/emulator/keys.js';
 import { SortedIndex } from '../../src/emulator/sorted-index.js';
 import { Store } from '../../src/emulator/store.js';
-import { mulberry32 } from '../../src/emulator/faults.js';
+import { mulberry32 } from '../../src/prng.js';
 import type { IKey, IPathElement } from '../../src/datastore/proto.js';
 
 const KINDS = ['A', 'AB', 'B', 'a', 'é', '\u0000x', '\u0001', 'z\uffff', '😀', '\ue000', 'A\u0000'];
