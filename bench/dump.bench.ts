@@ -15,21 +15,19 @@
  * row, so all rows measure the same data. One JSON report on stdout
  * (bench/lib/report.ts); progress on stderr.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, createDatastore, requestBase, resolveConnection } from '../src/datastore/connection.js';
 import { dump, type DumpSummary } from '../src/commands/dump.js';
 import { BatchAccumulator, type WriteOp } from '../src/format/batching.js';
 import { makeEntities } from './lib/entities.js';
+import { startEmulatorHost } from './lib/host.js';
 import { naiveDump } from './lib/naive.js';
 import { median } from './lib/stats.js';
 import { emitReport, isQuick, peakRssMb, progress, type BenchRow } from './lib/report.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const quick = isQuick();
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, entities: { type: 'string' }, repeats: { type: 'string' } }, strict: false });
 const TOTAL = Number(values.entities ?? (quick ? 3_000 : 15_000));
@@ -41,27 +39,6 @@ const PLAN: Array<{ kind: string; shape: 'small' | 'medium'; share: number }> = 
   { kind: 'Doc', shape: 'medium', share: 0.3 },
   { kind: 'Log', shape: 'small', share: 0.1 },
 ];
-
-async function startHost(): Promise<{ address: (latency: number) => string; stop: () => Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [join(here, 'lib', 'emulator-host.js'), '--latencies', LATENCIES.join(',')], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  for await (const chunk of child.stdout!) {
-    out += chunk as string;
-    if (out.includes('\n')) break;
-  }
-  const { ports } = JSON.parse(out) as { ports: Record<string, number> };
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    address: (latency) => `127.0.0.1:${ports[String(latency)]}`,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 async function seed(emulatorHost: string): Promise<void> {
   const connection = resolveConnection({ emulatorHost, projectId: 'bench' }, {});
@@ -81,7 +58,7 @@ async function closeDatastore(ds: ReturnType<typeof createDatastore>): Promise<v
   for (const c of inner?.values() ?? []) await c.close();
 }
 
-const host = await startHost();
+const host = await startEmulatorHost(LATENCIES);
 const root = await mkdtemp(join(tmpdir(), 'dspipe-dump-bench-'));
 try {
   progress(`dump bench: seeding ${TOTAL} entities in ${PLAN.length} kinds`);

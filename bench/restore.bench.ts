@@ -13,11 +13,9 @@
  * NDJSON bytes per second for both, so the two figures measure the same data.
  * One JSON report on stdout (bench/lib/report.ts); progress on stderr.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, createDatastore, requestBase, resolveConnection } from '../src/datastore/connection.js';
 import { restore } from '../src/commands/restore.js';
@@ -25,36 +23,17 @@ import { clear } from '../src/commands/clear.js';
 import { dump } from '../src/commands/dump.js';
 import { BatchAccumulator, type WriteOp } from '../src/format/batching.js';
 import { makeEntities } from './lib/entities.js';
+import { startEmulatorHost } from './lib/host.js';
 import { naiveDump, naiveRestore } from './lib/naive.js';
 import { median } from './lib/stats.js';
 import { emitReport, isQuick, peakRssMb, progress, type BenchRow } from './lib/report.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const quick = isQuick();
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, entities: { type: 'string' }, repeats: { type: 'string' } }, strict: false });
 const TOTAL = Number(values.entities ?? (quick ? 2_000 : 12_000));
 const REPEATS = Number(values.repeats ?? (quick ? 1 : 3));
 const LATENCIES = [0, 20];
 const KINDS = ['Doc', 'Event'];
-
-async function startHost(): Promise<{ address: (latency: number) => string; stop: () => Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [join(here, 'lib', 'emulator-host.js'), '--latencies', LATENCIES.join(',')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  for await (const chunk of child.stdout!) {
-    out += chunk as string;
-    if (out.includes('\n')) break;
-  }
-  const { ports } = JSON.parse(out) as { ports: Record<string, number> };
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    address: (latency) => `127.0.0.1:${ports[String(latency)]}`,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 async function seed(emulatorHost: string): Promise<void> {
   const connection = resolveConnection({ emulatorHost, projectId: 'bench' }, {});
@@ -79,7 +58,7 @@ async function emptied(emulatorHost: string, projectId: string): Promise<void> {
   await clear({ emulatorHost, projectId, yes: true });
 }
 
-const host = await startHost();
+const host = await startEmulatorHost(LATENCIES);
 const root = await mkdtemp(join(tmpdir(), 'dspipe-restore-bench-'));
 try {
   progress(`restore bench: seeding ${TOTAL} entities`);

@@ -16,7 +16,7 @@
  * c4 setting and the ceiling only (a naive run or the c1 setting there would
  * take longer than the rest of the bench together on a shared 2-core machine).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ import { makeSeedEntity, prng } from './lib/entities.js';
 import { emitReport, progress, type BenchRow } from './lib/report.js';
 import { median } from './lib/stats.js';
 import type { ScaleJob, ScaleResult } from './lib/scale-worker.js';
+import { startEmulatorHost } from './lib/host.js';
 
 const { values } = parseArgs({
   options: {
@@ -58,34 +59,6 @@ const RESTORE_SETTINGS = quick
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const SINGLE_ATTEMPT = { retry: null } as unknown as Record<string, never>;
-
-interface Host {
-  ports: Record<string, number>;
-  address(latency: number): string;
-  stop(): Promise<void>;
-}
-
-async function startHost(latencies: number[]): Promise<Host> {
-  const child: ChildProcess = spawn(process.execPath, [join(here, 'lib', 'emulator-host.js'), '--latencies', latencies.join(',')], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  for await (const chunk of child.stdout!) {
-    out += chunk as string;
-    if (out.includes('\n')) break;
-  }
-  const { ports } = JSON.parse(out) as { ports: Record<string, number> };
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    ports,
-    address: (latency) => `127.0.0.1:${ports[String(latency)]}`,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 function worker(job: ScaleJob): Promise<ScaleResult> {
   return new Promise((resolve, reject) => {
@@ -187,7 +160,7 @@ async function main(): Promise<void> {
       const reps = size >= 100_000 ? 1 : REPS;
       const dumpSettings = big ? DUMP_SETTINGS.slice(-1) : DUMP_SETTINGS;
       const restoreSettings = big ? RESTORE_SETTINGS.slice(-1) : RESTORE_SETTINGS;
-      const host = await startHost(latencies.includes(0) ? latencies : [0, ...latencies]);
+      const host = await startEmulatorHost(latencies.includes(0) ? latencies : [0, ...latencies]);
       let dumpDir: string | undefined;
       let naiveFile: string | undefined;
       let bytesPerEntity = 0;
@@ -229,7 +202,7 @@ async function main(): Promise<void> {
       // Restores write into fresh projects of one emulator per latency: a restore never lands on seeded data.
       for (const latency of latencies) {
         const at = `${label(size)} ${latency}ms`;
-        const target = await startHost([latency]);
+        const target = await startEmulatorHost([latency]);
         try {
           const naive = big || naiveFile === undefined ? undefined : await measure(`restore ${at} naive`, reps, () => ({ type: 'naive-restore', address: target.address(latency), project: `r${++projectSeq}`, file: naiveFile! }));
           for (const s of restoreSettings) {

@@ -1,0 +1,39 @@
+/**
+ * The parent's side of bench/lib/emulator-host.ts: starts the emulator in a
+ * child process serving one store on one port per latency, and stops it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export interface EmulatorHost {
+  ports: Record<string, number>;
+  /** host:port of the server that adds `latency` ms per RPC. */
+  address(latency: number): string;
+  stop(): Promise<void>;
+}
+
+export async function startEmulatorHost(latencies: readonly number[]): Promise<EmulatorHost> {
+  const child: ChildProcess = spawn(process.execPath, [join(here, 'emulator-host.js'), '--latencies', latencies.join(',')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  for await (const chunk of child.stdout!) {
+    out += chunk as string;
+    if (out.includes('\n')) break;
+  }
+  if (!out.includes('\n')) throw new Error('the emulator host exited before printing its ports');
+  const { ports } = JSON.parse(out) as { ports: Record<string, number> };
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    ports,
+    address: (latency) => `127.0.0.1:${ports[String(latency)]}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
