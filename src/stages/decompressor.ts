@@ -11,7 +11,25 @@ import { DspipeError } from '../errors.js';
 // the native binding is CommonJS without named ESM exports
 const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof ZstdBinding;
 const MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+/** Room for one whole decompressed block. */
 const OUT_SIZE = zstd.dStreamOutSize();
+/** Decompressed bytes are written one after another into buffers this big and pushed as slices. */
+const OUT_BUFFER = 1024 * 1024;
+
+/**
+ * Contexts of finished streams, kept for the next file: a context's window
+ * buffer is a few MB of external memory to V8, so a fresh one per file costs
+ * an allocation, page faults and a full GC every few files.
+ */
+const idle: ZstdBinding.DCtx[] = [];
+const MAX_IDLE = 2;
+
+function giveBack(dctx: ZstdBinding.DCtx): void {
+  if (idle.length >= MAX_IDLE) return;
+  // drops any unfinished frame: the next user starts clean
+  dctx.reset(zstd.ResetDirective.sessionAndParameters);
+  idle.push(dctx);
+}
 
 export interface DecompressorOptions {
   /** Names the input in errors. */
@@ -28,6 +46,9 @@ export class Decompressor extends Transform {
   private headBytes = 0;
   private dctx: ZstdBinding.DCtx | undefined;
   private inFrame = false;
+  /** Pushed slices of it are never written again; a fresh one replaces it when nearly full. */
+  private out: Buffer | undefined;
+  private outPos = 0;
 
   constructor(options: DecompressorOptions = {}) {
     super();
@@ -57,18 +78,25 @@ export class Decompressor extends Transform {
       if (err) return callback(err);
     }
     if (this.inFrame) return callback(this.corrupt('ends in the middle of a zstd frame (the file is truncated)'));
+    this.release();
     callback();
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    this.dctx = undefined;
+    this.release();
     this.head = [];
     callback(err);
   }
 
   private decide(first: Buffer): void {
     this.compression = first.length >= MAGIC.length && first.subarray(0, MAGIC.length).equals(MAGIC) ? 'zstd' : 'none';
-    if (this.compression === 'zstd') this.dctx = new zstd.DCtx();
+    if (this.compression === 'zstd') this.dctx = idle.pop() ?? new zstd.DCtx();
+  }
+
+  private release(): void {
+    if (this.dctx !== undefined) giveBack(this.dctx);
+    this.dctx = undefined;
+    this.out = undefined;
   }
 
   private feed(chunk: Buffer): Error | undefined {
@@ -78,18 +106,26 @@ export class Decompressor extends Transform {
       this.push(chunk);
       return undefined;
     }
+    const dctx = this.dctx!;
     try {
       let src = chunk;
       for (;;) {
-        const dst = Buffer.allocUnsafe(OUT_SIZE);
-        const [remaining, produced, consumed] = this.dctx!.decompressStream(dst, src);
+        let out = this.out;
+        if (out === undefined || out.length - this.outPos < OUT_SIZE) {
+          out = this.out = Buffer.allocUnsafe(OUT_BUFFER);
+          this.outPos = 0;
+        }
+        const at = this.outPos;
+        const room = out.length - at;
+        const [remaining, produced, consumed] = dctx.decompressStream(out.subarray(at), src);
         if (produced > 0) {
+          this.outPos = at + produced;
           this.bytesOut += produced;
-          this.push(dst.subarray(0, produced));
+          this.push(out.subarray(at, at + produced));
         }
         src = src.subarray(consumed);
         this.inFrame = remaining !== 0;
-        if (src.length === 0 && (produced < dst.length || remaining === 0)) return undefined;
+        if (src.length === 0 && (produced < room || remaining === 0)) return undefined;
       }
     } catch (cause) {
       return this.corrupt(`is not valid zstd data (${(cause as Error).message})`, cause);
