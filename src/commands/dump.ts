@@ -23,12 +23,19 @@ import { assignFilePaths } from '../format/file-names.js';
 import { formatManifest, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, parseManifest, type DumpManifest, type ManifestKind } from '../format/manifest.js';
 import { loadKindOptions, type KindOptionsFile } from './kind-options.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
-import { createEntityReader } from '../stages/entity-reader.js';
+import { createEntityReader, ReadAheadBudget } from '../stages/entity-reader.js';
 import { createSerializer } from '../stages/serializer.js';
 import { createCompressor } from '../stages/compressor.js';
 import { createFileSink } from '../stages/file-sink.js';
 
 export const DUMP_LOG_FILE = 'dump.log';
+/**
+ * Entities the key ranges not yet being written may hold, all kinds of a dump
+ * together (each kind's current range reads a couple of pages ahead besides):
+ * eight pages keep the next ranges' RunQuery calls going while the memory of a
+ * dump stays the same however many kinds and splits it reads at once.
+ */
+export const READ_AHEAD_ENTITIES = 2400;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export type DumpEvent =
@@ -174,6 +181,7 @@ function describeRetry(err: unknown): string {
 
 class DumpRun {
   retries = 0;
+  readonly readAhead = new ReadAheadBudget(READ_AHEAD_ENTITIES);
   private manifestChain: Promise<void> = Promise.resolve();
   private logChain: Promise<void> = Promise.resolve();
 
@@ -255,6 +263,7 @@ class DumpRun {
       splits,
       pageSize,
       retry: this.o.retry,
+      budget: this.readAhead,
       onProgress: onPage,
       onRetry: (err, attempt, delayMs) => this.onRetry(err, attempt, delayMs, ref),
     });

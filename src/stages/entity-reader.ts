@@ -5,6 +5,12 @@
  * each at most `readAheadPages` pages ahead of the consumer, and emitted one
  * after the other — the output is in key order (and byte-identical to a
  * single reader) however many splits read it.
+ *
+ * Given a ReadAheadBudget, the ranges the consumer has not reached yet also
+ * share one bound on the entities they hold, across every reader given the
+ * same budget (a dump's kinds): memory stays flat however many kinds and
+ * splits are read at once. The range being consumed never waits for the
+ * budget, so a reader always makes progress.
  */
 import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
@@ -29,6 +35,8 @@ export interface EntityReaderOptions {
   retry?: RetryPolicy | undefined;
   /** Pages each range may hold before its consumer reaches it (default 2). */
   readAheadPages?: number | undefined;
+  /** Shared bound on the entities held by ranges not yet being consumed (default: none but readAheadPages). */
+  budget?: ReadAheadBudget | undefined;
   /** Called after each page is emitted with the number of results in it. */
   onProgress?: ((results: number) => void) | undefined;
   onRetry?: ((err: unknown, attempt: number, delayMs: number) => void) | undefined;
@@ -45,12 +53,80 @@ export interface EntityReader extends Readable {
   readonly ranges: number;
 }
 
+/**
+ * Entities read ahead by key ranges their consumers have not reached yet,
+ * shared by readers. A range takes its next page's worth (its largest page so
+ * far, first the page size or 300) before asking for it and trues the amount
+ * up when the page arrives; it gives it back as the page is emitted. Waiting
+ * ranges are woken in range order, so the range read next gets room first.
+ */
+export class ReadAheadBudget {
+  private used = 0;
+  private most = 0;
+  private waiters: Array<{ rank: number; wake: () => void }> = [];
+
+  constructor(readonly limit: number) {
+    if (!(limit >= 1)) throw new RangeError(`read-ahead budget must be at least 1 entity, got ${limit}`);
+  }
+
+  /** Entities taken now. */
+  get inUse(): number {
+    return this.used;
+  }
+
+  /** The most ever taken at once. */
+  get peak(): number {
+    return this.most;
+  }
+
+  /** Takes n if they fit, or if nothing is taken (a page larger than the whole budget must still be read). */
+  tryTake(n: number): boolean {
+    if (this.used > 0 && this.used + n > this.limit) return false;
+    this.force(n);
+    return true;
+  }
+
+  /** Takes n whether they fit or not: a page came back larger than what was taken for it. */
+  force(n: number): void {
+    this.used += n;
+    if (this.used > this.most) this.most = this.used;
+  }
+
+  give(n: number): void {
+    if (n <= 0) return;
+    this.used -= n;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.wake();
+  }
+
+  /** Resolves at the next give (lower ranks first). */
+  wait(rank: number): Promise<void> {
+    return new Promise<void>((wake) => {
+      let i = this.waiters.length;
+      while (i > 0 && this.waiters[i - 1]!.rank > rank) i--;
+      this.waiters.splice(i, 0, { rank, wake });
+    });
+  }
+}
+
+/** A page waiting for its consumer, with what it took from the budget. */
+interface HeldPage {
+  results: IEntityResult[];
+  taken: number;
+}
+
 /** One key range, paged ahead of its consumer into a small bounded queue. */
 class RangeFetcher {
-  private readonly pages: IEntityResult[][] = [];
+  private readonly pages: HeldPage[] = [];
   private finished = false;
   private failure: { err: unknown } | undefined;
   private closed = false;
+  /** Being consumed: it reads on without the budget. */
+  private current = false;
+  /** Entities this range holds of the budget. */
+  private taken = 0;
+  private estimate: number;
   private wakeConsumer: (() => void) | undefined;
   private wakeProducer: (() => void) | undefined;
 
@@ -60,7 +136,13 @@ class RangeFetcher {
     private readonly schedule: <T>(fn: () => Promise<T>) => Promise<T>,
     private readonly onPage: () => void,
     private readonly onError: (err: unknown) => void,
-  ) {}
+    private readonly budget: ReadAheadBudget | undefined,
+    /** Order in which the consumer reaches this range. */
+    private readonly rank: number,
+    pageSize: number | undefined,
+  ) {
+    this.estimate = pageSize ?? 300;
+  }
 
   start(): void {
     this.run().catch((err: unknown) => {
@@ -71,20 +153,74 @@ class RangeFetcher {
     });
   }
 
+  /** The consumer reached this range: from now on it reads without waiting for the budget. */
+  makeCurrent(): void {
+    this.current = true;
+    this.wakeProducerNow();
+  }
+
   private wake(): void {
     const w = this.wakeConsumer;
     this.wakeConsumer = undefined;
     w?.();
   }
 
+  private wakeProducerNow(): void {
+    const w = this.wakeProducer;
+    this.wakeProducer = undefined;
+    w?.();
+  }
+
+  private take(n: number, force: boolean): boolean {
+    if (this.closed || this.budget === undefined) return false;
+    if (force) this.budget.force(n);
+    else if (!this.budget.tryTake(n)) return false;
+    this.taken += n;
+    return true;
+  }
+
+  private giveBack(n: number): void {
+    const k = Math.min(n, this.taken);
+    this.taken -= k;
+    this.budget?.give(k);
+  }
+
+  /** Waits until the budget has room for the next page or the consumer reaches this range; returns what was taken. */
+  private async reserve(): Promise<number> {
+    if (this.budget === undefined) return 0;
+    for (;;) {
+      if (this.current || this.closed) return 0;
+      if (this.take(this.estimate, false)) return this.estimate;
+      await Promise.race([this.budget.wait(this.rank), new Promise<void>((r) => (this.wakeProducer = r))]);
+      this.wakeProducer = undefined;
+    }
+  }
+
   private async run(): Promise<void> {
     while (!this.closed) {
       while (this.pages.length >= this.maxPages && !this.closed) await new Promise<void>((r) => (this.wakeProducer = r));
       if (this.closed) return;
-      const step = await this.schedule(() => this.source.next());
-      if (step.done) break;
+      let taken = await this.reserve();
+      if (this.closed) return;
+      let step: IteratorResult<QueryPage>;
+      try {
+        step = await this.schedule(() => this.source.next());
+      } catch (err) {
+        this.giveBack(taken);
+        throw err;
+      }
+      if (step.done) {
+        this.giveBack(taken);
+        break;
+      }
       this.onPage();
-      if (step.value.results.length > 0) this.pages.push(step.value.results);
+      const n = step.value.results.length;
+      if (n > this.estimate) this.estimate = n;
+      if (n < taken) this.giveBack(taken - n);
+      else if (n > taken && taken > 0 && this.take(n - taken, true)) taken = n;
+      taken = Math.min(taken, n);
+      if (n > 0) this.pages.push({ results: step.value.results, taken });
+      else this.giveBack(taken);
       this.wake();
     }
     this.finished = true;
@@ -98,17 +234,15 @@ class RangeFetcher {
     }
     if (this.failure) throw this.failure.err;
     const page = this.pages.shift();
-    const w = this.wakeProducer;
-    this.wakeProducer = undefined;
-    w?.();
-    return page ?? null;
+    if (page) this.giveBack(page.taken);
+    this.wakeProducerNow();
+    return page?.results ?? null;
   }
 
   close(): void {
     this.closed = true;
-    const w = this.wakeProducer;
-    this.wakeProducer = undefined;
-    w?.();
+    this.giveBack(this.taken);
+    this.wakeProducerNow();
     void this.source.return(undefined).catch(() => {});
   }
 }
@@ -129,8 +263,8 @@ class EntityReaderStream extends Readable implements EntityReader {
     private readonly connection: Connection,
     private readonly options: EntityReaderOptions,
   ) {
-    // A few pages of results: the fetchers' queues hold the read-ahead.
-    super({ objectMode: true, highWaterMark: 512 });
+    // Under a page: the fetchers' queues hold the read-ahead, and a whole page is pushed at once anyway.
+    super({ objectMode: true, highWaterMark: 64 });
     this.ctx = {
       readTime: options.readTime,
       retry: options.retry,
@@ -158,12 +292,16 @@ class EntityReaderStream extends Readable implements EntityReader {
     if (this.options.keysOnly) extra.projection = [{ property: { name: '__key__' } }];
     const limit = pLimit(splits);
     const schedule = <T>(fn: () => Promise<T>) => limit(fn);
+    const maxPages = Math.max(1, this.options.readAheadPages ?? 2);
     for (let i = 0; i + 1 < bounds.length; i++) {
       const query = keyRangeQuery(kind, bounds[i], bounds[i + 1], extra);
       const source = queryPages(this.client, this.connection, namespace, query, this.ctx);
-      this.fetchers.push(new RangeFetcher(source, Math.max(1, this.options.readAheadPages ?? 2), schedule, () => this.pages++, (err) => this.destroy(err as Error)));
+      this.fetchers.push(
+        new RangeFetcher(source, maxPages, schedule, () => this.pages++, (err) => this.destroy(err as Error), this.options.budget, i, this.options.pageSize),
+      );
     }
     this.ranges = this.fetchers.length;
+    this.fetchers[0]?.makeCurrent();
     for (const f of this.fetchers) f.start();
   }
 
@@ -190,6 +328,7 @@ class EntityReaderStream extends Readable implements EntityReader {
       if (this.destroyed) return;
       if (page === null) {
         this.current++;
+        this.fetchers[this.current]?.makeCurrent();
         continue;
       }
       let more = true;

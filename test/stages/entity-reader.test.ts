@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
-import { createEntityReader } from '../../src/stages/entity-reader.js';
+import { createEntityReader, ReadAheadBudget } from '../../src/stages/entity-reader.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
 import { compareKeys } from '../../src/emulator/key-order.js';
 import { serverReadTime } from '../../src/datastore/run-query.js';
@@ -128,4 +128,49 @@ test('events: data in order, one end, one close; pipeline resolves', async () =>
   await pipeline(reader, new Writable({ objectMode: true, write: (_c, _e, cb) => (n++, cb()) }));
   assert.equal(n, 10);
   assert.deepEqual(events, ['end', 'close']);
+});
+
+test('a read-ahead budget shared by readers bounds what their ranges hold and never changes the output', async () => {
+  // earlier tests wrote one more: what a single plain reader returns now is the reference
+  const expected = (await readAll()).out.map((r) => encodeEntity(r.entity!));
+  const budget = new ReadAheadBudget(200);
+  let most = 0;
+  const read = async () => {
+    const reader = createEntityReader(t.client, t.connection, { namespace: '', kind: 'Item', splits: 4, pageSize: 50, readAheadPages: 3, budget });
+    const out: string[] = [];
+    for await (const r of reader) {
+      out.push(encodeEntity((r as IEntityResult).entity!));
+      most = Math.max(most, budget.inUse);
+      // a slow consumer, so the ranges not being read fill what the budget allows
+      if (out.length % 100 === 0) await sleep(5);
+    }
+    return { reader, out };
+  };
+  const [a, b] = await Promise.all([read(), read()]);
+  assert.ok(a.out.length === expected.length && a.out.every((l, i) => l === expected[i]), 'first reader: same lines in the same order');
+  assert.ok(b.out.length === expected.length && b.out.every((l, i) => l === expected[i]), 'second reader: same lines in the same order');
+  assert.ok(a.reader.ranges > 1 && b.reader.ranges > 1);
+  assert.ok(budget.peak <= 200, `peak ${budget.peak} over the limit`);
+  assert.ok(most >= 100, `the ranges read ahead into the budget (at most ${most} held)`);
+  assert.equal(budget.inUse, 0, 'everything taken was given back');
+});
+
+test('a budget smaller than a page still reads everything, one page ahead at a time', async () => {
+  const expected = (await readAll()).out.map((r) => encodeEntity(r.entity!));
+  const budget = new ReadAheadBudget(10);
+  const out = (await readAll({ splits: 3, pageSize: 50, budget })).out.map((r) => encodeEntity(r.entity!));
+  assert.ok(out.length === expected.length && out.every((l, i) => l === expected[i]), 'same lines in the same order');
+  assert.ok(budget.peak <= 50, `peak ${budget.peak}`);
+  assert.equal(budget.inUse, 0);
+});
+
+test('a destroyed reader gives back what its ranges took from the budget', async () => {
+  const budget = new ReadAheadBudget(300);
+  const reader = createEntityReader(t.client, t.connection, { namespace: '', kind: 'Item', splits: 4, pageSize: 50, budget });
+  reader.once('readable', () => {});
+  await sleep(200);
+  assert.ok(budget.inUse > 0, 'ranges not being read took from the budget');
+  reader.destroy();
+  await sleep(50);
+  assert.equal(budget.inUse, 0);
 });
