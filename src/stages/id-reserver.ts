@@ -34,8 +34,14 @@ interface Held {
   done: Promise<void>;
 }
 
-/** Remembered reserved prefixes, so a parent of many children is reserved once (bounded memory). */
-const REMEMBER = 100_000;
+/**
+ * Ancestor prefixes remembered as reserved, so a parent of many children is
+ * reserved once. A dump is in key order, so children of one parent arrive
+ * together and the most recent few thousand parents catch nearly every repeat;
+ * a repeat that slips through is merely reserved twice (ReserveIds is
+ * idempotent). Leaf keys are never remembered: each appears once in a dump.
+ */
+export const REMEMBER_ANCESTORS = 4096;
 
 export class IdReserver extends Transform {
   /** Distinct keys passed to ReserveIds. */
@@ -49,7 +55,8 @@ export class IdReserver extends Transform {
   private readonly queue: Held[] = [];
   private pending = new Map<string, Map<string, IKey>>();
   private pendingCount = 0;
-  private seen = new Set<string>();
+  /** Insertion-ordered, oldest first: a bounded most-recently-used set. */
+  private readonly seen = new Map<string, true>();
   private readonly abort = new AbortController();
 
   constructor(
@@ -57,10 +64,16 @@ export class IdReserver extends Transform {
     private readonly connection: Connection,
     options: IdReserverOptions = {},
   ) {
-    super({ objectMode: true, highWaterMark: 256 });
+    // Entities wait in `held` for their ReserveIds call; the stream buffers need hold little more.
+    super({ objectMode: true, highWaterMark: 64 });
     this.batchSize = options.batchSize ?? 500;
     this.concurrency = options.concurrency ?? 4;
     this.retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  /** Ancestor prefixes remembered now (at most REMEMBER_ANCESTORS). */
+  get remembered(): number {
+    return this.seen.size;
   }
 
   override _transform(chunk: IEntity | WriteOp, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -128,7 +141,8 @@ export class IdReserver extends Transform {
   private collect(key: IKey): void {
     const path = key.path ?? [];
     const namespace = key.partitionId?.namespaceId ?? '';
-    for (let i = 0; i < path.length; i++) {
+    const last = path.length - 1;
+    for (let i = 0; i <= last; i++) {
       const id = path[i]!.id;
       if (id === undefined || id === null) continue;
       const prefix: IKey = {
@@ -136,15 +150,22 @@ export class IdReserver extends Transform {
         path: path.slice(0, i + 1).map((e) => (e.id != null ? { kind: e.kind ?? null, id: e.id } : { kind: e.kind ?? null, name: e.name ?? null })),
       };
       const identity = keyIdentity(prefix);
-      if (this.seen.has(identity)) continue;
+      if (i < last && this.seen.has(identity)) {
+        // most recently used goes last, so the oldest is the one forgotten
+        this.seen.delete(identity);
+        this.seen.set(identity, true);
+        continue;
+      }
       let group = this.pending.get(namespace);
       if (!group) this.pending.set(namespace, (group = new Map()));
       if (!group.has(identity)) {
         group.set(identity, prefix);
         this.pendingCount++;
+      }
+      if (i < last) {
         // marked when queued, not when answered: a failed call fails the stream anyway
-        if (this.seen.size >= REMEMBER) this.seen.clear();
-        this.seen.add(identity);
+        if (this.seen.size >= REMEMBER_ANCESTORS) this.seen.delete(this.seen.keys().next().value!);
+        this.seen.set(identity, true);
       }
     }
   }

@@ -1,12 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
-import { createIdReserver } from '../../src/stages/id-reserver.js';
+import { createIdReserver, REMEMBER_ANCESTORS } from '../../src/stages/id-reserver.js';
 import { IdAllocator } from '../../src/emulator/ids.js';
-import { requestBase } from '../../src/datastore/connection.js';
+import { requestBase, type DatastoreClient } from '../../src/datastore/connection.js';
 import type { IEntity, IKey } from '../../src/datastore/proto.js';
+import { keyIdentity } from '../../src/format/batching.js';
 import { collect, recordEvents, tick } from './restore-stream-helpers.js';
 
 let t: TestEmulator;
@@ -61,4 +62,46 @@ test('idReserver: a ReserveIds failure fails the stream before the entities it h
   } finally {
     await failing.close();
   }
+});
+
+test('idReserver: with more parents than it remembers, every id is still reserved before its entity passes on', async () => {
+  // The real client, with each answered ReserveIds recorded: what Datastore has been told, when.
+  const answered = new Set<string>();
+  const client = new Proxy(t.client, {
+    get(target, prop, receiver) {
+      if (prop !== 'reserveIds') return Reflect.get(target, prop, receiver);
+      return async (request: { keys?: IKey[] }, options: unknown) => {
+        const result = await (target.reserveIds as (r: unknown, o: unknown) => Promise<unknown>)(request, options);
+        for (const k of request.keys ?? []) answered.add(keyIdentity(k));
+        return result;
+      };
+    },
+  }) as DatastoreClient;
+  const parents = REMEMBER_ANCESTORS + 1000;
+  const at = (...path: Array<[string, number]>): IKey => ({ partitionId: { projectId: 'r', databaseId: '', namespaceId: '' }, path: path.map(([kind, id]) => ({ kind, id: String(id) })) });
+  const entities: IEntity[] = [];
+  for (let p = 1; p <= parents; p++) for (let c = 1; c <= 2; c++) entities.push({ key: at(['P', p], ['C', p * 10 + c]), properties: {} });
+  // the first parent again, long after it was forgotten
+  entities.push({ key: at(['P', 1], ['C', 5]), properties: {} });
+  const prefixes = (key: IKey) => key.path!.map((_, i) => keyIdentity({ ...key, path: key.path!.slice(0, i + 1) }));
+  const r = createIdReserver(client, t.connection);
+  let late = 0;
+  let passed = 0;
+  let most = 0;
+  const sink = new Writable({
+    objectMode: true,
+    write(e: IEntity, _enc, cb) {
+      passed++;
+      most = Math.max(most, r.remembered);
+      if (!prefixes(e.key!).every((id) => answered.has(id))) late++;
+      cb();
+    },
+  });
+  await pipeline(Readable.from(entities), r, sink);
+  assert.equal(passed, entities.length);
+  assert.equal(late, 0, 'no entity passed on before every id of its key was reserved');
+  for (const e of entities) for (const id of prefixes(e.key!)) assert.ok(answered.has(id), id);
+  assert.ok(most <= REMEMBER_ANCESTORS, `remembered ${most}`);
+  // each parent once while remembered, the forgotten first parent once more; every child once
+  assert.equal(r.reserved, parents + 1 + 2 * parents + 1);
 });
