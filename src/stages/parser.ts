@@ -29,7 +29,7 @@ export class Parser extends Transform {
   private partial: Buffer[] = [];
 
   constructor(options: ParserOptions = {}) {
-    super({ readableObjectMode: true, writableObjectMode: false, readableHighWaterMark: 256 });
+    super({ readableObjectMode: true, writableObjectMode: false, readableHighWaterMark: 64 });
     this.where = options.file !== undefined ? { file: options.file, line: 0 } : { line: 0 };
   }
 
