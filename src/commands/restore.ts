@@ -104,7 +104,7 @@ interface Part {
 /** Keeps the entities whose namespace and kind are selected (stdin has no manifest to select by). */
 class SelectionFilter extends Transform {
   constructor(private readonly selection: Selection) {
-    super({ objectMode: true, highWaterMark: 256 });
+    super({ objectMode: true, highWaterMark: 64 });
   }
 
   override _transform(entity: IEntity, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -119,7 +119,7 @@ class SelectionFilter extends Transform {
 function counter(): Writable & { count: number } {
   const sink = new Writable({
     objectMode: true,
-    highWaterMark: 256,
+    highWaterMark: 64,
     write(_entity: IEntity, _encoding, callback) {
       sink.count++;
       callback();
