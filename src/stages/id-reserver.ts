@@ -29,6 +29,8 @@ export interface IdReserverOptions {
 /** Entities held until the ReserveIds call for their ids has answered. */
 interface Held {
   items: Array<IEntity | WriteOp>;
+  /** Items already passed on. */
+  next: number;
   settled: boolean;
   error?: Error;
   done: Promise<void>;
@@ -102,7 +104,7 @@ export class IdReserver extends Transform {
     if (this.held.length > 0) this.launch();
     Promise.all(this.queue.map((h) => h.done)).then(() => {
       try {
-        this.release();
+        this.release(true);
         callback();
       } catch (err) {
         callback(err as Error);
@@ -112,7 +114,7 @@ export class IdReserver extends Transform {
 
   /** Starts ReserveIds for everything collected; its entities wait in the queue. */
   private launch(): void {
-    const entry: Held = { items: this.held, settled: false, done: Promise.resolve() };
+    const entry: Held = { items: this.held, next: 0, settled: false, done: Promise.resolve() };
     this.held = [];
     entry.done = this.reservePending().then(
       () => void (entry.settled = true),
@@ -124,13 +126,34 @@ export class IdReserver extends Transform {
     this.queue.push(entry);
   }
 
-  /** Passes on, in order, the entities whose ids are reserved. */
-  private release(): void {
+  /**
+   * Passes on, in order, the entities whose ids are reserved, as far as the
+   * next stage wants them (the rest wait here and go on from _read); `all`
+   * at the end.
+   */
+  private release(all = false): void {
     while (this.queue.length > 0 && this.queue[0]!.settled) {
-      const entry = this.queue.shift()!;
+      const entry = this.queue[0]!;
       if (entry.error) throw entry.error;
-      for (const item of entry.items) this.push(item);
+      while (entry.next < entry.items.length) {
+        const more = this.push(entry.items[entry.next++]);
+        if (!more && !all) {
+          if (entry.next === entry.items.length) this.queue.shift();
+          return;
+        }
+      }
+      this.queue.shift();
     }
+  }
+
+  override _read(size: number): void {
+    try {
+      this.release();
+    } catch (err) {
+      this.destroy(err as Error);
+      return;
+    }
+    super._read(size);
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {

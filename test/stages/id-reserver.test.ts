@@ -105,3 +105,19 @@ test('idReserver: with more parents than it remembers, every id is still reserve
   // each parent once while remembered, the forgotten first parent once more; every child once
   assert.equal(r.reserved, parents + 1 + 2 * parents + 1);
 });
+
+test('idReserver: reserved entities wait in it, not in its output buffer, while the next stage is busy', async () => {
+  const entities: IEntity[] = Array.from({ length: 2000 }, (_, i) => ({ key: { partitionId: { projectId: 'r' }, path: [{ kind: 'B', id: String(i + 1) }] }, properties: {} }));
+  const r = createIdReserver(t.client, t.connection, { batchSize: 500 });
+  // a source that stays open, as a long file does: nothing is flushed at its end yet
+  const source = new Readable({ objectMode: true, read() {} });
+  for (const e of entities) source.push(e);
+  source.pipe(r);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.ok(r.calls >= 1, 'ids were reserved meanwhile');
+  assert.ok(r.readableLength <= r.readableHighWaterMark, `${r.readableLength} entities buffered for a reader that does not read`);
+  source.push(null);
+  const out: IEntity[] = [];
+  for await (const e of r) out.push(e as IEntity);
+  assert.deepEqual(out, entities);
+});
