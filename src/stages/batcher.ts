@@ -32,7 +32,7 @@ export class Batcher extends Transform {
   private readonly op: 'upsert' | 'insert' | 'update';
 
   constructor(options: BatcherOptions = {}) {
-    // Batches wait in the writer (one beyond its commits in flight); one more ready here is enough.
+    // The writer takes the next batch as soon as one of its commits ends: one ready here keeps it fed.
     super({ objectMode: true, writableHighWaterMark: 64, readableHighWaterMark: 1 });
     this.acc = new BatchAccumulator({ maxBytes: options.maxBytes ?? DEFAULT_MAX_BATCH_BYTES, maxOps: options.maxOps ?? DEFAULT_MAX_BATCH_OPS });
     this.op = options.op ?? 'upsert';
