@@ -350,7 +350,8 @@ function keyText(k: Loose, allowIncomplete: boolean): string {
   return s + ']}';
 }
 
-const VALUE_FIELDS = [
+/** The Value oneof's members, in the order their presence is checked. */
+export const VALUE_FIELDS = [
   'nullValue',
   'booleanValue',
   'integerValue',

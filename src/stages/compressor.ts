@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { Transform, type TransformCallback } from 'node:stream';
 import type * as ZstdBinding from 'zstd-napi/binding.js';
 import type { FileCompression } from '../format/file-names.js';
+import { OutputSlab } from './output-slab.js';
 
 // the native binding is CommonJS without named ESM exports
 const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof ZstdBinding;
@@ -66,9 +67,7 @@ class ZstdCompressor extends Transform implements Compressor {
   bytesIn = 0;
   bytesOut = 0;
   private cctx: ZstdBinding.CCtx | undefined;
-  /** Where blocks are compressed to, one after another; pushed slices of it are never written again. */
-  private out: Buffer | undefined;
-  private outPos = 0;
+  private readonly out = new OutputSlab(OUT_BUFFER, OUT_SIZE);
 
   constructor(level: number) {
     super();
@@ -104,24 +103,17 @@ class ZstdCompressor extends Transform implements Compressor {
   private release(): void {
     if (this.cctx !== undefined) giveBack(this.cctx);
     this.cctx = undefined;
-    this.out = undefined;
+    this.out.release();
   }
 
   private compress(src: Buffer, end: ZstdBinding.EndDirective): void {
     const cctx = this.cctx;
     if (cctx === undefined) throw new Error('the compressor was already finished or destroyed');
     for (;;) {
-      let out = this.out;
-      if (out === undefined || out.length - this.outPos < OUT_SIZE) {
-        out = this.out = Buffer.allocUnsafe(OUT_BUFFER);
-        this.outPos = 0;
-      }
-      const at = this.outPos;
-      const [remaining, produced, consumed] = cctx.compressStream2(out.subarray(at), src, end);
+      const [remaining, produced, consumed] = cctx.compressStream2(this.out.room(), src, end);
       if (produced > 0) {
-        this.outPos = at + produced;
         this.bytesOut += produced;
-        this.push(out.subarray(at, at + produced));
+        this.push(this.out.take(produced));
       }
       src = src.subarray(consumed);
       if (src.length === 0 && (end === zstd.EndDirective.continue || remaining === 0)) return;

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { Transform, type TransformCallback } from 'node:stream';
 import type * as ZstdBinding from 'zstd-napi/binding.js';
 import { DspipeError } from '../errors.js';
+import { OutputSlab } from './output-slab.js';
 
 // the native binding is CommonJS without named ESM exports
 const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof ZstdBinding;
@@ -46,9 +47,7 @@ export class Decompressor extends Transform {
   private headBytes = 0;
   private dctx: ZstdBinding.DCtx | undefined;
   private inFrame = false;
-  /** Pushed slices of it are never written again; a fresh one replaces it when nearly full. */
-  private out: Buffer | undefined;
-  private outPos = 0;
+  private readonly out = new OutputSlab(OUT_BUFFER, OUT_SIZE);
 
   constructor(options: DecompressorOptions = {}) {
     super();
@@ -96,7 +95,7 @@ export class Decompressor extends Transform {
   private release(): void {
     if (this.dctx !== undefined) giveBack(this.dctx);
     this.dctx = undefined;
-    this.out = undefined;
+    this.out.release();
   }
 
   private feed(chunk: Buffer): Error | undefined {
@@ -110,22 +109,15 @@ export class Decompressor extends Transform {
     try {
       let src = chunk;
       for (;;) {
-        let out = this.out;
-        if (out === undefined || out.length - this.outPos < OUT_SIZE) {
-          out = this.out = Buffer.allocUnsafe(OUT_BUFFER);
-          this.outPos = 0;
-        }
-        const at = this.outPos;
-        const room = out.length - at;
-        const [remaining, produced, consumed] = dctx.decompressStream(out.subarray(at), src);
+        const room = this.out.room();
+        const [remaining, produced, consumed] = dctx.decompressStream(room, src);
         if (produced > 0) {
-          this.outPos = at + produced;
           this.bytesOut += produced;
-          this.push(out.subarray(at, at + produced));
+          this.push(this.out.take(produced));
         }
         src = src.subarray(consumed);
         this.inFrame = remaining !== 0;
-        if (src.length === 0 && (produced < room || remaining === 0)) return undefined;
+        if (src.length === 0 && (produced < room.length || remaining === 0)) return undefined;
       }
     } catch (cause) {
       return this.corrupt(`is not valid zstd data (${(cause as Error).message})`, cause);

@@ -3,18 +3,15 @@
  * with. The server maps it 1:1 onto a ServiceError, so `details` reads like
  * Datastore's own message.
  */
-export const INVALID_ARGUMENT = 3;
-export const UNIMPLEMENTED = 12;
+import { RpcError, Status } from '../rpc-error.js';
 
-export class QueryError extends Error {
-  readonly code: number;
-  readonly details: string;
+export const INVALID_ARGUMENT = Status.INVALID_ARGUMENT;
+export const UNIMPLEMENTED = Status.UNIMPLEMENTED;
 
+export class QueryError extends RpcError {
   constructor(code: number, details: string) {
-    super(details);
+    super(code, details);
     this.name = 'QueryError';
-    this.code = code;
-    this.details = details;
   }
 }
 

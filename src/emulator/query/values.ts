@@ -13,6 +13,7 @@
  */
 import type { IValue, IEntity, ITimestamp } from '../../datastore/proto.js';
 import { compareKeys, compareUtf8 } from '../key-order.js';
+import { VALUE_FIELDS } from '../../format/entity-codec.js';
 
 export type ValueType =
   | 'nullValue'
@@ -27,19 +28,7 @@ export type ValueType =
   | 'entityValue'
   | 'arrayValue';
 
-const DETECT_ORDER: ValueType[] = [
-  'nullValue',
-  'booleanValue',
-  'integerValue',
-  'doubleValue',
-  'timestampValue',
-  'keyValue',
-  'stringValue',
-  'blobValue',
-  'geoPointValue',
-  'entityValue',
-  'arrayValue',
-];
+const DETECT_ORDER: readonly ValueType[] = VALUE_FIELDS;
 
 export function valueTypeOf(v: IValue): ValueType | undefined {
   const t = (v as { valueType?: string }).valueType;
