@@ -8,7 +8,7 @@
  * Prints one JSON report on stdout (bench/lib/report.ts); progress on stderr.
  */
 import { decodeEntity, encodeEntity } from '../src/format/entity-codec.js';
-import type { IEntity, IValue } from '../src/datastore/proto.js';
+import type { IEntity, IValue } from '../src/model/proto.js';
 import { emitReport, isQuick, progress, type BenchRow } from './lib/report.js';
 import { median } from './lib/stats.js';
 

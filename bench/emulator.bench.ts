@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient, resolveConnection } from '../src/datastore/connection.js';
-import type { IEntity, IRunQueryResponse } from '../src/datastore/proto.js';
+import type { IEntity, IRunQueryResponse } from '../src/model/proto.js';
 import { emitReport, isQuick, progress, type BenchRow } from './lib/report.js';
 import { DatastoreService, type QueryEngine } from '../src/emulator/service.js';
 import { serviceDefinition } from '../src/emulator/server.js';

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient, resolveConnection } from '../src/datastore/connection.js';
-import type { IRunQueryResponse } from '../src/datastore/proto.js';
+import type { IRunQueryResponse } from '../src/model/proto.js';
 import { makeSeedEntity, prng } from './lib/entities.js';
 import { emitReport, progress, type BenchRow } from './lib/report.js';
 import { median } from './lib/stats.js';

@@ -23,7 +23,7 @@ import { compress } from 'zstd-napi';
 import type * as ZstdBinding from 'zstd-napi/binding.js';
 import { encodeEntity } from '../src/format/entity-codec.js';
 import { BatchAccumulator, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS, mutationBytes } from '../src/format/batching.js';
-import type { IEntity } from '../src/datastore/proto.js';
+import type { IEntity } from '../src/model/proto.js';
 import { createSerializer } from '../src/stages/serializer.js';
 import { createParser } from '../src/stages/parser.js';
 import { createCompressor } from '../src/stages/compressor.js';

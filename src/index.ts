@@ -14,19 +14,9 @@ export { loadKindOptions, parseKindOptions } from './commands/kind-options.js';
 export type { KindOptionsFile, DumpKindOptions, RestoreKindOptions } from './commands/kind-options.js';
 
 // -- format (codec) --
-export {
-  encodeEntity,
-  decodeEntity,
-  decodeEntityObject,
-  encodeKey,
-  decodeKey,
-  encodeValue,
-  decodeValue,
-  MAX_ENTITY_DEPTH,
-  MAX_KEY_PATH,
-} from './format/entity-codec.js';
+export { encodeEntity, decodeEntity, decodeEntityObject, encodeKey, decodeKey, encodeValue, decodeValue } from './format/entity-codec.js';
 export type { LineLocation } from './format/entity-codec.js';
-export { formatTimestamp, parseTimestamp, MIN_TIMESTAMP_SECONDS, MAX_TIMESTAMP_SECONDS } from './format/timestamp.js';
+export { formatTimestamp, parseTimestamp } from './format/timestamp.js';
 
 // -- emulator --
 export { startEmulator, DEFAULT_FAULT_CODES } from './emulator/index.js';
@@ -71,7 +61,7 @@ export { createIdReserver } from './stages/id-reserver.js';
 export { createDeleteOps, createEntityDeleter } from './stages/entity-deleter.js';
 export { BatchAccumulator, mutationBytes, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS } from './format/batching.js';
 export type { WriteOp, BatchLimits } from './format/batching.js';
-export { createKeyRewrite, parseNamespaceMap, formatKey } from './format/key-rewrite.js';
+export { createKeyRewrite, parseNamespaceMap } from './format/key-rewrite.js';
 export type { KeyRewriteOptions } from './format/key-rewrite.js';
 export { normalizeRestoreOptions, normalizeClearOptions, checkClearConfirmation } from './format/restore-options.js';
 export type { RestoreOptionsInput, RestoreOptions, ClearOptionsInput, ClearOptions } from './format/restore-options.js';
@@ -82,8 +72,8 @@ export { schema } from './commands/schema.js';
 export type { SchemaCommandOptions, SchemaReport, FastKindSchema } from './commands/schema.js';
 export { migrateStatus, migrateUp, migrateRun } from './commands/migrate.js';
 export type { MigrateCommandOptions, MigrateEvent, MigrationReport, MigrationStatusEntry, KindReport, UpResult } from './commands/migrate.js';
-export { SchemaAccumulator, formatSchemaTable, describeTypes, valueTypeOf, valueSize, entitySize } from './format/schema.js';
-export type { KindSchema, PropertyStats, ValueTypeName } from './format/schema.js';
+export { SchemaAccumulator, formatSchemaTable, describeTypes } from './format/schema.js';
+export type { KindSchema, PropertyStats } from './format/schema.js';
 export { EntityHelper, Timestamp, GeoPoint, wrapEntity, toValue, fromValue } from './format/entity-helper.js';
 export type { JsValue, SetOptions } from './format/entity-helper.js';
 export { parseRename, parseDrop, parseConvert, parseSet, parseTypedValue, applyTransforms, formatTime, parseTime } from './format/transforms.js';
@@ -93,7 +83,13 @@ export type { MigrateOptions, RunTransformsOptions } from './format/migrate-opti
 export { normalizeSchemaOptions } from './format/schema-options.js';
 export type { SchemaOptions } from './format/schema-options.js';
 export { createSchemaCollector } from './stages/schema-collector.js';
-export { createTransformer } from './stages/transformer.js';
-export type { TransformerOptions, ChangeExample } from './stages/transformer.js';
+export { createTransformer } from './migrate/transformer.js';
+export type { TransformerOptions, ChangeExample } from './migrate/transformer.js';
 export type { TransformContext, TransformFunction } from './migrate/loader.js';
 export type { MigrationRecord, MigrationCounts } from './migrate/record.js';
+export { formatKey } from './model/key-text.js';
+export { MAX_ENTITY_DEPTH, MAX_KEY_PATH } from './model/limits.js';
+export { MIN_TIMESTAMP_SECONDS, MAX_TIMESTAMP_SECONDS } from './model/limits.js';
+export { valueTypeOf } from './model/value-types.js';
+export type { ValueTypeName } from './model/value-types.js';
+export { valueSize, entitySize } from './model/storage-size.js';

@@ -11,7 +11,7 @@
  * the raw client returns (valueType set, Buffers for blobs, int64 as strings).
  */
 import { decodeEntity, encodeEntity } from '../../src/format/entity-codec.js';
-import type { IEntity, IValue } from '../../src/datastore/proto.js';
+import type { IEntity, IValue } from '../../src/model/proto.js';
 import { mulberry32 } from '../../src/prng.js';
 
 export type Shape = 'small' | 'medium' | 'large' | 'scale';

@@ -5,7 +5,7 @@
  * one JSON result line on stdout.
  */
 import { createClient, createDatastore, resolveConnection } from '../../src/datastore/connection.js';
-import type { IRunQueryResponse } from '../../src/datastore/proto.js';
+import type { IRunQueryResponse } from '../../src/model/proto.js';
 import { dump } from '../../src/commands/dump.js';
 import { restore } from '../../src/commands/restore.js';
 import { naiveDump, naiveRestore } from './naive.js';

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { DspipeError } from '../errors.js';
 import { createClient, resolveConnection, type Connection, type DatastoreClient } from '../datastore/connection.js';
-import type { ITimestamp } from '../datastore/proto.js';
+import type { ITimestamp } from '../model/proto.js';
 import { countKind, rfc3339ToTimestamp, serverReadTime, timestampToRfc3339, type ReadContext } from '../datastore/run-query.js';
 import { DUMP_DEFAULTS, normalizeDumpOptions, readTimeProblem, type DumpOptions, type NormalizedDumpOptions } from '../format/dump-options.js';
 import { assignFilePaths } from '../format/file-names.js';

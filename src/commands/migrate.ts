@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
 import { DspipeError } from '../errors.js';
-import { formatKey } from '../format/key-rewrite.js';
 import {
   normalizeMigrateOptions, normalizeRunOptions, type MigrateOptions, type NormalizedMigrateOptions, type RunTransformsOptions,
 } from '../format/migrate-options.js';
@@ -29,7 +28,8 @@ import {
 } from '../migrate/record.js';
 import { rewriteKind } from '../migrate/rewrite-kind.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
-import type { ChangeExample } from '../stages/transformer.js';
+import type { ChangeExample } from '../migrate/transformer.js';
+import { formatKey } from '../model/key-text.js';
 
 export type MigrateEvent =
   | { type: 'migration-start'; name: string; description: string; kinds: KindRef[]; resumed: boolean; dryRun: boolean }

@@ -20,7 +20,7 @@ import { Transform, Writable, type Readable, type TransformCallback } from 'node
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
-import type { IEntity } from '../datastore/proto.js';
+import type { IEntity } from '../model/proto.js';
 import { DspipeError } from '../errors.js';
 import { opKey, type WriteOp } from '../format/batching.js';
 import { encodeEntity } from '../format/entity-codec.js';

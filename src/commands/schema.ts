@@ -8,7 +8,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
-import type { IQuery, ITimestamp } from '../datastore/proto.js';
+import type { IQuery, ITimestamp } from '../model/proto.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
 import { queryPages, serverReadTime, timestampToRfc3339 } from '../datastore/run-query.js';
 import { fromValue } from '../format/entity-helper.js';

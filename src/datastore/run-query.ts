@@ -8,13 +8,13 @@
 import type { CallOptions } from 'google-gax';
 import { requestBase, type Connection, type DatastoreClient } from './connection.js';
 import { withRetry, DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import type { IEntityResult, IKey, ILookupResponse, IQuery, IReadOptions, IRunQueryResponse, ITimestamp } from './proto.js';
+import type { IEntityResult, IKey, ILookupResponse, IQuery, IReadOptions, IRunQueryResponse, ITimestamp } from '../model/proto.js';
 import type { google } from '@google-cloud/datastore/build/protos/protos.js';
 
 type IRunAggregationQueryResponse = google.datastore.v1.IRunAggregationQueryResponse;
 import { formatTimestamp, parseTimestamp } from '../format/timestamp.js';
 import { DspipeError } from '../errors.js';
-import { compareKeyPaths } from '../emulator/key-order.js';
+import { compareKeyPaths } from '../model/key-order.js';
 
 /** One attempt per gax call: our withRetry decides about retries. */
 export const SINGLE_ATTEMPT: CallOptions = { retry: null };

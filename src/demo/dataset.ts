@@ -6,7 +6,7 @@
  * default namespace and two tenants. Deterministic: the same call gives the
  * same entities, so tests can compare against it.
  */
-import type { IEntity, IKey, IValue } from '../datastore/proto.js';
+import type { IEntity, IKey, IValue } from '../model/proto.js';
 import { mulberry32 } from '../prng.js';
 
 export interface DatasetOptions {

@@ -5,11 +5,11 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { requestBase, type Connection, type DatastoreClient } from '../datastore/connection.js';
-import type { IEntity, IKey, ILookupResponse } from '../datastore/proto.js';
+import type { IEntity, IKey, ILookupResponse } from '../model/proto.js';
 import { BatchAccumulator, keyIdentity, type WriteOp } from '../format/batching.js';
-import { formatKey } from '../format/key-rewrite.js';
 import { withRetry } from '../datastore/retry.js';
 import { NO_GAX_RETRY } from '../stages/entity-writer.js';
+import { formatKey } from '../model/key-text.js';
 
 export async function seedEntities(client: DatastoreClient, connection: Connection, entities: readonly IEntity[]): Promise<number> {
   const acc = new BatchAccumulator({ maxBytes: 4 * 1024 * 1024, maxOps: 500 });

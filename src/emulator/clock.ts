@@ -4,7 +4,7 @@
  * value and never goes backwards even if the wall clock does: a read time
  * handed to a client stays a stable point in history.
  */
-import type { ITimestamp } from '../datastore/proto.js';
+import type { ITimestamp } from '../model/proto.js';
 import { invalidArgument } from './rpc-error.js';
 
 export class Clock {

@@ -4,14 +4,17 @@
  * so a failed commit leaves no trace (besides ids it allocated, which are
  * never handed out again anyway).
  */
-import type { ICommitRequest, ICommitResponse, IEntity, IKey, IMutation, IMutationResult } from '../datastore/proto.js';
-import type { Value as IValue } from './value.js';
+import type { ICommitRequest, ICommitResponse, IEntity, IKey, IMutation, IMutationResult } from '../model/proto.js';
+import type { Value as IValue } from '../model/proto.js';
 import { fromTimestamp, toTimestamp } from './clock.js';
-import { describeKey, encodePath, isComplete, kindOf, normalizeKey, type RequestScope } from './keys.js';
+import { encodePath, isComplete, kindOf, normalizeKey, type RequestScope } from './keys.js';
 import type { StoredEntity } from './snapshot.js';
 import type { Database, Store } from './store.js';
 import type { Transaction, Transactions } from './transactions.js';
-import { MAX_ENTITY_BYTES, entitySize, validateProperties } from './validate.js';
+import { validateProperties } from './validate.js';
+import { formatKey } from '../model/key-text.js';
+import { entitySize } from '../model/storage-size.js';
+import { MAX_ENTITY_BYTES } from '../model/limits.js';
 import { RpcError, Status, invalidArgument } from './rpc-error.js';
 import { applyTransforms, type PropertyTransform } from './transforms.js';
 import { applyMask } from './property-mask.js';
@@ -128,11 +131,11 @@ function prepare(m: IMutation, i: number, scope: RequestScope): Prepared {
   else if (p.failOnConflict) throw invalidArgument(`${where}: conflict_resolution_strategy needs base_version or update_time`);
   if (op !== 'delete') {
     const properties = (entity?.properties ?? {}) as Record<string, IValue>;
-    validateProperties(properties, scope, `${where} (${describeKey(key)})`);
+    validateProperties(properties, scope, `${where} (${formatKey(key)})`);
     const size = entitySize({ key, properties });
     if (size > MAX_ENTITY_BYTES) {
       throw invalidArgument(
-        `${where}: entity ${describeKey(key)} is too big: ${size} bytes is over the limit of ${MAX_ENTITY_BYTES} bytes` +
+        `${where}: entity ${formatKey(key)} is too big: ${size} bytes is over the limit of ${MAX_ENTITY_BYTES} bytes` +
           ' (Datastore storage size formula)',
       );
     }
@@ -159,10 +162,10 @@ function checkSequences(prepared: Prepared[], transactional: boolean): void {
     const before = last.get(id);
     if (before !== undefined) {
       if (!transactional) {
-        throw invalidArgument(`A non-transactional commit may not contain multiple mutations affecting the same entity: ${describeKey(p.key)}`);
+        throw invalidArgument(`A non-transactional commit may not contain multiple mutations affecting the same entity: ${formatKey(p.key)}`);
       }
       if ((p.op === 'insert' && before !== 'delete') || (p.op === 'update' && before === 'delete')) {
-        throw invalidArgument(`${before} followed by ${p.op} of the same entity is not allowed in one commit: ${describeKey(p.key)}`);
+        throw invalidArgument(`${before} followed by ${p.op} of the same entity is not allowed in one commit: ${formatKey(p.key)}`);
       }
     }
     last.set(id, p.op);
@@ -192,7 +195,7 @@ function simulate(db: Database, prepared: Prepared[], time: number): { results: 
     if (p.allocated) result.key = p.key;
     if (conflicts(p, current)) {
       if (p.failOnConflict) {
-        throw new RpcError(Status.FAILED_PRECONDITION, `mutation ${i}: ${describeKey(p.key)} has changed since base_version/update_time`);
+        throw new RpcError(Status.FAILED_PRECONDITION, `mutation ${i}: ${formatKey(p.key)} has changed since base_version/update_time`);
       }
       result.conflictDetected = true;
       if (current !== null) {
@@ -206,10 +209,10 @@ function simulate(db: Database, prepared: Prepared[], time: number): { results: 
       continue;
     }
     if (p.op === 'insert' && current !== null) {
-      throw new RpcError(Status.ALREADY_EXISTS, `entity already exists: ${describeKey(p.key)}`);
+      throw new RpcError(Status.ALREADY_EXISTS, `entity already exists: ${formatKey(p.key)}`);
     }
     if (p.op === 'update' && current === null) {
-      throw new RpcError(Status.NOT_FOUND, `no entity to update: ${describeKey(p.key)}`);
+      throw new RpcError(Status.NOT_FOUND, `no entity to update: ${formatKey(p.key)}`);
     }
     let next: StoredEntity | null = null;
     if (p.op !== 'delete') {

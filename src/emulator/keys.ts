@@ -4,13 +4,10 @@
  * and encoded into a string whose plain JS order is Datastore's key order
  * within a partition (key-order.ts), so indexes compare with `<`.
  */
-import type { IKey, IPartitionId, IPathElement } from '../datastore/proto.js';
+import type { IKey, IPartitionId, IPathElement } from '../model/proto.js';
 import { invalidArgument } from './rpc-error.js';
+import { isReservedName, MAX_ID, MAX_KEY_PATH, MAX_NAME_BYTES } from '../model/limits.js';
 
-export const MAX_PATH_ELEMENTS = 100;
-export const MAX_NAME_BYTES = 1500;
-const MAX_ID = 9223372036854775807n;
-const RESERVED = /^__.*__$/;
 
 export interface Partition {
   projectId: string;
@@ -23,17 +20,6 @@ export interface RequestScope {
   databaseId: string;
 }
 
-export function isReserved(name: string): boolean {
-  return RESERVED.test(name);
-}
-
-export function describeKey(key: IKey): string {
-  const path = (key.path ?? [])
-    .map((e) => `${e.kind ?? ''}:${e.id != null ? e.id : e.name != null ? JSON.stringify(e.name) : '?'}`)
-    .join('/');
-  const ns = key.partitionId?.namespaceId ? `[${key.partitionId.namespaceId}] ` : '';
-  return ns + path;
-}
 
 /** The key's partition filled in from the request; refuses another project or database. */
 export function partitionOf(key: IKey, scope: RequestScope): Partition {
@@ -51,7 +37,7 @@ export function partitionOf(key: IKey, scope: RequestScope): Partition {
     );
   }
   const namespaceId = p.namespaceId ?? '';
-  if (namespaceId !== '' && isReserved(namespaceId)) {
+  if (namespaceId !== '' && isReservedName(namespaceId)) {
     throw invalidArgument(`namespace "${namespaceId}" is reserved`);
   }
   return sharedPartition(scope.projectId, scope.databaseId, namespaceId);
@@ -93,8 +79,8 @@ export function normalizeKey(key: IKey | null | undefined, scope: RequestScope, 
   const partitionId = partitionOf(key, scope);
   const path = key.path ?? [];
   if (path.length === 0) throw invalidArgument(`${what} path is empty`);
-  if (path.length > MAX_PATH_ELEMENTS) {
-    throw invalidArgument(`${what} path has ${path.length} elements, longer than the maximum of ${MAX_PATH_ELEMENTS}`);
+  if (path.length > MAX_KEY_PATH) {
+    throw invalidArgument(`${what} path has ${path.length} elements, longer than the maximum of ${MAX_KEY_PATH}`);
   }
   const out: IPathElement[] = new Array(path.length);
   for (let i = 0; i < path.length; i++) {
@@ -104,7 +90,7 @@ export function normalizeKey(key: IKey | null | undefined, scope: RequestScope, 
     if (utf8Length(kind) > MAX_NAME_BYTES) {
       throw invalidArgument(`${what} path element ${i}: the kind is longer than ${MAX_NAME_BYTES} bytes`);
     }
-    if (rules.refuseReserved && isReserved(kind)) {
+    if (rules.refuseReserved && isReservedName(kind)) {
       throw invalidArgument(`${what} path element ${i}: kind "${kind}" is reserved`);
     }
     const hasId = e.id !== null && e.id !== undefined;
@@ -119,7 +105,7 @@ export function normalizeKey(key: IKey | null | undefined, scope: RequestScope, 
       if (utf8Length(name) > MAX_NAME_BYTES) {
         throw invalidArgument(`${what} path element ${i}: the name is longer than ${MAX_NAME_BYTES} bytes`);
       }
-      if (rules.refuseReserved && isReserved(name)) {
+      if (rules.refuseReserved && isReservedName(name)) {
         throw invalidArgument(`${what} path element ${i}: the name "${name}" is reserved`);
       }
       out[i] = { kind, name };

@@ -5,7 +5,7 @@
  * and written through entity values, copying on write so stored entities
  * stay untouched.
  */
-import type { Value as IValue } from './value.js';
+import type { Value as IValue } from '../model/proto.js';
 import { invalidArgument } from './rpc-error.js';
 
 export function parsePath(path: string): string[] {

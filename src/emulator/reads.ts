@@ -3,7 +3,7 @@
  * snapshot a read sees (now, a read time, or a transaction's) and whether it
  * starts a transaction.
  */
-import type { IReadOptions, ITimestamp } from '../datastore/proto.js';
+import type { IReadOptions, ITimestamp } from '../model/proto.js';
 import { fromTimestamp } from './clock.js';
 import type { Database, Store } from './store.js';
 import type { Transaction, Transactions } from './transactions.js';

@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { DatastoreService } from './service.js';
 import type { FaultInjector } from './faults.js';
-import { MAX_REQUEST_BYTES } from './validate.js';
+import { MAX_REQUEST_BYTES } from '../model/limits.js';
 import { Status, toStatus } from './rpc-error.js';
 import { encodeLookupResponse, encodeRunQueryResponse } from './wire.js';
 

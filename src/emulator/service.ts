@@ -15,7 +15,7 @@ import type {
   ICommitRequest,
   ICommitResponse,
   IEntityResult,
-} from '../datastore/proto.js';
+} from '../model/proto.js';
 import type { google } from '@google-cloud/datastore/build/protos/protos.js';
 import { toTimestamp } from './clock.js';
 import { commit } from './commit.js';
@@ -25,14 +25,12 @@ import type { DatabaseSnapshot } from './snapshot.js';
 import { Store, type Database, type StoreOptions } from './store.js';
 import { Transactions } from './transactions.js';
 import { invalidArgument } from './rpc-error.js';
-import { entitySize } from './validate.js';
+import { entitySize } from '../model/storage-size.js';
+import { MAX_LOOKUP_KEYS, MAX_LOOKUP_RESPONSE_BYTES } from '../model/limits.js';
 
 type v1 = typeof google.datastore.v1;
 type Req<T> = T & { projectId?: string | null; databaseId?: string | null };
 
-export const MAX_LOOKUP_KEYS = 1000;
-/** Entity bytes (storage size formula) one Lookup response carries before deferring keys. */
-export const MAX_LOOKUP_RESPONSE_BYTES = 10 * 1024 * 1024;
 
 /** The query engine's entry points (src/emulator/query/). */
 export interface QueryEngine {

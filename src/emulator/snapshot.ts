@@ -4,7 +4,7 @@
  * aggregations). The store hands the engine a read-consistent view of one
  * database at one read time; the engine never sees versions it should not.
  */
-import type { IKey, ITimestamp, IValue } from '../datastore/proto.js';
+import type { IKey, ITimestamp, IValue } from '../model/proto.js';
 
 export interface StoredEntity {
   /**

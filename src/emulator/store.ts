@@ -7,8 +7,8 @@
  * lazily when a row is written again, and rows whose only version is an old
  * deletion are swept out at commit time.
  */
-import type { ITimestamp } from '../datastore/proto.js';
-import { compareUtf8 } from './key-order.js';
+import type { ITimestamp } from '../model/proto.js';
+import { compareUtf8 } from '../model/key-order.js';
 import type { DatabaseSnapshot, ScanStart, StoredEntity } from './snapshot.js';
 import { SortedIndex } from './sorted-index.js';
 import { Clock, toTimestamp } from './clock.js';

@@ -4,8 +4,8 @@
  * arithmetic saturates at the int64 bounds; mixed with doubles it is double
  * arithmetic), append missing elements and remove all from array.
  */
-import type { ITimestamp } from '../datastore/proto.js';
-import type { Value as IValue } from './value.js';
+import type { ITimestamp } from '../model/proto.js';
+import type { Value as IValue } from '../model/proto.js';
 import { getAt, parsePath, setAt, type Properties } from './property-path.js';
 import { invalidArgument } from './rpc-error.js';
 

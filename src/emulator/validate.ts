@@ -1,75 +1,18 @@
 /**
- * Entity validation and size, as Datastore does them on write. Sizes follow
- * Google's "Storage size calculations" page: strings are UTF-8 bytes + 1,
- * integer ids 8, a key adds 16, an entity adds 32, and the entity limit is
- * 1,048,572 bytes. Indexed strings and blobs are limited to 1,500 bytes.
+ * Property validation, as Datastore does it on write: reserved and over-long
+ * names, indexed strings and blobs over 1,500 bytes, timestamps and geo points
+ * out of range, arrays in arrays, key values. The entity size limit is
+ * checked with model/storage-size.ts by the caller (commit.ts).
  */
-import type { IEntity, IKey } from '../datastore/proto.js';
-import type { Value as IValue } from './value.js';
-import { isReserved, normalizeKey, type RequestScope } from './keys.js';
+import { isReservedName, MAX_INDEXED_BYTES, MAX_NAME_BYTES, MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from '../model/limits.js';
+import type { Value as IValue } from '../model/proto.js';
+import { normalizeKey, type RequestScope } from './keys.js';
 import { invalidArgument } from './rpc-error.js';
-
-export const MAX_ENTITY_BYTES = 1_048_572;
-export const MAX_INDEXED_BYTES = 1500;
-export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
-const MIN_TIMESTAMP_SECONDS = -62135596800; // 0001-01-01T00:00:00Z
-const MAX_TIMESTAMP_SECONDS = 253402300799; // 9999-12-31T23:59:59Z
-
-function stringSize(s: string): number {
-  return Buffer.byteLength(s, 'utf8') + 1;
-}
-
-export function keySize(key: IKey): number {
-  const ns = key.partitionId?.namespaceId ?? '';
-  let size = ns === '' ? 16 : 16 + stringSize(ns);
-  for (const e of key.path ?? []) {
-    size += stringSize(e.kind ?? '');
-    size += e.id != null ? 8 : e.name != null ? stringSize(e.name) : 0;
-  }
-  return size;
-}
-
-export function valueSize(v: IValue): number {
-  switch (v.valueType) {
-    case 'nullValue':
-      return 1;
-    case 'booleanValue':
-      return 1;
-    case 'integerValue':
-    case 'doubleValue':
-    case 'timestampValue':
-      return 8;
-    case 'geoPointValue':
-      return 16;
-    case 'stringValue':
-      return stringSize(v.stringValue ?? '');
-    case 'blobValue':
-      return blobLength(v.blobValue);
-    case 'keyValue':
-      return keySize(v.keyValue ?? {});
-    case 'entityValue':
-      return entitySize(v.entityValue ?? {});
-    case 'arrayValue': {
-      let size = 0;
-      for (const e of v.arrayValue?.values ?? []) size += valueSize(e);
-      return size;
-    }
-    default:
-      return 1;
-  }
-}
 
 function blobLength(b: unknown): number {
   if (b === null || b === undefined) return 0;
   if (typeof b === 'string') return Buffer.byteLength(b, 'base64');
   return (b as Uint8Array).length;
-}
-
-export function entitySize(entity: IEntity): number {
-  let size = 32 + (entity.key ? keySize(entity.key) : 0);
-  const props = entity.properties ?? {};
-  for (const name in props) size += stringSize(name) + valueSize(props[name]!);
-  return size;
 }
 
 /**
@@ -84,9 +27,9 @@ export function validateProperties(
 ): void {
   for (const name in properties ?? {}) {
     if (name === '') throw invalidArgument(`${where}: a property name is empty`);
-    if (isReserved(name)) throw invalidArgument(`${where}: property name "${name}" is reserved`);
-    if (Buffer.byteLength(name, 'utf8') > MAX_INDEXED_BYTES) {
-      throw invalidArgument(`${where}: property name "${name.slice(0, 40)}..." is longer than ${MAX_INDEXED_BYTES} bytes`);
+    if (isReservedName(name)) throw invalidArgument(`${where}: property name "${name}" is reserved`);
+    if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {
+      throw invalidArgument(`${where}: property name "${name.slice(0, 40)}..." is longer than ${MAX_NAME_BYTES} bytes`);
     }
     validateValue(properties![name]!, name, scope, where, false, false);
   }
@@ -161,7 +104,7 @@ function validateValue(
         normalizeKey(e.key, own ? { projectId: own, databaseId: e.key.partitionId?.databaseId ?? '' } : scope, { allowIncomplete: true, refuseReserved: false }, `${where}: key of the entity in property "${name}"`);
       }
       for (const sub in e.properties ?? {}) {
-        if (isReserved(sub)) throw invalidArgument(`${where}: property name "${name}.${sub}" is reserved`);
+        if (isReservedName(sub)) throw invalidArgument(`${where}: property name "${name}.${sub}" is reserved`);
         validateValue(e.properties![sub]!, `${name}.${sub}`, scope, where, false, excluded);
       }
       return;

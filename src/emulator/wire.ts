@@ -9,7 +9,7 @@
  * serializer (`encode*` return undefined). Field numbers are those of
  * google/datastore/v1/{datastore,query,entity}.proto.
  */
-import type { Value } from './value.js';
+import type { Value } from '../model/proto.js';
 import { GrowableBuffer } from './growable-buffer.js';
 
 const MORE_RESULTS: Record<string, number> = {

@@ -8,7 +8,8 @@
  * the tests check that against Mutation.encode). A count cap still applies,
  * for latency and for `restore.batchSize` in options.json.
  */
-import type { IEntity, IKey, IValue } from '../datastore/proto.js';
+import type { IEntity, IKey, IValue } from '../model/proto.js';
+import { MAX_REQUEST_BYTES } from '../model/limits.js';
 
 /** One write the entity writer commits. `baseVersion` makes it conditional (migrate). */
 export interface WriteOp {
@@ -18,9 +19,8 @@ export interface WriteOp {
   baseVersion?: string;
 }
 
-export const REQUEST_LIMIT_BYTES = 10 * 1024 * 1024;
 /** 1 MiB below the limit: room for the request envelope and for server-side accounting we cannot see. */
-export const DEFAULT_MAX_BATCH_BYTES = REQUEST_LIMIT_BYTES - 1024 * 1024;
+export const DEFAULT_MAX_BATCH_BYTES = MAX_REQUEST_BYTES - 1024 * 1024;
 /** Mutations per commit by default: small enough that a retried batch costs little. */
 export const DEFAULT_MAX_BATCH_OPS = 500;
 

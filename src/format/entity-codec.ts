@@ -38,14 +38,11 @@
  * `__key__.path[0].id`, `owner.__key__` for an entity value's key).
  */
 import { DspipeError } from '../errors.js';
-import type { IEntity, IKey, IValue } from '../datastore/proto.js';
-import { compareUtf8 } from '../emulator/key-order.js';
-import { formatTimestamp, parseTimestamp, MIN_TIMESTAMP_SECONDS, MAX_TIMESTAMP_SECONDS } from './timestamp.js';
-
-/** Datastore's "maximum depth of nested entity values". */
-export const MAX_ENTITY_DEPTH = 20;
-/** Datastore's maximum number of key path elements. */
-export const MAX_KEY_PATH = 100;
+import type { IEntity, IKey, IValue } from '../model/proto.js';
+import { compareUtf8 } from '../model/key-order.js';
+import { MAX_ENTITY_DEPTH, MAX_KEY_PATH, MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from '../model/limits.js';
+import { VALUE_FIELDS } from '../model/value-types.js';
+import { formatTimestamp, parseTimestamp } from './timestamp.js';
 
 export interface LineLocation {
   file?: string;
@@ -349,21 +346,6 @@ function keyText(k: Loose, allowIncomplete: boolean): string {
   }
   return s + ']}';
 }
-
-/** The Value oneof's members, in the order their presence is checked. */
-export const VALUE_FIELDS = [
-  'nullValue',
-  'booleanValue',
-  'integerValue',
-  'doubleValue',
-  'timestampValue',
-  'keyValue',
-  'stringValue',
-  'blobValue',
-  'geoPointValue',
-  'entityValue',
-  'arrayValue',
-] as const;
 
 /** Which oneof field a hand-built value sets (protobufjs prototypes hold null defaults). */
 function detectType(v: Loose): string {

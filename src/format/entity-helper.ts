@@ -15,8 +15,8 @@
  *
  * `get` returns copies: change an embedded entity or array, then `set` it back.
  */
-import type { IEntity, IKey, ILatLng, IValue } from '../datastore/proto.js';
-import { valueTypeOf, type ValueTypeName } from './schema.js';
+import type { IEntity, IKey, ILatLng, IValue } from '../model/proto.js';
+import { valueTypeOf, type ValueTypeName } from '../model/value-types.js';
 
 /** A Date that remembers the microseconds Datastore stores below the millisecond. */
 export class Timestamp extends Date {
@@ -169,20 +169,6 @@ function cloneKey(key: IKey): IKey {
   const copy: IKey = { ...key, path: (key.path ?? []).map((e) => ({ ...e })) };
   if (key.partitionId) copy.partitionId = { ...key.partitionId };
   return copy;
-}
-
-/** `Parent(id 1) > User(name "alice")`, with the namespace when not the default. */
-export function describeKey(key: IKey | null | undefined): string {
-  if (!key) return '(no key)';
-  const path = (key.path ?? [])
-    .map((e) => {
-      const id = e.id === null || e.id === undefined || String(e.id) === '0' ? undefined : String(e.id);
-      const ident = id !== undefined ? `id ${id}` : e.name ? `name ${JSON.stringify(e.name)}` : 'incomplete';
-      return `${e.kind}(${ident})`;
-    })
-    .join(' > ');
-  const ns = key.partitionId?.namespaceId;
-  return ns ? `${path} in namespace ${JSON.stringify(ns)}` : path;
 }
 
 export class EntityHelper {

@@ -9,7 +9,7 @@
  * hold, and rewriting it would silently redirect it to something else.
  */
 import { DspipeError } from '../errors.js';
-import type { IEntity, IKey, IPartitionId, IValue } from '../datastore/proto.js';
+import type { IEntity, IKey, IPartitionId, IValue } from '../model/proto.js';
 import { DEFAULT_NAMESPACE_TOKEN } from './selection.js';
 
 export interface DatabaseRef {
@@ -107,12 +107,3 @@ export function createKeyRewrite(options: KeyRewriteOptions): ((entity: IEntity)
   };
 }
 
-/** A key as people read it: `Parent(12)/Child("a")` with its namespace, for messages. */
-export function formatKey(key: IKey | null | undefined): string {
-  if (!key) return '(no key)';
-  const path = (key.path ?? [])
-    .map((e) => `${e.kind ?? ''}(${e.id != null ? String(e.id) : e.name != null ? JSON.stringify(e.name) : ''})`)
-    .join('/');
-  const ns = key.partitionId?.namespaceId;
-  return ns ? `${path} in namespace ${JSON.stringify(ns)}` : path;
-}

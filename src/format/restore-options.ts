@@ -7,7 +7,8 @@ import { DspipeError } from '../errors.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
 import { parseSelection, type Selection } from './selection.js';
 import { parseNamespaceMap } from './key-rewrite.js';
-import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS, REQUEST_LIMIT_BYTES } from './batching.js';
+import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS } from './batching.js';
+import { MAX_REQUEST_BYTES } from '../model/limits.js';
 
 export const DEFAULT_ROOT = '_backup';
 export const DEFAULT_RESTORE_CONCURRENCY = 4;
@@ -115,7 +116,7 @@ export function normalizeRestoreOptions(input: RestoreOptionsInput): RestoreOpti
     concurrency: positiveInt(input.concurrency, '--concurrency', DEFAULT_RESTORE_CONCURRENCY, 256),
     writers: positiveInt(input.writers, '--writers', DEFAULT_WRITERS, 256),
     batchSize: positiveInt(input.batchSize, '--batch-size', DEFAULT_MAX_BATCH_OPS, 100_000),
-    batchBytes: positiveInt(input.batchBytes, '--batch-bytes', DEFAULT_MAX_BATCH_BYTES, REQUEST_LIMIT_BYTES),
+    batchBytes: positiveInt(input.batchBytes, '--batch-bytes', DEFAULT_MAX_BATCH_BYTES, MAX_REQUEST_BYTES),
     onError,
     rejects: input.rejects,
     dryRun: input.dryRun ?? false,

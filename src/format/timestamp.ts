@@ -10,10 +10,7 @@
  * maps exactly and negative seconds (before 1970) need no special case.
  */
 
-/** 0001-01-01T00:00:00Z */
-export const MIN_TIMESTAMP_SECONDS = -62135596800;
-/** 9999-12-31T23:59:59Z */
-export const MAX_TIMESTAMP_SECONDS = 253402300799;
+import { MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from '../model/limits.js';
 
 const PAD2: string[] = [];
 for (let i = 0; i < 100; i++) PAD2.push(i < 10 ? '0' + i : String(i));

@@ -23,9 +23,9 @@
  * too, and leaves values of any other type alone (so it finishes mixed data).
  */
 import { DspipeError } from '../errors.js';
-import type { IValue } from '../datastore/proto.js';
+import type { IValue } from '../model/proto.js';
 import { EntityHelper, Timestamp } from './entity-helper.js';
-import { valueTypeOf } from './schema.js';
+import { valueTypeOf } from '../model/value-types.js';
 
 export type TimeFormat =
   | { kind: 'iso' }

@@ -5,7 +5,7 @@
  * later), so the frontier is the key just before the oldest write not yet
  * done. Resuming from it may redo a few entities, never skip one.
  */
-import type { IKey } from '../datastore/proto.js';
+import type { IKey } from '../model/proto.js';
 
 export class CheckpointTracker {
   private last: IKey | null;

@@ -10,7 +10,7 @@
 import pLimit from 'p-limit';
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import { requestBase } from '../datastore/connection.js';
-import type { ICommitResponse, IEntityResult, IKey, ILookupResponse, IMutation } from '../datastore/proto.js';
+import type { ICommitResponse, IEntityResult, IKey, ILookupResponse, IMutation } from '../model/proto.js';
 import { withRetry, DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
 import { SINGLE_ATTEMPT } from '../datastore/run-query.js';
 import type { WriteOp } from '../format/batching.js';

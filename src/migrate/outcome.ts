@@ -4,12 +4,12 @@
  * — a throw, another key, a non-entity — stops the migration with
  * DSPIPE_MIGRATION_FAILED naming the script and the entity's key.
  */
-import type { IEntity, IEntityResult, IKey } from '../datastore/proto.js';
+import type { IEntity, IEntityResult, IKey } from '../model/proto.js';
 import { encodeEntity, encodeKey } from '../format/entity-codec.js';
 import { EntityHelper } from '../format/entity-helper.js';
-import { formatKey } from '../format/key-rewrite.js';
 import { DspipeError } from '../errors.js';
 import type { TransformFunction } from './loader.js';
+import { formatKey } from '../model/key-text.js';
 
 export type Outcome = { type: 'unchanged' } | { type: 'write'; entity: IEntity } | { type: 'delete' };
 

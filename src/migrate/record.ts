@@ -7,7 +7,7 @@
  */
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import { requestBase } from '../datastore/connection.js';
-import type { ICommitResponse, IEntity, IKey, ILookupResponse, IMutation } from '../datastore/proto.js';
+import type { ICommitResponse, IEntity, IKey, ILookupResponse, IMutation } from '../model/proto.js';
 import { withRetry, DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
 import { queryPages, SINGLE_ATTEMPT } from '../datastore/run-query.js';
 import { decodeKey, encodeEntity, encodeKey } from '../format/entity-codec.js';

@@ -12,13 +12,13 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
-import type { IKey } from '../datastore/proto.js';
+import type { IKey } from '../model/proto.js';
 import type { RetryPolicy } from '../datastore/retry.js';
 import type { WriteOp } from '../format/batching.js';
 import { createBatcher } from '../stages/batcher.js';
 import { createEntityReader } from '../stages/entity-reader.js';
 import { createEntityWriter } from '../stages/entity-writer.js';
-import { createTransformer, type ChangeExample } from '../stages/transformer.js';
+import { createTransformer, type ChangeExample } from './transformer.js';
 import { ConflictResolver } from './conflicts.js';
 import type { ScriptRef } from './outcome.js';
 import { DspipeError, isDspipeError } from '../errors.js';

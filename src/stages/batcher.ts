@@ -5,7 +5,7 @@
  * can feed it directly.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import type { IEntity } from '../datastore/proto.js';
+import type { IEntity } from '../model/proto.js';
 import {
   BatchAccumulator, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS, mutationBytes, type WriteOp,
 } from '../format/batching.js';

@@ -7,7 +7,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import type { DatastoreClient, Connection } from '../datastore/connection.js';
-import type { IEntity, IEntityResult, IKey } from '../datastore/proto.js';
+import type { IEntity, IEntityResult, IKey } from '../model/proto.js';
 import type { WriteOp } from '../format/batching.js';
 import { createEntityWriter, type EntityWriter, type EntityWriterOptions } from './entity-writer.js';
 

@@ -15,10 +15,10 @@
 import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
-import type { IEntityResult, IKey, IQuery, ITimestamp } from '../datastore/proto.js';
+import type { IEntityResult, IKey, IQuery, ITimestamp } from '../model/proto.js';
 import type { RetryPolicy } from '../datastore/retry.js';
 import { keyRangeQuery, queryPages, scatterSplitPoints, type QueryPage, type ReadContext } from '../datastore/run-query.js';
-import { compareKeyPaths } from '../emulator/key-order.js';
+import { compareKeyPaths } from '../model/key-order.js';
 
 export interface EntityReaderOptions {
   namespace: string;

@@ -19,11 +19,11 @@ import { Writable } from 'node:stream';
 import type { CallOptions } from 'google-gax';
 import type { DatastoreClient, Connection } from '../datastore/connection.js';
 import { requestBase } from '../datastore/connection.js';
-import type { ICommitResponse, IMutation } from '../datastore/proto.js';
+import type { ICommitResponse, IMutation } from '../model/proto.js';
 import { DEFAULT_RETRY, grpcCode, isTransient, withRetry, type RetryPolicy } from '../datastore/retry.js';
 import { DspipeError } from '../errors.js';
 import { mutationBytes, opKey, type WriteOp } from '../format/batching.js';
-import { formatKey } from '../format/key-rewrite.js';
+import { formatKey } from '../model/key-text.js';
 
 /** Per-call options that switch google-gax's retries off: ours (withRetry) decide. */
 export const NO_GAX_RETRY = { retry: null } as unknown as CallOptions;

@@ -12,7 +12,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { DatastoreClient, Connection } from '../datastore/connection.js';
 import { requestBase } from '../datastore/connection.js';
-import type { IEntity, IKey } from '../datastore/proto.js';
+import type { IEntity, IKey } from '../model/proto.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../datastore/retry.js';
 import { DspipeError } from '../errors.js';
 import { keyIdentity, opKey, type WriteOp } from '../format/batching.js';

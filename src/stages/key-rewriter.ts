@@ -3,7 +3,7 @@
  * database and namespaces (see src/format/key-rewrite.ts for which keys move).
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import type { IEntity } from '../datastore/proto.js';
+import type { IEntity } from '../model/proto.js';
 import { createKeyRewrite, type KeyRewriteOptions } from '../format/key-rewrite.js';
 
 export class KeyRewriter extends Transform {

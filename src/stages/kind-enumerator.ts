@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
-import type { IQuery, ITimestamp } from '../datastore/proto.js';
+import type { IQuery, ITimestamp } from '../model/proto.js';
 import type { RetryPolicy } from '../datastore/retry.js';
 import { queryPages, type ReadContext } from '../datastore/run-query.js';
 import { matches, SELECT_ALL, type Selection } from '../format/selection.js';

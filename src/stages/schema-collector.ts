@@ -4,7 +4,7 @@
  * entity, so it never holds more than one chunk.
  */
 import { Writable } from 'node:stream';
-import type { IEntity, IEntityResult } from '../datastore/proto.js';
+import type { IEntity, IEntityResult } from '../model/proto.js';
 import { SchemaAccumulator } from '../format/schema.js';
 
 export interface SchemaCollectorOptions {

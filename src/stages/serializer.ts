@@ -5,7 +5,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { encodeEntity } from '../format/entity-codec.js';
-import type { IEntity, IEntityResult } from '../datastore/proto.js';
+import type { IEntity, IEntityResult } from '../model/proto.js';
 
 export interface Serializer extends Transform {
   /** Entities encoded. */

@@ -7,11 +7,11 @@ import { Writable } from 'node:stream';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { dump, type DumpEvent } from '../../src/commands/dump.js';
 import { encodeEntity, decodeEntity } from '../../src/format/entity-codec.js';
-import { compareKeys } from '../../src/emulator/key-order.js';
+import { compareKeys } from '../../src/model/key-order.js';
 import { isDspipeError } from '../../src/errors.js';
 import { formatManifest } from '../../src/format/manifest.js';
 import { serverReadTime, timestampToRfc3339 } from '../../src/datastore/run-query.js';
-import type { IEntity } from '../../src/datastore/proto.js';
+import type { IEntity } from '../../src/model/proto.js';
 import { lookupAll, seedKind, sampleEntity, put } from '../stages/seed.js';
 import { decompress, kindLines, listFiles, readManifest, timeless } from './dump-helpers.js';
 

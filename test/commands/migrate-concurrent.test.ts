@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { migrateUp } from '../../src/commands/migrate.js';
 import { createClient, type DatastoreClient } from '../../src/datastore/connection.js';
-import type { IKey } from '../../src/datastore/proto.js';
+import type { IKey } from '../../src/model/proto.js';
 import { SINGLE_ATTEMPT } from '../../src/datastore/run-query.js';
 import { EntityHelper, Timestamp } from '../../src/format/entity-helper.js';
 import { BASE_SECONDS, DAY, birthdayString, commit, migrationsDir, readKind, seedUsers, userKey } from '../migrate/fixtures.js';

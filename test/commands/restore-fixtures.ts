@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compress } from 'zstd-napi';
 import { requestBase, type Connection, type DatastoreClient } from '../../src/datastore/connection.js';
-import type { IEntity, IKey } from '../../src/datastore/proto.js';
+import type { IEntity, IKey } from '../../src/model/proto.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
 import { kindFilePath } from '../../src/format/file-names.js';
 import { formatManifest, type DumpManifest, type ManifestKind } from '../../src/format/manifest.js';

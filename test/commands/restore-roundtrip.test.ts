@@ -9,7 +9,7 @@ import { clear } from '../../src/commands/clear.js';
 import { restore } from '../../src/commands/restore.js';
 import { sampleDataset } from '../../src/demo/dataset.js';
 import { compareEntities, lookupAll, seedEntities } from '../../src/demo/seed.js';
-import type { IEntity, IKey } from '../../src/datastore/proto.js';
+import type { IEntity, IKey } from '../../src/model/proto.js';
 import { readAll } from './restore-fixtures.js';
 
 let t: TestEmulator;

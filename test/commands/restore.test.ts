@@ -9,7 +9,7 @@ import { restore } from '../../src/commands/restore.js';
 import { sampleDataset } from '../../src/demo/dataset.js';
 import { compareEntities, lookupAll, seedEntities } from '../../src/demo/seed.js';
 import { requestBase, type Connection } from '../../src/datastore/connection.js';
-import type { IEntity, IKey } from '../../src/datastore/proto.js';
+import type { IEntity, IKey } from '../../src/model/proto.js';
 import { decodeEntity, encodeEntity } from '../../src/format/entity-codec.js';
 import { createKeyRewrite, parseNamespaceMap } from '../../src/format/key-rewrite.js';
 import { formatManifest, type DumpManifest } from '../../src/format/manifest.js';

@@ -3,7 +3,7 @@
  * raw v1 shapes and an assertion on gRPC status codes.
  */
 import assert from 'node:assert/strict';
-import type { IEntity, IKey, IMutation, IValue } from '../../src/datastore/proto.js';
+import type { IEntity, IKey, IMutation, IValue } from '../../src/model/proto.js';
 import type { TestEmulator } from '../helpers/emulator.js';
 
 export const Code = {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startEmulator } from '../../src/emulator/index.js';
 import { DEFAULT_FAULT_CODES } from '../../src/emulator/faults.js';
 import { withEmulator, type TestEmulator } from '../helpers/emulator.js';
-import type { IEntityResult } from '../../src/datastore/proto.js';
+import type { IEntityResult } from '../../src/model/proto.js';
 import { Code, commit, entity, key, lookup } from './conformance.js';
 
 async function outcomes(t: TestEmulator, n: number): Promise<number[]> {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { withEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { Code, NO_RETRY, commit, entity, key, rejectsWith } from './conformance.js';
-import type { IKey } from '../../src/datastore/proto.js';
+import type { IKey } from '../../src/model/proto.js';
 
 async function allocate(t: TestEmulator, keys: IKey[]): Promise<string[]> {
   const [r] = await t.client.allocateIds({ projectId: t.connection.projectId, keys }, NO_RETRY);

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { Code, NO_RETRY, entity, int, rejectsWith } from './conformance.js';
-import type { IKey, IMutation } from '../../src/datastore/proto.js';
+import type { IKey, IMutation } from '../../src/model/proto.js';
 
 describe('emulator partitions: projects, named databases, namespaces', () => {
   let t: TestEmulator;

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PropertyFilter, and as andFilter, or as orFilter } from '@google-cloud/datastore';
-import type { IQuery, IRunQueryResponse } from '../../src/datastore/proto.js';
+import type { IQuery, IRunQueryResponse } from '../../src/model/proto.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { Code, NO_RETRY, commit, entity, int, key, rejectsWith, str } from './conformance.js';
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IEntityResult, IQueryResultBatch, IValue } from '../../src/datastore/proto.js';
+import type { IEntityResult, IQueryResultBatch, IValue } from '../../src/model/proto.js';
 import { compareValues, QueryError, runAggregationQuery, runQuery } from '../../src/emulator/query/index.js';
 import { and, entity, MemSnapshot, or, order, PARTITION, pf, query, v } from './query-fixture.js';
 

@@ -3,8 +3,8 @@
  * sorted array per namespace, nothing more. It is a fixture for the engine,
  * not a Datastore stand-in; the end-to-end tests use the real emulator.
  */
-import type { IKey, IValue, IPathElement } from '../../src/datastore/proto.js';
-import { compareKeyPaths, compareUtf8 } from '../../src/emulator/key-order.js';
+import type { IKey, IValue, IPathElement } from '../../src/model/proto.js';
+import { compareKeyPaths, compareUtf8 } from '../../src/model/key-order.js';
 import type { DatabaseSnapshot, ScanStart, StoredEntity } from '../../src/emulator/snapshot.js';
 
 export const PARTITION = { projectId: 'p', databaseId: '', namespaceId: '' };

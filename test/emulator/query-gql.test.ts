@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IValue } from '../../src/datastore/proto.js';
+import type { IValue } from '../../src/model/proto.js';
 import { parseGql, QueryError, runAggregationQuery, runQuery } from '../../src/emulator/query/index.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { Code, NO_RETRY, commit, entity, int, key, rejectsWith, str } from './conformance.js';

@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareKeyPaths } from '../../src/emulator/key-order.js';
+import { compareKeyPaths } from '../../src/model/key-order.js';
 import { encodePath } from '../../src/emulator/keys.js';
 import { SortedIndex } from '../../src/emulator/sorted-index.js';
 import { Store } from '../../src/emulator/store.js';
 import { mulberry32 } from '../../src/prng.js';
-import type { IKey, IPathElement } from '../../src/datastore/proto.js';
+import type { IKey, IPathElement } from '../../src/model/proto.js';
 
 const KINDS = ['A', 'AB', 'B', 'a', 'é', '\u0000x', '\u0001', 'z\uffff', '😀', '\ue000', 'A\u0000'];
 const NAMES = ['', 'a', 'a\u0000', 'b', 'é', '😀', '\uffff', '\ud7ff', 'Z', '\u0001\u0001'];

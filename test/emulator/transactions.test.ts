@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestEmulator, withEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { Code, NO_RETRY, commit, entity, int, key, lookup, rejectsWith } from './conformance.js';
-import type { IMutation } from '../../src/datastore/proto.js';
+import type { IMutation } from '../../src/model/proto.js';
 
 describe('emulator transactions', () => {
   let t: TestEmulator;

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { Code, commit, entity, int, key, lookup, rejectsWith, str } from './conformance.js';
-import type { IKey } from '../../src/datastore/proto.js';
+import type { IKey } from '../../src/model/proto.js';
 
 const MAX_ENTITY = 1_048_572;
 

@@ -2,10 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { decodeEntity } from '../../src/format/entity-codec.js';
-import type { IEntity } from '../../src/datastore/proto.js';
-import {
-  BatchAccumulator, DEFAULT_MAX_BATCH_BYTES, REQUEST_LIMIT_BYTES, mutationBytes, type WriteOp,
-} from '../../src/format/batching.js';
+import type { IEntity } from '../../src/model/proto.js';
+import { BatchAccumulator, DEFAULT_MAX_BATCH_BYTES, mutationBytes, type WriteOp } from '../../src/format/batching.js';
+import { MAX_REQUEST_BYTES } from '../../src/model/limits.js';
 
 const require = createRequire(import.meta.url);
 const { google } = require('@google-cloud/datastore/build/protos/protos.js') as typeof import('@google-cloud/datastore/build/protos/protos.js');
@@ -72,7 +71,7 @@ describe('BatchAccumulator', () => {
   });
 
   test('defaults stay under the 10 MiB request limit with a margin', () => {
-    assert.ok(DEFAULT_MAX_BATCH_BYTES < REQUEST_LIMIT_BYTES - 512 * 1024);
+    assert.ok(DEFAULT_MAX_BATCH_BYTES < MAX_REQUEST_BYTES - 512 * 1024);
   });
 
   test('closes by count', () => {

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { decodeEntity, encodeEntity } from '../../src/format/entity-codec.js';
-import type { IEntity, IKey, IValue } from '../../src/datastore/proto.js';
+import type { IEntity, IKey, IValue } from '../../src/model/proto.js';
 
 let t: TestEmulator;
 before(async () => {

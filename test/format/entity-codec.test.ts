@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
 import { decodeEntity, decodeEntityObject, decodeKey, decodeValue, encodeEntity, encodeKey, encodeValue } from '../../src/format/entity-codec.js';
 import { DspipeError } from '../../src/errors.js';
-import type { IEntity, IValue } from '../../src/datastore/proto.js';
+import type { IEntity, IValue } from '../../src/model/proto.js';
 
 // The reference for "the shape v1.DatastoreClient returns": Datastore's own
 // proto files through proto-loader with google-gax's options.

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EntityHelper, GeoPoint, Timestamp, describeKey, fromValue, toValue, wrapEntity } from '../../src/format/entity-helper.js';
-import type { IEntity } from '../../src/datastore/proto.js';
+import { EntityHelper, GeoPoint, Timestamp, fromValue, toValue, wrapEntity } from '../../src/format/entity-helper.js';
+import type { IEntity } from '../../src/model/proto.js';
 
 const raw = (): IEntity => ({
   key: { partitionId: { projectId: 'p', namespaceId: '' }, path: [{ kind: 'User', name: 'alice' }] },
@@ -102,7 +102,6 @@ test('the helper never mutates the raw entity it wraps', () => {
   assert.ok('age' in r.properties!);
 });
 
-test('fromValue of JSON-mapped blobs and describeKey', () => {
+test('fromValue of JSON-mapped blobs', () => {
   assert.deepEqual(fromValue({ blobValue: 'AQID' as never }), Buffer.from([1, 2, 3]));
-  assert.equal(describeKey({ partitionId: { namespaceId: 'ns' }, path: [{ kind: 'P', id: '1' }, { kind: 'C', name: 'x' }] }), 'P(id 1) > C(name "x") in namespace "ns"');
 });

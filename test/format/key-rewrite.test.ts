@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeEntity, encodeEntity } from '../../src/format/entity-codec.js';
-import { createKeyRewrite, formatKey, parseNamespaceMap } from '../../src/format/key-rewrite.js';
+import { createKeyRewrite, parseNamespaceMap } from '../../src/format/key-rewrite.js';
 import { isDspipeError } from '../../src/errors.js';
 
 const part = (p: string, d: string, n: string) => `"partitionId":{"projectId":"${p}","databaseId":"${d}","namespaceId":"${n}"}`;
@@ -69,10 +69,4 @@ describe('createKeyRewrite', () => {
     const rewrite = createKeyRewrite({ source: { projectId: 'src', databaseId: '' }, target: { projectId: 'src', databaseId: '' }, namespaceMap: new Map([['zz', 'y']]) })!;
     assert.equal(encodeEntity(rewrite(decodeEntity(LINE))), encodeEntity(decodeEntity(LINE)));
   });
-});
-
-test('formatKey', () => {
-  const e = decodeEntity(`{"key":${key('p', '', 'ns', '[{"kind":"A","id":"1"},{"kind":"B","name":"x"}]')},"properties":{}}`);
-  assert.equal(formatKey(e.key), 'A(1)/B("x") in namespace "ns"');
-  assert.equal(formatKey(undefined), '(no key)');
 });

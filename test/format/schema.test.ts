@@ -1,30 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SchemaAccumulator, describeTypes, entitySize, formatSchemaTable, keySize, valueSize, valueTypeOf } from '../../src/format/schema.js';
-import type { IEntity, IValue } from '../../src/datastore/proto.js';
+import { SchemaAccumulator, describeTypes, formatSchemaTable } from '../../src/format/schema.js';
+import type { IEntity, IValue } from '../../src/model/proto.js';
 
 const key = (kind: string, name: string, ns = ''): IEntity['key'] => ({ partitionId: { projectId: 'p', namespaceId: ns }, path: [{ kind, name }] });
 
-test('valueTypeOf reads gRPC valueType and hand-built values alike', () => {
-  assert.equal(valueTypeOf({ valueType: 'timestampValue', timestampValue: { seconds: '1', nanos: 0 } } as IValue), 'timestamp');
-  assert.equal(valueTypeOf({ stringValue: '' }), 'string');
-  assert.equal(valueTypeOf({ integerValue: '0' }), 'integer');
-  assert.equal(valueTypeOf({ nullValue: 'NULL_VALUE' }), 'null');
-  assert.equal(valueTypeOf({ arrayValue: { values: [] } }), 'array');
-  assert.equal(valueTypeOf({ booleanValue: false }), 'boolean');
-});
-
-test('sizes follow the documented storage-size formula', () => {
-  // Task id:5730082031140864 → 5 + 8 + 16 (the docs' example)
-  assert.equal(keySize({ path: [{ kind: 'Task', id: '5730082031140864' }] }), 29);
-  assert.equal(keySize({ path: [{ kind: 'Task', name: 'my_task_id' }] }), 32);
-  assert.equal(keySize({ partitionId: { namespaceId: 'my_name_space' }, path: [{ kind: 'TaskList', id: '1' }, { kind: 'Task', id: '2' }] }), 60);
-  assert.equal(valueSize({ stringValue: 'héllo' }), 7);
-  assert.equal(valueSize({ arrayValue: { values: [{ integerValue: '1' }, { booleanValue: true }] } }), 9);
-  assert.equal(valueSize({ blobValue: Buffer.alloc(10) }), 10);
-  // "done" boolean property = 5 + 1; entity adds key and 32
-  assert.equal(entitySize({ key: { path: [{ kind: 'Task', id: '1' }] }, properties: { done: { booleanValue: false } } }), 29 + 6 + 32);
-});
 
 test('accumulates mixed types, missing, index flags, nested and array paths per namespace and kind', () => {
   const acc = new SchemaAccumulator();

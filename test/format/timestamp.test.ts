@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatTimestamp, parseTimestamp, MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from '../../src/format/timestamp.js';
+import { formatTimestamp, parseTimestamp } from '../../src/format/timestamp.js';
+import { MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from '../../src/model/limits.js';
 
 test('the range ends and the epoch', () => {
   assert.equal(formatTimestamp(MIN_TIMESTAMP_SECONDS, 0), '0001-01-01T00:00:00.000000Z');

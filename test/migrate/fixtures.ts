@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Connection, DatastoreClient } from '../../src/datastore/connection.js';
-import type { IEntity, IMutation, IValue } from '../../src/datastore/proto.js';
+import type { IEntity, IMutation, IValue } from '../../src/model/proto.js';
 import { queryPages } from '../../src/datastore/run-query.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
 

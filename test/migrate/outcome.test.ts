@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { applyScript, interpretResult, type ScriptRef } from '../../src/migrate/outcome.js';
 import { EntityHelper } from '../../src/format/entity-helper.js';
 import { isDspipeError } from '../../src/errors.js';
-import type { IEntity } from '../../src/datastore/proto.js';
+import type { IEntity } from '../../src/model/proto.js';
 
 const original: IEntity = { key: { partitionId: { projectId: 'p', namespaceId: 'ns' }, path: [{ kind: 'User', name: 'u1' }] }, properties: { a: { stringValue: 'x' } } };
 const script = (transform: ScriptRef['transform']): ScriptRef => ({ name: '0001-x', file: '/m/0001-x.ts', transform });

@@ -6,7 +6,7 @@ import { createClient, type DatastoreClient } from '../../src/datastore/connecti
 import { EntityHelper } from '../../src/format/entity-helper.js';
 import { commit, readKind, seedUsers } from '../migrate/fixtures.js';
 import { isDspipeError } from '../../src/errors.js';
-import type { IKey } from '../../src/datastore/proto.js';
+import type { IKey } from '../../src/model/proto.js';
 
 let t: TestEmulator;
 let other: DatastoreClient;

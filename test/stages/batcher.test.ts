@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createBatcher, type WriteOp } from '../../src/stages/batcher.js';
 import { mutationBytes } from '../../src/format/batching.js';
-import type { IEntity } from '../../src/datastore/proto.js';
+import type { IEntity } from '../../src/model/proto.js';
 import { collect, recordEvents, tick } from './restore-stream-helpers.js';
 
 const entity = (i: number, pad = 10): IEntity => ({

@@ -6,7 +6,7 @@ import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { createDeleteOps, createEntityDeleter } from '../../src/stages/entity-deleter.js';
 import { createBatcher } from '../../src/stages/batcher.js';
 import { lookupAll, seedEntities } from '../../src/demo/seed.js';
-import type { IEntity } from '../../src/datastore/proto.js';
+import type { IEntity } from '../../src/model/proto.js';
 import { recordEvents, tick } from './restore-stream-helpers.js';
 
 let t: TestEmulator;

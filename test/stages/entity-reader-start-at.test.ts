@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { createEntityReader } from '../../src/stages/entity-reader.js';
 import { seedUsers, userKey } from '../migrate/fixtures.js';
-import type { IEntityResult } from '../../src/datastore/proto.js';
+import type { IEntityResult } from '../../src/model/proto.js';
 
 let t: TestEmulator;
 before(async () => {

@@ -6,9 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { createEntityReader, ReadAheadBudget } from '../../src/stages/entity-reader.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
-import { compareKeys } from '../../src/emulator/key-order.js';
+import { compareKeys } from '../../src/model/key-order.js';
 import { serverReadTime } from '../../src/datastore/run-query.js';
-import type { IEntityResult } from '../../src/datastore/proto.js';
+import type { IEntityResult } from '../../src/model/proto.js';
 import { lookupAll, seedKind, put, sampleEntity } from './seed.js';
 
 let t: TestEmulator;

@@ -6,7 +6,7 @@ import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { createEntityWriter } from '../../src/stages/entity-writer.js';
 import type { WriteOp } from '../../src/format/batching.js';
 import { requestBase, type DatastoreClient } from '../../src/datastore/connection.js';
-import type { IEntity } from '../../src/datastore/proto.js';
+import type { IEntity } from '../../src/model/proto.js';
 import { isDspipeError, type DspipeError } from '../../src/errors.js';
 import { lookupAll } from '../../src/demo/seed.js';
 import { recordEvents, tick } from './restore-stream-helpers.js';

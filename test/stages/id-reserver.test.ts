@@ -6,7 +6,7 @@ import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { createIdReserver, REMEMBER_ANCESTORS } from '../../src/stages/id-reserver.js';
 import { IdAllocator } from '../../src/emulator/ids.js';
 import { requestBase, type DatastoreClient } from '../../src/datastore/connection.js';
-import type { IEntity, IKey } from '../../src/datastore/proto.js';
+import type { IEntity, IKey } from '../../src/model/proto.js';
 import { keyIdentity } from '../../src/format/batching.js';
 import { collect, recordEvents, tick } from './restore-stream-helpers.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createKeyRewriter } from '../../src/stages/key-rewriter.js';
-import type { IEntity } from '../../src/datastore/proto.js';
+import type { IEntity } from '../../src/model/proto.js';
 import { collect, recordEvents, tick } from './restore-stream-helpers.js';
 
 const entity = (ns: string): IEntity => ({

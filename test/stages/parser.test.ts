@@ -5,7 +5,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { createParser } from '../../src/stages/parser.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
 import { isDspipeError } from '../../src/errors.js';
-import type { IEntity } from '../../src/datastore/proto.js';
+import type { IEntity } from '../../src/model/proto.js';
 import { chunked, collect, recordEvents, tick } from './restore-stream-helpers.js';
 
 const entity = (i: number): IEntity => ({

@@ -4,7 +4,7 @@
  * raw client.
  */
 import type { TestEmulator } from '../helpers/emulator.js';
-import type { IEntity, IKey, IValue } from '../../src/datastore/proto.js';
+import type { IEntity, IKey, IValue } from '../../src/model/proto.js';
 
 export function key(t: TestEmulator, namespace: string, ...path: Array<[string, string | number]>): IKey {
   return {

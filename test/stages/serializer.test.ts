@@ -5,7 +5,7 @@ import { pipeline, finished } from 'node:stream/promises';
 import { createSerializer } from '../../src/stages/serializer.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
 import { isDspipeError } from '../../src/errors.js';
-import type { IEntity } from '../../src/datastore/proto.js';
+import type { IEntity } from '../../src/model/proto.js';
 import { recordEvents } from './compliance.js';
 
 function entity(i: number): IEntity {

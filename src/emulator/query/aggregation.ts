@@ -8,7 +8,7 @@
  * defaults named property_1, property_2, ...
  */
 import type { google } from '@google-cloud/datastore/build/protos/protos.js';
-import type { IAggregationQuery, IValue } from '../../datastore/proto.js';
+import type { IAggregationQuery, IValue } from '../../model/proto.js';
 import type { DatabaseSnapshot } from '../snapshot.js';
 import { invalid } from './errors.js';
 import type { Partition } from './filters.js';
@@ -16,10 +16,10 @@ import { planQuery } from './plan.js';
 import type { Row } from './rows.js';
 import { walk } from './run-query.js';
 import { doubleOf, indexedValues, valueTypeOf } from './values.js';
+import { MAX_AGGREGATIONS } from '../../model/limits.js';
 
 type IAggregationResultBatch = google.datastore.v1.IAggregationResultBatch;
 
-const MAX_AGGREGATIONS = 5;
 const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
 

@@ -9,7 +9,7 @@
  * 1 after row), then for a row: u8 n + n values, u16 path length + elements,
  * u8 m + m projected values.
  */
-import type { IKey, IPathElement, IValue } from '../../datastore/proto.js';
+import type { IKey, IPathElement, IValue } from '../../model/proto.js';
 import { invalid } from './errors.js';
 import { bytesOf, doubleOf, valueTypeOf } from './values.js';
 import { GrowableBuffer } from '../growable-buffer.js';

@@ -9,11 +9,12 @@
  * Matching follows the index: a property filter holds when ANY indexed value
  * of the property satisfies it; missing and unindexed properties never match.
  */
-import type { IFilter, IKey, IPathElement, IPropertyFilter, IValue } from '../../datastore/proto.js';
-import { compareKeyPaths } from '../key-order.js';
+import type { IFilter, IKey, IPathElement, IPropertyFilter, IValue } from '../../model/proto.js';
+import { compareKeyPaths } from '../../model/key-order.js';
 import type { StoredEntity } from '../snapshot.js';
 import { invalid } from './errors.js';
 import { compareValues, indexedValues, valueTypeOf } from './values.js';
+import { MAX_IN_VALUES, MAX_NOT_IN_VALUES } from '../../model/limits.js';
 
 export type Predicate = (e: StoredEntity) => boolean;
 export type ValueTest = (v: IValue) => boolean;
@@ -52,7 +53,7 @@ export interface FilterInfo {
 }
 
 /** IN is bounded by the disjunction limit (30); NOT_IN by its own 10 (PropertyFilter.Operator docs). */
-const MAX_VALUES: Record<string, number> = { IN: 30, NOT_IN: 10 };
+const MAX_VALUES: Record<string, number> = { IN: MAX_IN_VALUES, NOT_IN: MAX_NOT_IN_VALUES };
 
 const INEQUALITY = new Set(['LESS_THAN', 'LESS_THAN_OR_EQUAL', 'GREATER_THAN', 'GREATER_THAN_OR_EQUAL', 'NOT_EQUAL', 'NOT_IN']);
 
@@ -127,7 +128,7 @@ function listValues(op: string, value: IValue | null | undefined): IValue[] {
   if (!value || valueTypeOf(value) !== 'arrayValue') throw invalid(`A filter with operator ${op} must have an array value.`);
   const values = value.arrayValue?.values ?? [];
   if (values.length === 0) throw invalid(`A filter with operator ${op} must have a non-empty array value.`);
-  const max = MAX_VALUES[op] ?? 30;
+  const max = MAX_VALUES[op] ?? MAX_IN_VALUES;
   if (values.length > max) throw invalid(`A filter with operator ${op} supports at most ${max} values, got ${values.length}.`);
   return values;
 }

@@ -10,7 +10,7 @@
  * positional binding sites, and aggregations (SELECT COUNT(*) ... and
  * AGGREGATE ... OVER (query)).
  */
-import type { IAggregationQuery, IFilter, IGqlQuery, IKey, IPathElement, IQuery, IValue } from '../../datastore/proto.js';
+import type { IAggregationQuery, IFilter, IGqlQuery, IKey, IPathElement, IQuery, IValue } from '../../model/proto.js';
 import { invalid } from './errors.js';
 import type { Partition } from './filters.js';
 

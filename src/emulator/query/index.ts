@@ -9,7 +9,7 @@
  * form is returned so the server can echo it in the response.
  */
 import type { google } from '@google-cloud/datastore/build/protos/protos.js';
-import type { IAggregationQuery, IGqlQuery, IQuery, IQueryResultBatch } from '../../datastore/proto.js';
+import type { IAggregationQuery, IGqlQuery, IQuery, IQueryResultBatch } from '../../model/proto.js';
 import type { DatabaseSnapshot } from '../snapshot.js';
 import { executeAggregation } from './aggregation.js';
 import { invalid } from './errors.js';
@@ -20,7 +20,6 @@ import { executeQuery } from './run-query.js';
 export { QueryError } from './errors.js';
 export { compareValues, indexedValues } from './values.js';
 export { keyHash, scatterValue } from './scatter.js';
-export { MAX_BATCH } from './run-query.js';
 export { parseGql } from './gql.js';
 
 export type QueryPartition = Partition;

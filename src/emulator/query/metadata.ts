@@ -11,19 +11,17 @@
  * Each list comes out in key order, so the ordinary query pipeline (key
  * range filters, ancestor, cursors, limits) runs over it unchanged.
  */
-import type { IEntity, IKey, IValue } from '../../datastore/proto.js';
-import { compareKeyPaths, compareUtf8 } from '../key-order.js';
+import type { IEntity, IKey, IValue } from '../../model/proto.js';
+import { compareKeyPaths, compareUtf8 } from '../../model/key-order.js';
 import type { DatabaseSnapshot, StoredEntity } from '../snapshot.js';
 import type { Partition } from './filters.js';
 import { valueTypeOf } from './values.js';
+import { isReservedName } from '../../model/limits.js';
 
 export const NAMESPACE_KIND = '__namespace__';
 export const KIND_KIND = '__kind__';
 export const PROPERTY_KIND = '__property__';
 
-export function isReservedName(name: string): boolean {
-  return name.length >= 4 && name.startsWith('__') && name.endsWith('__');
-}
 
 function metaEntity(snapshot: DatabaseSnapshot, partition: Partition, path: IKey['path'], properties: Record<string, IValue> = {}): StoredEntity {
   return {

@@ -6,11 +6,12 @@
  * and the start/end positions decoded from cursors. Restrictions Datastore
  * enforces are refused here with INVALID_ARGUMENT.
  */
-import type { IQuery } from '../../datastore/proto.js';
+import type { IQuery } from '../../model/proto.js';
 import { compileFilters, type FilterInfo, type Partition } from './filters.js';
 import { decodeCursor, hashString, type Position } from './cursor.js';
 import { invalid } from './errors.js';
-import { isReservedName, KIND_KIND, NAMESPACE_KIND, PROPERTY_KIND } from './metadata.js';
+import { KIND_KIND, NAMESPACE_KIND, PROPERTY_KIND } from './metadata.js';
+import { isReservedName } from '../../model/limits.js';
 import { SCATTER_PROPERTY } from './scatter.js';
 
 export const KEY_PROPERTY = '__key__';

@@ -9,8 +9,8 @@
  * returns. Other orders read the matching rows, sort them and binary-search
  * the start position (fine for an emulator).
  */
-import type { IPathElement, IValue } from '../../datastore/proto.js';
-import { compareKeyPaths } from '../key-order.js';
+import type { IPathElement, IValue } from '../../model/proto.js';
+import { compareKeyPaths } from '../../model/key-order.js';
 import type { DatabaseSnapshot, ScanStart, StoredEntity } from '../snapshot.js';
 import type { Position } from './cursor.js';
 import { isAncestorPath } from './filters.js';

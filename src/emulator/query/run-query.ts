@@ -4,20 +4,15 @@
  * skipped_results, `more_results` telling the client whether to continue,
  * a cursor on every result and an end cursor after the last row read.
  */
-import type { IEntity, IEntityResult, IQuery, IQueryResultBatch, IValue } from '../../datastore/proto.js';
+import type { IEntity, IEntityResult, IQuery, IQueryResultBatch, IValue } from '../../model/proto.js';
 import type { DatabaseSnapshot } from '../snapshot.js';
 import { encodeCursor, type Position } from './cursor.js';
 import type { Partition } from './filters.js';
 import { planQuery, type Plan } from './plan.js';
 import { compareRowToPos, orderedRows, positionOf, type Row } from './rows.js';
 import { compareValues, estimatePropertiesSize, projectedValue } from './values.js';
+import { MAX_QUERY_BATCH_BYTES, MAX_QUERY_BATCH_RESULTS, MAX_QUERY_SKIP } from '../../model/limits.js';
 
-/** Datastore returns about 300 entities per batch; clients page with the end cursor. */
-export const MAX_BATCH = 300;
-/** Batches also stop at about this much entity data, so huge entities come a few at a time. */
-export const MAX_BATCH_BYTES = 1 << 20;
-/** Datastore skips at most about 1000 offset rows per batch, then answers NOT_FINISHED. */
-export const MAX_SKIP = 1000;
 
 export interface WalkLimits {
   /** Rows to return at most. */
@@ -129,7 +124,7 @@ function entityOf(plan: Plan, row: Row): IEntity {
 
 export function executeQuery(snapshot: DatabaseSnapshot, partition: Partition, query: IQuery): IQueryResultBatch {
   const plan = planQuery(query, partition);
-  const { rows, skipped, lastSkipped, more } = walk(snapshot, plan, { max: MAX_BATCH, maxBytes: MAX_BATCH_BYTES, maxSkip: MAX_SKIP });
+  const { rows, skipped, lastSkipped, more } = walk(snapshot, plan, { max: MAX_QUERY_BATCH_RESULTS, maxBytes: MAX_QUERY_BATCH_BYTES, maxSkip: MAX_QUERY_SKIP });
   const entityResults: IEntityResult[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;

@@ -5,7 +5,7 @@
  * membership and value from a stable 32-bit hash of the key path, so the
  * sample is the same on every run and for every process.
  */
-import type { IPathElement } from '../../datastore/proto.js';
+import type { IPathElement } from '../../model/proto.js';
 
 export const SCATTER_PROPERTY = '__scatter__';
 const SAMPLE_EVERY = 128;

@@ -11,33 +11,14 @@
  * every number, as issue 3 specifies), geo points (latitude, then longitude)
  * and keys.
  */
-import type { IValue, IEntity, ITimestamp } from '../../datastore/proto.js';
-import { compareKeys, compareUtf8 } from '../key-order.js';
-import { VALUE_FIELDS } from '../../format/entity-codec.js';
+import type { IValue, IEntity, ITimestamp } from '../../model/proto.js';
+import { compareKeys, compareUtf8 } from '../../model/key-order.js';
+import { valueFieldOf, type ValueField } from '../../model/value-types.js';
 
-export type ValueType =
-  | 'nullValue'
-  | 'booleanValue'
-  | 'integerValue'
-  | 'doubleValue'
-  | 'timestampValue'
-  | 'keyValue'
-  | 'stringValue'
-  | 'blobValue'
-  | 'geoPointValue'
-  | 'entityValue'
-  | 'arrayValue';
+export type ValueType = ValueField;
 
-const DETECT_ORDER: readonly ValueType[] = VALUE_FIELDS;
-
-export function valueTypeOf(v: IValue): ValueType | undefined {
-  const t = (v as { valueType?: string }).valueType;
-  if (t) return t as ValueType;
-  // Objects built by hand (not decoded by proto-loader) name no variant.
-  const rec = v as Record<string, unknown>;
-  for (const name of DETECT_ORDER) if (rec[name] !== undefined && rec[name] !== null) return name;
-  return undefined;
-}
+/** The oneof member a value sets (undefined: none, the null value). */
+export const valueTypeOf = valueFieldOf;
 
 const RANK: Record<ValueType, number> = {
   nullValue: 0,

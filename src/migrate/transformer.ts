@@ -8,13 +8,13 @@
  * DSPIPE_MIGRATION_FAILED (script and key named).
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import type { IEntityResult, IKey } from '../datastore/proto.js';
-import { compareKeyPaths } from '../emulator/key-order.js';
+import type { IEntityResult, IKey } from '../model/proto.js';
+import { compareKeyPaths } from '../model/key-order.js';
 import { encodeEntity } from '../format/entity-codec.js';
-import { formatKey } from '../format/key-rewrite.js';
 import type { WriteOp } from '../format/batching.js';
-import { CheckpointTracker } from '../migrate/checkpoint.js';
-import { applyScript, type ScriptRef } from '../migrate/outcome.js';
+import { CheckpointTracker } from './checkpoint.js';
+import { applyScript, type ScriptRef } from './outcome.js';
+import { formatKey } from '../model/key-text.js';
 
 export interface ChangeExample {
   key: string;

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { createTransformer } from '../../src/stages/transformer.js';
+import { createTransformer } from '../../src/migrate/transformer.js';
 import type { WriteOp } from '../../src/format/batching.js';
-import type { IEntityResult } from '../../src/datastore/proto.js';
+import type { IEntityResult } from '../../src/model/proto.js';
 import type { ScriptRef } from '../../src/migrate/outcome.js';
 import { isDspipeError } from '../../src/errors.js';
 

@@ -4,7 +4,7 @@
  * kind by UTF-8 bytes, then ids before names, ids numerically, names by UTF-8
  * bytes; an ancestor sorts before its descendants.
  */
-import type { IKey, IPathElement } from '../datastore/proto.js';
+import type { IKey, IPathElement } from './proto.js';
 
 /**
  * Compares two strings in UTF-8 byte order without encoding them. UTF-16 code

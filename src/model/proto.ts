@@ -32,3 +32,6 @@ export type ICommitRequest = google.datastore.v1.ICommitRequest;
 export type ICommitResponse = google.datastore.v1.ICommitResponse;
 export type ILookupRequest = google.datastore.v1.ILookupRequest;
 export type ILookupResponse = google.datastore.v1.ILookupResponse;
+
+/** A Value as proto-loader decodes it: `valueType` names the oneof variant that is set. */
+export type Value = IValue & { valueType?: string };

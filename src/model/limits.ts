@@ -1,0 +1,48 @@
+/**
+ * Every Datastore limit dspipe lives with, once, under one name. The values are
+ * production's documented ones ("Limits" in the Datastore mode docs); where
+ * Google's emulators are stricter (4 MiB requests), the code that meets them
+ * says so. The emulator enforces these same constants.
+ */
+
+/** Largest request (Commit, Lookup, RunQuery) production accepts: 10 MiB. */
+export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+/** Largest entity by Google's storage-size formula (storage-size.ts): 1 MiB - 4 bytes. */
+export const MAX_ENTITY_BYTES = 1_048_572;
+/** Longest indexed string or blob value, and longest property name, kind or key name, in UTF-8 bytes. */
+export const MAX_INDEXED_BYTES = 1500;
+/** Most elements in a key path (ancestors plus the entity itself). */
+export const MAX_KEY_PATH = 100;
+/** Deepest nesting of entity values inside an entity. */
+export const MAX_ENTITY_DEPTH = 20;
+/** Most keys in one Lookup. */
+export const MAX_LOOKUP_KEYS = 1000;
+/** Largest integer id: ids are positive int64s. */
+export const MAX_ID = 9223372036854775807n;
+/** 0001-01-01T00:00:00Z, the earliest timestamp Datastore (google.protobuf.Timestamp) holds. */
+export const MIN_TIMESTAMP_SECONDS = -62135596800;
+/** 9999-12-31T23:59:59Z, the latest. */
+export const MAX_TIMESTAMP_SECONDS = 253402300799;
+/** Kind, property, namespace and key names of the form `__*__` are Datastore's own (newlines included). */
+export function isReservedName(name: string): boolean {
+  return name.length >= 4 && name.startsWith('__') && name.endsWith('__');
+}
+
+/** Google's two emulators refuse requests over 4 MiB (BACKENDS.md, difference 6); production takes 10 MiB. */
+export const GOOGLE_EMULATOR_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+/** Lookup defers the keys past about this many response bytes. */
+export const MAX_LOOKUP_RESPONSE_BYTES = 10 * 1024 * 1024;
+/** Most results in one query batch. */
+export const MAX_QUERY_BATCH_RESULTS = 300;
+/** About the most bytes of results in one query batch. */
+export const MAX_QUERY_BATCH_BYTES = 1 << 20;
+/** Most results one batch skips for an offset before it answers. */
+export const MAX_QUERY_SKIP = 1000;
+/** Most values in an IN filter. */
+export const MAX_IN_VALUES = 30;
+/** Most values in a NOT_IN filter. */
+export const MAX_NOT_IN_VALUES = 10;
+/** Most aggregations in one aggregation query. */
+export const MAX_AGGREGATIONS = 5;
+/** Longest kind, key name, namespace or property name, in UTF-8 bytes. */
+export const MAX_NAME_BYTES = 1500;
