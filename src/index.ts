@@ -10,8 +10,8 @@ export { withRetry, isTransient, DEFAULT_RETRY } from './datastore/retry.js';
 export type { RetryPolicy } from './datastore/retry.js';
 export { parseSelection, matches } from './format/selection.js';
 export type { Selection, NameFilter } from './format/selection.js';
-export { loadKindOptions, parseKindOptions } from './commands/kind-options.js';
-export type { KindOptionsFile, DumpKindOptions, RestoreKindOptions } from './commands/kind-options.js';
+export { loadKindOptions, parseKindOptions } from './options/kind-options.js';
+export type { KindOptionsFile, DumpKindOptions, RestoreKindOptions } from './options/kind-options.js';
 
 // -- format (codec) --
 export { encodeEntity, decodeEntity, decodeEntityObject, encodeKey, decodeKey, encodeValue, decodeValue } from './format/entity-codec.js';
@@ -25,8 +25,8 @@ export type { Emulator, EmulatorOptions, FaultOptions } from './emulator/index.j
 // -- dump --
 export { dump, DUMP_LOG_FILE } from './commands/dump.js';
 export type { DumpRunOptions, DumpSummary, DumpKindSummary, DumpEvent } from './commands/dump.js';
-export { normalizeDumpOptions, DUMP_DEFAULTS } from './format/dump-options.js';
-export type { DumpOptions, NormalizedDumpOptions } from './format/dump-options.js';
+export { normalizeDumpOptions, DUMP_DEFAULTS } from './options/dump.js';
+export type { DumpOptions, NormalizedDumpOptions } from './options/dump.js';
 export { encodeSafeName, decodeSafeName, kindFilePath, assignFilePaths, namespaceDir } from './format/file-names.js';
 export { createKindEnumerator, enumerateKinds } from './stages/kind-enumerator.js';
 export type { KindRef, KindEnumeratorOptions } from './stages/kind-enumerator.js';
@@ -63,8 +63,8 @@ export { BatchAccumulator, mutationBytes, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_B
 export type { WriteOp, BatchLimits } from './format/batching.js';
 export { createKeyRewrite, parseNamespaceMap } from './format/key-rewrite.js';
 export type { KeyRewriteOptions } from './format/key-rewrite.js';
-export { normalizeRestoreOptions, normalizeClearOptions, checkClearConfirmation } from './format/restore-options.js';
-export type { RestoreOptionsInput, RestoreOptions, ClearOptionsInput, ClearOptions } from './format/restore-options.js';
+export { normalizeRestoreOptions, normalizeClearOptions, checkClearConfirmation } from './options/restore.js';
+export type { RestoreOptionsInput, RestoreOptions, ClearOptionsInput, ClearOptions } from './options/restore.js';
 export { sampleDataset } from './demo/dataset.js';
 
 // -- schema / migrate --
@@ -78,10 +78,10 @@ export { EntityHelper, Timestamp, GeoPoint, wrapEntity, toValue, fromValue } fro
 export type { JsValue, SetOptions } from './format/entity-helper.js';
 export { parseRename, parseDrop, parseConvert, parseSet, parseTypedValue, applyTransforms, formatTime, parseTime } from './format/transforms.js';
 export type { BuiltinTransform, TimeFormat } from './format/transforms.js';
-export { normalizeMigrateOptions, normalizeRunOptions, MIGRATION_KIND } from './format/migrate-options.js';
-export type { MigrateOptions, RunTransformsOptions } from './format/migrate-options.js';
-export { normalizeSchemaOptions } from './format/schema-options.js';
-export type { SchemaOptions } from './format/schema-options.js';
+export { normalizeMigrateOptions, normalizeRunOptions, MIGRATION_KIND } from './options/migrate.js';
+export type { MigrateOptions, RunTransformsOptions } from './options/migrate.js';
+export { normalizeSchemaOptions } from './options/schema.js';
+export type { SchemaOptions } from './options/schema.js';
 export { createSchemaCollector } from './stages/schema-collector.js';
 export { createTransformer } from './migrate/transformer.js';
 export type { TransformerOptions, ChangeExample } from './migrate/transformer.js';

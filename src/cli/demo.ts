@@ -5,7 +5,7 @@
  */
 import { EXIT, parseCommandArgs } from './run.js';
 import { demo } from '../commands/demo.js';
-import { DEFAULT_ROOT, positiveInt } from '../format/restore-options.js';
+import { DEFAULT_ROOT, positiveInt } from '../options/restore.js';
 import { DspipeError } from '../errors.js';
 
 export const DEMO_HELP = `dspipe demo — the main job, end to end, on the embedded emulator

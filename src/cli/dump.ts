@@ -6,7 +6,7 @@
 import { CONNECTION_OPTIONS, connectionFrom, EXIT, parseCommandArgs } from './run.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import { dump, type DumpEvent, type DumpRunOptions, type DumpSummary } from '../commands/dump.js';
-import { DUMP_DEFAULTS } from '../format/dump-options.js';
+import { DUMP_DEFAULTS } from '../options/dump.js';
 import { DspipeError } from '../errors.js';
 
 export const DUMP_HELP = `dspipe dump — dump every kind of every namespace, as one consistent snapshot

@@ -7,7 +7,7 @@ import { createProgress, formatCount, formatTable, type ProgressTask } from './p
 import {
   migrateRun, migrateStatus, migrateUp, type MigrateCommandOptions, type MigrateEvent, type MigrationReport,
 } from '../commands/migrate.js';
-import { DEFAULT_BACKUP_ROOT, DEFAULT_MIGRATIONS_DIR, normalizeMigrateOptions } from '../format/migrate-options.js';
+import { DEFAULT_BACKUP_ROOT, DEFAULT_MIGRATIONS_DIR, normalizeMigrateOptions } from '../options/migrate.js';
 import { parseConvert, parseDrop, parseRename, parseSet, type BuiltinTransform } from '../format/transforms.js';
 import { DspipeError } from '../errors.js';
 

@@ -9,7 +9,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
-import { checkClearConfirmation, normalizeClearOptions, type ClearOptionsInput } from '../format/restore-options.js';
+import { checkClearConfirmation, normalizeClearOptions, type ClearOptionsInput } from '../options/restore.js';
 import { createBatcher } from '../stages/batcher.js';
 import { createDeleteOps, createEntityDeleter } from '../stages/entity-deleter.js';
 import { createEntityReader } from '../stages/entity-reader.js';

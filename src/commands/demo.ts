@@ -11,7 +11,7 @@ import { compareEntities, lookupAll, seedEntities } from '../demo/seed.js';
 import { dump } from './dump.js';
 import { clear } from './clear.js';
 import { restore } from './restore.js';
-import { DEFAULT_ROOT } from '../format/restore-options.js';
+import { DEFAULT_ROOT } from '../options/restore.js';
 
 export interface DemoOptions {
   /** Folder the demo dump is written under (default `_backup`). */

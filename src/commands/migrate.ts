@@ -16,7 +16,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
 import { DspipeError } from '../errors.js';
 import {
   normalizeMigrateOptions, normalizeRunOptions, type MigrateOptions, type NormalizedMigrateOptions, type RunTransformsOptions,
-} from '../format/migrate-options.js';
+} from '../options/migrate.js';
 import { matches, parseNameFilter, type NameFilter } from '../format/selection.js';
 import { applyTransforms, describeTransform } from '../format/transforms.js';
 import { discoverMigrations } from '../migrate/discovery.js';

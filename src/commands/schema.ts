@@ -13,7 +13,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
 import { queryPages, serverReadTime, timestampToRfc3339 } from '../datastore/run-query.js';
 import { fromValue } from '../format/entity-helper.js';
 import { formatCount, SchemaAccumulator, type KindSchema } from '../format/schema.js';
-import { normalizeSchemaOptions, type SchemaOptions } from '../format/schema-options.js';
+import { normalizeSchemaOptions, type SchemaOptions } from '../options/schema.js';
 import { matches, type Selection } from '../format/selection.js';
 import { createDecompressor } from '../stages/decompressor.js';
 import { createEntityReader } from '../stages/entity-reader.js';

@@ -12,7 +12,7 @@ import { withRetry, DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.j
 import { queryPages, SINGLE_ATTEMPT } from '../datastore/run-query.js';
 import { decodeKey, encodeEntity, encodeKey } from '../format/entity-codec.js';
 import { EntityHelper, Timestamp } from '../format/entity-helper.js';
-import { MIGRATION_KIND } from '../format/migrate-options.js';
+import { MIGRATION_KIND } from '../options/migrate.js';
 import { parseTime } from '../format/transforms.js';
 import { DspipeError } from '../errors.js';
 

@@ -8,7 +8,7 @@ import { birthdayString, commit, kindLines, migrationsDir, readKind, seedUsers, 
 import { EntityHelper } from '../../src/format/entity-helper.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
 import { isDspipeError, type DspipeError } from '../../src/errors.js';
-import { MIGRATION_KIND } from '../../src/format/migrate-options.js';
+import { MIGRATION_KIND } from '../../src/options/migrate.js';
 import type { Connection } from '../../src/datastore/connection.js';
 
 let t: TestEmulator;

@@ -6,7 +6,7 @@ import { parseConvert, parseDrop, parseRename, parseSet } from '../../src/format
 import { commit, kindLines, readKind, seedUsers, birthdayString } from '../migrate/fixtures.js';
 import { EntityHelper, Timestamp } from '../../src/format/entity-helper.js';
 import { isDspipeError } from '../../src/errors.js';
-import { MIGRATION_KIND } from '../../src/format/migrate-options.js';
+import { MIGRATION_KIND } from '../../src/options/migrate.js';
 import type { Connection } from '../../src/datastore/connection.js';
 
 let t: TestEmulator;

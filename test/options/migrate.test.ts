@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeMigrateOptions, normalizeRunOptions } from '../../src/format/migrate-options.js';
-import { normalizeSchemaOptions } from '../../src/format/schema-options.js';
+import { normalizeMigrateOptions, normalizeRunOptions } from '../../src/options/migrate.js';
+import { normalizeSchemaOptions } from '../../src/options/schema.js';
 import { parseDrop } from '../../src/format/transforms.js';
 import { isDspipeError } from '../../src/errors.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadKindOptions, parseKindOptions } from '../../src/commands/kind-options.js';
+import { loadKindOptions, parseKindOptions } from '../../src/options/kind-options.js';
 import { isDspipeError } from '../../src/errors.js';
 
 test('a missing options file means no overrides', async () => {

@@ -5,10 +5,10 @@
  * before anything is read or written.
  */
 import { DspipeError } from '../errors.js';
-import { parseSelection, type Selection } from './selection.js';
+import { parseSelection, type Selection } from '../format/selection.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
 import type { ConnectionOptions } from '../datastore/connection.js';
-import type { FileCompression } from './file-names.js';
+import type { FileCompression } from '../format/file-names.js';
 
 export const DUMP_DEFAULTS = {
   root: '_backup',

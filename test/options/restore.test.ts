@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { isDspipeError } from '../../src/errors.js';
 import {
   checkClearConfirmation, normalizeClearOptions, normalizeRestoreOptions, DEFAULT_RESTORE_CONCURRENCY, DEFAULT_WRITERS,
-} from '../../src/format/restore-options.js';
+} from '../../src/options/restore.js';
 import { matches } from '../../src/format/selection.js';
 
 const invalid = (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION');

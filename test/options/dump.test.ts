@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DUMP_DEFAULTS, normalizeDumpOptions, normalizeReadTime, timestampName } from '../../src/format/dump-options.js';
+import { DUMP_DEFAULTS, normalizeDumpOptions, normalizeReadTime, timestampName } from '../../src/options/dump.js';
 import { isDspipeError } from '../../src/errors.js';
 import { matches } from '../../src/format/selection.js';
 

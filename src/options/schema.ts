@@ -4,7 +4,7 @@
  * that quotes the value.
  */
 import { DspipeError } from '../errors.js';
-import { parseSelection, type Selection } from './selection.js';
+import { parseSelection, type Selection } from '../format/selection.js';
 
 export interface SchemaOptions {
   /** Kinds to report (comma list, `-Kind` excludes, `*` wildcards). Default: all. */

@@ -5,9 +5,9 @@
  */
 import { DspipeError } from '../errors.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
-import { parseSelection, type Selection } from './selection.js';
-import { parseNamespaceMap } from './key-rewrite.js';
-import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS } from './batching.js';
+import { parseSelection, type Selection } from '../format/selection.js';
+import { parseNamespaceMap } from '../format/key-rewrite.js';
+import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { MAX_REQUEST_BYTES } from '../model/limits.js';
 
 export const DEFAULT_ROOT = '_backup';

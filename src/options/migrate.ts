@@ -4,8 +4,8 @@
  * them.
  */
 import { DspipeError } from '../errors.js';
-import { parseNameFilter, type NameFilter } from './selection.js';
-import type { BuiltinTransform } from './transforms.js';
+import { parseNameFilter, type NameFilter } from '../format/selection.js';
+import type { BuiltinTransform } from '../format/transforms.js';
 
 export const DEFAULT_MIGRATIONS_DIR = 'migrations';
 export const DEFAULT_BACKUP_ROOT = '_backup';
