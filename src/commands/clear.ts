@@ -14,7 +14,7 @@ import { createBatcher } from '../stages/batcher.js';
 import { createDeleteOps, createEntityDeleter } from '../stages/entity-deleter.js';
 import { createEntityReader } from '../stages/entity-reader.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
-import { forEachLimited } from './restore.js';
+import { runKinds } from './kind-scheduler.js';
 
 export interface ClearProgress {
   namespace: string;
@@ -58,7 +58,7 @@ export async function clear(input: ClearCommandOptions): Promise<ClearResult> {
   try {
     for await (const ref of enumerateKinds(client, connection, { selection: options.selection, retry: options.retry })) kinds.push({ ...ref, deleted: 0 });
     input.onKinds?.(kinds.map(({ namespace, kind }) => ({ namespace, kind })));
-    await forEachLimited(kinds, options.concurrency, input.signal, async (entry, signal) => {
+    await runKinds(kinds, { concurrency: options.concurrency, signal: input.signal }, async (entry, signal) => {
       const reader = createEntityReader(client, connection, { namespace: entry.namespace, kind: entry.kind, keysOnly: true, retry: options.retry });
       const deleter = createEntityDeleter(client, connection, {
         writers: options.writers,

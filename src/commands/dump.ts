@@ -4,31 +4,31 @@
  * NDJSON stream (`out: '-'`). The library API behind `dspipe dump`.
  *
  * Per kind: entityReader → serializer → compressor → fileSink, composed with
- * stream/promises.pipeline; kinds run under a p-limit of `concurrency`. The
+ * stream/promises.pipeline; kinds run under the kind scheduler (`concurrency`). The
  * manifest is rewritten atomically after every kind, so a killed dump can be
  * resumed: completed kinds are kept, the rest read again at the same read time.
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable, type Writable } from 'node:stream';
-import { appendFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pLimit from 'p-limit';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DspipeError } from '../errors.js';
 import { createClient, resolveConnection, type Connection, type DatastoreClient } from '../datastore/connection.js';
 import type { ITimestamp } from '../model/proto.js';
 import { countKind, rfc3339ToTimestamp, serverReadTime, timestampToRfc3339, type ReadContext } from '../datastore/run-query.js';
 import { DUMP_DEFAULTS, normalizeDumpOptions, readTimeProblem, type DumpOptions, type NormalizedDumpOptions } from '../options/dump.js';
 import { assignFilePaths } from '../format/file-names.js';
-import { formatManifest, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, parseManifest, type DumpManifest, type ManifestKind } from '../format/manifest.js';
+import { FORMAT_NAME, FORMAT_VERSION, type DumpManifest, type ManifestKind } from '../format/manifest.js';
 import { loadKindOptions, type KindOptionsFile } from '../options/kind-options.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import { createEntityReader, ReadAheadBudget } from '../stages/entity-reader.js';
 import { createSerializer } from '../stages/serializer.js';
 import { createCompressor } from '../stages/compressor.js';
 import { createFileSink } from '../stages/file-sink.js';
+import { DumpFolder, prepareFolder, readExistingManifest } from './dump-folder.js';
+import { runKinds } from './kind-scheduler.js';
 
-export const DUMP_LOG_FILE = 'dump.log';
+export { DUMP_LOG_FILE } from './dump-folder.js';
 /**
  * Entities the key ranges not yet being written may hold, all kinds of a dump
  * together (each kind's current range reads a couple of pages ahead besides):
@@ -88,92 +88,6 @@ export async function dspipeVersion(): Promise<string> {
   return (versionCache = '0.0.0');
 }
 
-/** Writes a file atomically: temp file in the same folder, fsync, rename. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temp = join(dirname(path), `.dspipe-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true }).catch(() => {});
-    throw new DspipeError('DSPIPE_IO', `cannot write ${path}: ${(err as Error).message}`, { file: path, cause: err });
-  }
-}
-
-async function readExistingManifest(dir: string): Promise<DumpManifest | undefined> {
-  const file = join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DspipeError('DSPIPE_IO', `cannot read ${file}: ${(err as Error).message}`, { file, cause: err });
-  }
-  return parseManifest(text, file);
-}
-
-async function folderIsEmpty(dir: string): Promise<boolean> {
-  try {
-    return (await readdir(dir)).length === 0;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
-    throw err;
-  }
-}
-
-/** Temp files of a killed run (file sink and manifest writes name them alike). */
-async function removeStaleTempFiles(dir: string): Promise<void> {
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && /^\.dspipe-\d+-[0-9a-f]+\.tmp$/.test(entry.name)) {
-      await rm(join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name), { force: true });
-    }
-  }
-}
-
-/** Decides what to do with what is already in the dump folder; returns the kinds to keep. */
-async function prepareFolder(o: NormalizedDumpOptions, dir: string, previous: DumpManifest | undefined): Promise<ManifestKind[]> {
-  const where = { file: dir };
-  if (previous === undefined) {
-    if (!o.force && !o.resume && !(await folderIsEmpty(dir))) {
-      throw new DspipeError('DSPIPE_DUMP_EXISTS', `${dir} exists and is not a dump`, { ...where, hint: 'pick another -n NAME, or pass --force to write into it' });
-    }
-    return [];
-  }
-  if (o.resume) {
-    await removeStaleTempFiles(dir);
-    const kept: ManifestKind[] = [];
-    for (const k of previous.kinds) {
-      if (!k.complete) continue;
-      const size = await stat(join(dir, k.file)).then((s) => s.size, () => -1);
-      if (size === k.bytes) kept.push(k);
-    }
-    return kept;
-  }
-  if (!o.force) {
-    throw new DspipeError(
-      'DSPIPE_DUMP_EXISTS',
-      previous.complete ? `a complete dump is already at ${dir}` : `an unfinished dump is at ${dir}`,
-      { ...where, hint: previous.complete ? 'pick another -n NAME, or pass --force to replace it' : 'pass --resume to finish it, or --force to start over' },
-    );
-  }
-  // --force: the old manifest goes first, so a crash now never leaves a manifest describing replaced files.
-  await rm(join(dir, MANIFEST_FILE), { force: true });
-  for (const k of previous.kinds) await rm(join(dir, k.file), { force: true });
-  await rm(join(dir, DUMP_LOG_FILE), { force: true });
-  await removeStaleTempFiles(dir);
-  return [];
-}
-
-function isAbort(err: unknown): boolean {
-  return (err as Error)?.name === 'AbortError';
-}
-
 function describeRetry(err: unknown): string {
   const e = err as { code?: unknown; details?: unknown; message?: unknown };
   return `${String(e?.code ?? '')} ${String(e?.details ?? e?.message ?? err)}`.trim();
@@ -182,8 +96,8 @@ function describeRetry(err: unknown): string {
 class DumpRun {
   retries = 0;
   readonly readAhead = new ReadAheadBudget(READ_AHEAD_ENTITIES);
-  private manifestChain: Promise<void> = Promise.resolve();
-  private logChain: Promise<void> = Promise.resolve();
+  /** Where manifest and log go; none for `out: '-'`. */
+  readonly folder: DumpFolder | undefined;
 
   constructor(
     readonly o: NormalizedDumpOptions,
@@ -193,7 +107,9 @@ class DumpRun {
     readonly kindOptions: KindOptionsFile,
     readonly options: DumpRunOptions,
     readonly signal: AbortSignal,
-  ) {}
+  ) {
+    this.folder = o.dir === null ? undefined : new DumpFolder(o.dir);
+  }
 
   get ctx(): ReadContext {
     return { readTime: this.readTime, retry: this.o.retry, signal: this.signal, onRetry: (err, attempt, delayMs) => this.onRetry(err, attempt, delayMs) };
@@ -207,22 +123,7 @@ class DumpRun {
   }
 
   log(line: string): void {
-    const dir = this.o.dir;
-    if (dir === null) return;
-    const text = `${new Date().toISOString()} ${line}\n`;
-    this.logChain = this.logChain.then(() => appendFile(join(dir, DUMP_LOG_FILE), text)).catch(() => {});
-  }
-
-  flushLog(): Promise<void> {
-    return this.logChain;
-  }
-
-  writeManifest(manifest: DumpManifest): Promise<void> {
-    const text = formatManifest(manifest);
-    const path = join(this.o.dir!, MANIFEST_FILE);
-    const next = this.manifestChain.then(() => writeFileAtomic(path, text));
-    this.manifestChain = next.catch(() => {});
-    return next;
+    this.folder?.log(line);
   }
 
   /** Splits and page size for one kind: options.json first, then flags, then the auto rule. */
@@ -242,11 +143,11 @@ class DumpRun {
    * The kind's entity count for progress and auto splits. Only a hint: a count
    * that fails (a huge kind can exceed the RPC deadline) is logged, not fatal.
    */
-  async count(ref: KindRef): Promise<number | undefined> {
+  async count(ref: KindRef, signal: AbortSignal): Promise<number | undefined> {
     try {
-      return await countKind(this.client, this.connection, ref.namespace, ref.kind, { ...this.ctx, retry: { ...this.o.retry, maxAttempts: Math.min(3, this.o.retry.maxAttempts) } });
+      return await countKind(this.client, this.connection, ref.namespace, ref.kind, { ...this.ctx, signal, retry: { ...this.o.retry, maxAttempts: Math.min(3, this.o.retry.maxAttempts) } });
     } catch (err) {
-      if (this.signal.aborted) throw err;
+      if (signal.aborted) throw err;
       this.log(`count of ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)} failed, dumping without it: ${describeRetry(err)}`);
       return undefined;
     }
@@ -270,15 +171,15 @@ class DumpRun {
   }
 
   /** One kind to its file; returns its manifest entry. */
-  async dumpKind(ref: KindRef, file: string): Promise<DumpKindSummary> {
+  async dumpKind(ref: KindRef, file: string, signal: AbortSignal): Promise<DumpKindSummary> {
     const started = Date.now();
-    const total = await this.count(ref);
+    const total = await this.count(ref, signal);
     const serializer = createSerializer();
     const reader = this.reader(ref, total, () =>
       this.options.onEvent?.({ type: 'kind-progress', ...ref, entities: reader.results, rawBytes: serializer.rawBytes }),
     );
     const sink = createFileSink(join(this.o.dir!, file));
-    await pipeline(reader, serializer, createCompressor({ compression: this.o.compression, level: this.o.level }), sink, { signal: this.signal });
+    await pipeline(reader, serializer, createCompressor({ compression: this.o.compression, level: this.o.level }), sink, { signal });
     const seconds = (Date.now() - started) / 1000;
     const entry: DumpKindSummary = {
       namespace: ref.namespace,
@@ -307,7 +208,7 @@ class DumpRun {
     async function* entities() {
       for (const ref of kinds) {
         const started = Date.now();
-        const total = await run.count(ref);
+        const total = await run.count(ref, run.signal);
         const before = { entities: serializer.entities, rawBytes: serializer.rawBytes };
         const reader = run.reader(ref, total, () =>
           run.options.onEvent?.({ type: 'kind-progress', ...ref, entities: reader.results, rawBytes: serializer.rawBytes - before.rawBytes }),
@@ -357,10 +258,9 @@ export async function dump(options: DumpRunOptions = {}): Promise<DumpSummary> {
       });
     }
   }
-  const kept = dir === null ? [] : await prepareFolder(o, dir, previous);
+  const kept = dir === null ? [] : await prepareFolder(dir, previous, o);
 
-  const controller = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  const signal = options.signal ?? new AbortController().signal;
   const client = createClient(connection);
   try {
     let readTime: ITimestamp | undefined;
@@ -382,6 +282,7 @@ export async function dump(options: DumpRunOptions = {}): Promise<DumpSummary> {
     }
 
     await mkdir(dir, { recursive: true });
+    const folder = run.folder!;
     const keptById = new Map(kept.map((k) => [JSON.stringify([k.namespace, k.kind]), k]));
     const files = assignFilePaths(kinds, o.compression);
     // A kept kind must still own the file this run assigns it (a changed selection can change case marks).
@@ -405,50 +306,32 @@ export async function dump(options: DumpRunOptions = {}): Promise<DumpSummary> {
     };
     const resumed = entries.filter((e) => e.complete).length;
     run.log(`${previous && o.resume ? 'resume' : 'start'} dump ${o.name} of ${connection.projectId}/${connection.databaseId || '(default)'} at read time ${readTimeText ?? 'none (--no-snapshot)'}: ${kinds.length} kinds${resumed ? `, ${resumed} already complete` : ''}`);
-    await run.writeManifest(manifest);
+    await folder.writeManifest(manifest);
     options.onEvent?.({ type: 'start', name: o.name, dir, readTime: readTimeText, kinds, resumed });
 
-    const summaries = new Map<number, DumpKindSummary>();
-    const limit = pLimit(o.concurrency);
-    let failure: { err: unknown } | undefined;
-    await Promise.all(
-      entries.map((entry, i) =>
-        limit(async () => {
-          if (entry.complete) {
-            summaries.set(i, { ...entry, resumed: true, seconds: 0 });
-            return;
-          }
-          if (failure || signal.aborted) return;
-          try {
-            const done = await run.dumpKind(kinds[i]!, entry.file);
-            summaries.set(i, done);
-            const { resumed: _r, seconds: _s, total: _t, ...kindEntry } = done;
-            entries[i] = kindEntry;
-            await run.writeManifest(manifest);
-          } catch (err) {
-            if (!failure) {
-              failure = { err: isAbort(err) && options.signal?.aborted ? options.signal.reason ?? err : err };
-              run.log(`failed ${JSON.stringify(kinds[i]!.namespace)}/${JSON.stringify(kinds[i]!.kind)}: ${describeRetry(err)}`);
-            }
-            controller.abort();
-          }
-        }),
-      ),
-    );
-    if (!failure && signal.aborted) failure = { err: options.signal?.reason ?? signal.reason };
-    if (failure) {
-      await run.writeManifest(manifest).catch(() => {});
+    const summaries = entries.map((e): DumpKindSummary | undefined => (e.complete ? { ...e, resumed: true, seconds: 0 } : undefined));
+    const todo = entries.flatMap((e, i) => (e.complete ? [] : [i]));
+    const describe = (i: number) => `${JSON.stringify(kinds[i]!.namespace)}/${JSON.stringify(kinds[i]!.kind)}`;
+    try {
+      await runKinds(todo, { concurrency: o.concurrency, signal, onFailure: (err, i) => run.log(`failed ${describe(i)}: ${describeRetry(err)}`) }, async (i, kindSignal) => {
+        const done = await run.dumpKind(kinds[i]!, entries[i]!.file, kindSignal);
+        summaries[i] = done;
+        const { resumed: _r, seconds: _s, total: _t, ...kindEntry } = done;
+        entries[i] = kindEntry;
+        await folder.writeManifest(manifest);
+      });
+    } catch (err) {
+      await folder.writeManifest(manifest).catch(() => {});
       run.log('stopped; run again with --resume to finish');
-      await run.flushLog();
-      throw failure.err;
+      await folder.flushLog();
+      throw err;
     }
     manifest.finishedAt = new Date().toISOString();
     manifest.complete = true;
-    await run.writeManifest(manifest);
-    const list = entries.map((_, i) => summaries.get(i)!);
-    const summary = summarize(o, readTimeText, list, run.retries, started);
+    await folder.writeManifest(manifest);
+    const summary = summarize(o, readTimeText, summaries.map((k) => k!), run.retries, started);
     run.log(`finished: ${summary.entities} entities, ${summary.rawBytes} raw bytes, ${summary.bytes} bytes, ${summary.retries} retries, ${summary.seconds.toFixed(1)} s`);
-    await run.flushLog();
+    await folder.flushLog();
     return summary;
   } finally {
     await client.close();

@@ -13,20 +13,16 @@
  * first write while memory stays flat.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import pLimit from 'p-limit';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
-import type { IEntity } from '../model/proto.js';
 import { DspipeError } from '../errors.js';
-import { opKey, type WriteOp } from '../format/batching.js';
-import { encodeEntity } from '../format/entity-codec.js';
+import type { WriteOp } from '../format/batching.js';
 import type { ManifestKind } from '../format/manifest.js';
 import { normalizeRestoreOptions, type RestoreOptions, type RestoreOptionsInput } from '../options/restore.js';
-import { matches, type Selection } from '../format/selection.js';
 import { loadKindOptions } from '../options/kind-options.js';
 import { createBatcher } from '../stages/batcher.js';
 import { createDecompressor } from '../stages/decompressor.js';
@@ -35,6 +31,10 @@ import { createFileSource, openDump } from '../stages/file-source.js';
 import { createIdReserver } from '../stages/id-reserver.js';
 import { createKeyRewriter } from '../stages/key-rewriter.js';
 import { createParser } from '../stages/parser.js';
+import { createEntityCounter } from '../stages/entity-counter.js';
+import { createRejectsSink } from '../stages/rejects-sink.js';
+import { createSelectionFilter } from '../stages/selection-filter.js';
+import { runKinds } from './kind-scheduler.js';
 import type { DatabaseRef } from '../format/key-rewrite.js';
 
 export interface RestoreProgress {
@@ -101,68 +101,6 @@ interface Part {
   checked: boolean;
 }
 
-/** Keeps the entities whose namespace and kind are selected (stdin has no manifest to select by). */
-class SelectionFilter extends Transform {
-  constructor(private readonly selection: Selection) {
-    super({ objectMode: true, highWaterMark: 64 });
-  }
-
-  override _transform(entity: IEntity, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const path = entity.key?.path ?? [];
-    const kind = path[path.length - 1]?.kind ?? '';
-    const ok = matches(this.selection.namespaces, entity.key?.partitionId?.namespaceId ?? '') && matches(this.selection.kinds, kind);
-    callback(null, ok ? entity : undefined);
-  }
-}
-
-/** Counts what reaches the end of the verify pass. */
-function counter(): Writable & { count: number } {
-  const sink = new Writable({
-    objectMode: true,
-    highWaterMark: 64,
-    write(_entity: IEntity, _encoding, callback) {
-      sink.count++;
-      callback();
-    },
-  }) as Writable & { count: number };
-  sink.count = 0;
-  return sink;
-}
-
-/** Rejected entities, one NDJSON line each, in a temp file renamed into place at the end. */
-class RejectsFile {
-  count = 0;
-  private handle: FileHandle | undefined;
-  private chain: Promise<void> = Promise.resolve();
-  private readonly temp: string;
-
-  constructor(readonly path: string) {
-    this.temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  }
-
-  add(op: WriteOp, error: DspipeError, source: { namespace: string; kind: string }): Promise<void> {
-    const entity = op.entity ?? { key: opKey(op) ?? null, properties: {} };
-    const line = `{"error":${JSON.stringify({ code: error.code, message: error.message, key: error.key })},"namespace":${JSON.stringify(source.namespace)},"kind":${JSON.stringify(source.kind)},"entity":${encodeEntity(entity)}}\n`;
-    this.count++;
-    this.chain = this.chain.then(async () => {
-      this.handle ??= await open(this.temp, 'w');
-      await this.handle.write(line);
-    });
-    return this.chain;
-  }
-
-  /** Renames the file into place if anything was rejected; returns its path. */
-  async finish(): Promise<string | undefined> {
-    await this.chain.catch(() => undefined);
-    if (!this.handle) return undefined;
-    await this.handle.sync();
-    await this.handle.close();
-    this.handle = undefined;
-    await rename(this.temp, this.path);
-    return this.path;
-  }
-}
-
 async function spoolStdin(stdin: Readable): Promise<{ dir: string; file: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'dspipe-restore-'));
   const file = 'stdin.ndjson';
@@ -172,30 +110,6 @@ async function spoolStdin(stdin: Readable): Promise<{ dir: string; file: string 
 
 function timestamp(date = new Date()): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-}
-
-/** Runs `task` for each item with at most `limit` at once; the first failure aborts the others. */
-export async function forEachLimited<T>(items: readonly T[], limit: number, outer: AbortSignal | undefined, task: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
-  const abort = new AbortController();
-  const onOuter = () => abort.abort(outer?.reason);
-  outer?.addEventListener('abort', onOuter, { once: true });
-  const run = pLimit(limit);
-  let first: { err: unknown } | undefined;
-  try {
-    await Promise.all(items.map((item) => run(async () => {
-      if (abort.signal.aborted) return;
-      try {
-        await task(item, abort.signal);
-      } catch (err) {
-        first ??= { err };
-        abort.abort(err);
-      }
-    })));
-  } finally {
-    outer?.removeEventListener('abort', onOuter);
-  }
-  if (first) throw first.err;
-  if (outer?.aborted) throw outer.reason;
 }
 
 export async function restore(input: RestoreCommandOptions): Promise<RestoreResult> {
@@ -239,16 +153,19 @@ export async function restore(input: RestoreCommandOptions): Promise<RestoreResu
 
   const ownClient = input.client === undefined && !options.dryRun;
   let client = input.client;
-  const rejects = options.onError === 'skip' ? new RejectsFile(rejectsPath) : undefined;
+  const rejects = options.onError === 'skip' ? createRejectsSink(rejectsPath) : undefined;
+  // Listened to from the start: a rejects file that fails fails the write that met it, and is reported at the end.
+  const rejectsDone = rejects && finished(rejects);
+  rejectsDone?.catch(() => {});
   let rejectsFile: string | undefined;
   let reservedIds = 0;
   let commits = 0;
   let retries = 0;
   try {
     // Pass 1: verify everything before the first write.
-    await forEachLimited(parts, options.concurrency, input.signal, async (part, signal) => {
+    await runKinds(parts, { concurrency: options.concurrency, signal: input.signal }, async (part, signal) => {
       const parser = createParser({ file: part.label });
-      const sink = counter();
+      const sink = createEntityCounter();
       const report = (done: boolean) => progress?.({ phase: 'verify', namespace: part.entry.namespace, kind: part.entry.kind, entities: parser.entities, total: part.checked ? part.entry.entities : undefined, done });
       const timer = progress ? setInterval(() => report(false), 250) : undefined;
       try {
@@ -269,7 +186,7 @@ export async function restore(input: RestoreCommandOptions): Promise<RestoreResu
       client ??= createClient(connection);
       const writeClient = client;
       // Pass 2: write.
-      await forEachLimited(parts, options.concurrency, input.signal, async (part, signal) => {
+      await runKinds(parts, { concurrency: options.concurrency, signal: input.signal }, async (part, signal) => {
         const result = results.get(part)!;
         const perKind = kindOptions.restore[part.entry.kind] ?? {};
         const parser = createParser({ file: part.label });
@@ -277,7 +194,7 @@ export async function restore(input: RestoreCommandOptions): Promise<RestoreResu
         const writer = createEntityWriter(writeClient, connection, {
           writers: perKind.writers ?? options.writers,
           retry: options.retry,
-          ...(rejects && { onRejected: (op: WriteOp, error: DspipeError) => rejects.add(op, error, part.entry) }),
+          ...(rejects && { onRejected: (op: WriteOp, error: DspipeError) => rejects.add({ op, error, namespace: part.entry.namespace, kind: part.entry.kind }) }),
         });
         const report = (done: boolean) => progress?.({ phase: 'write', namespace: part.entry.namespace, kind: part.entry.kind, entities: writer.written + writer.rejected, total: result.entities, done });
         const timer = progress ? setInterval(() => report(false), 250) : undefined;
@@ -286,7 +203,7 @@ export async function restore(input: RestoreCommandOptions): Promise<RestoreResu
           createDecompressor({ file: part.label }),
           parser,
         ];
-        if (!part.checked) stages.push(new SelectionFilter(options.selection));
+        if (!part.checked) stages.push(createSelectionFilter(options.selection));
         stages.push(
           createKeyRewriter({ target, ...(source && { source }), namespaceMap: options.namespaceMap }),
           reserver,
@@ -309,7 +226,11 @@ export async function restore(input: RestoreCommandOptions): Promise<RestoreResu
       });
     }
   } finally {
-    rejectsFile = await rejects?.finish();
+    if (rejects) {
+      rejects.end();
+      await rejectsDone;
+      rejectsFile = rejects.file;
+    }
     if (ownClient) await client?.close();
     if (spool) await rm(spool.dir, { recursive: true, force: true });
   }
