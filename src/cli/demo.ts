@@ -5,8 +5,8 @@
  */
 import { EXIT, parseCommandArgs } from './run.js';
 import { demo } from '../commands/demo.js';
-import { DEFAULT_ROOT, positiveInt } from '../options/restore.js';
 import { DspipeError } from '../errors.js';
+import { DEFAULT_ROOT } from '../options/validate.js';
 
 export const DEMO_HELP = `dspipe demo — the main job, end to end, on the embedded emulator
 
@@ -53,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   const result = await demo({
     ...(values.root !== undefined && { root: values.root as string }),
     ...(values.name !== undefined && { name: values.name as string }),
-    users: positiveInt(values.users as string | undefined, '--users', 50, 100_000),
+    ...(values.users !== undefined && { users: values.users as string }),
     log: write,
   });
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);

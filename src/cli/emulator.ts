@@ -6,6 +6,7 @@
  */
 import { DspipeError } from '../errors.js';
 import { EXIT, parseCommandArgs } from './run.js';
+import { normalizeEmulatorOptions } from '../options/emulator.js';
 
 const OPTIONS = {
   port: { type: 'string' },
@@ -35,38 +36,27 @@ Then, in another shell:
   dspipe dump --project my-project
 `;
 
-function number(name: string, raw: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || !check(n)) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', `--${name} ${JSON.stringify(raw)} is not ${what}`, {
-      hint: 'see dspipe emulator --help',
-    });
-  }
-  return n;
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('emulator', argv, OPTIONS);
   if (values.help) {
     process.stdout.write(EMULATOR_HELP);
     return EXIT.OK;
   }
-  const port = number('port', values.port as string | undefined, (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port (0..65535)') ?? 8081;
-  const latencyMs = number('latency-ms', values['latency-ms'] as string | undefined, (n) => n >= 0, 'a delay in ms (>= 0)');
-  const rate = number('fail-rate', values['fail-rate'] as string | undefined, (n) => n >= 0 && n <= 1, 'a share between 0 and 1');
-  const seed = number('seed', values.seed as string | undefined, (n) => Number.isInteger(n), 'an integer');
-  const host = (values.host as string | undefined) ?? 'localhost';
+  const str = (flag: string) => values[flag] as string | undefined;
+  const options = normalizeEmulatorOptions({
+    port: str('port'),
+    host: str('host'),
+    latencyMs: str('latency-ms'),
+    faults: { rate: str('fail-rate'), seed: str('seed') },
+  });
+  const { port, host, latencyMs } = options;
+  const rate = options.faults?.rate;
+  const seed = options.faults?.seed;
 
   const { startEmulator } = await import('../emulator/index.js');
   let emulator;
   try {
-    emulator = await startEmulator({
-      port,
-      host,
-      ...(latencyMs !== undefined ? { latencyMs } : {}),
-      ...(rate !== undefined ? { faults: seed !== undefined ? { rate, seed } : { rate } } : {}),
-    });
+    emulator = await startEmulator(options);
   } catch (err) {
     throw new DspipeError('DSPIPE_INVALID_OPTION', `cannot listen on ${host}:${port}: ${(err as Error).message}`, {
       hint: 'is another emulator running? pick another --port (or --port 0 for a free one)',

@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { DspipeError } from '../errors.js';
 import { createDecompressor } from '../stages/decompressor.js';
 import { createFileSource, openDump } from '../stages/file-source.js';
+import { normalizeCatPaths } from '../options/cat.js';
 
 export interface CatResult {
   files: number;
@@ -18,11 +19,8 @@ export interface CatResult {
 }
 
 export async function cat(paths: readonly string[], output: Writable, options: { signal?: AbortSignal } = {}): Promise<CatResult> {
-  if (paths.length === 0) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', 'no file given', { hint: 'e.g. dspipe cat _backup/20261122/(default)/User.ndjson.zst, or a dump folder' });
-  }
   const result: CatResult = { files: 0, bytes: 0 };
-  for (const path of paths) {
+  for (const path of normalizeCatPaths(paths)) {
     const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
       throw new DspipeError(err.code === 'ENOENT' ? 'DSPIPE_NOT_FOUND' : 'DSPIPE_IO', `cannot read: ${err.message}`, { file: path, cause: err });
     });

@@ -11,7 +11,7 @@ import { compareEntities, lookupAll, seedEntities } from '../demo/seed.js';
 import { dump } from './dump.js';
 import { clear } from './clear.js';
 import { restore } from './restore.js';
-import { DEFAULT_ROOT } from '../options/restore.js';
+import { normalizeDemoOptions } from '../options/demo.js';
 
 export interface DemoOptions {
   /** Folder the demo dump is written under (default `_backup`). */
@@ -19,7 +19,7 @@ export interface DemoOptions {
   /** Dump name (default `demo-<UTC time>`). */
   name?: string;
   /** Users per namespace in the sample data (default 50). */
-  users?: number;
+  users?: number | string;
   /** Each step as it happens, one line of text. */
   log?: (line: string) => void;
 }
@@ -37,13 +37,10 @@ export interface DemoResult {
   seconds: number;
 }
 
-const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-
 export async function demo(options: DemoOptions = {}): Promise<DemoResult> {
   const started = performance.now();
   const log = options.log ?? (() => {});
-  const root = options.root ?? DEFAULT_ROOT;
-  const name = options.name ?? `demo-${stamp()}`;
+  const { root, name, users } = normalizeDemoOptions(options);
   const projectId = 'dspipe-demo';
   const step = async <T>(title: string, body: () => Promise<T>, describe: (value: T) => string): Promise<T> => {
     const t0 = performance.now();
@@ -57,7 +54,7 @@ export async function demo(options: DemoOptions = {}): Promise<DemoResult> {
   const client = createClient(connection);
   try {
     log(`emulator  started on ${emulator.address} (project ${projectId})`);
-    const entities = sampleDataset({ projectId, users: options.users ?? 50 });
+    const entities = sampleDataset({ projectId, users });
     const keys = entities.map((e) => e.key!);
     const kinds = new Set(entities.map((e) => `${e.key!.partitionId!.namespaceId}/${e.key!.path!.at(-1)!.kind}`));
     await step('seed', () => seedEntities(client, connection, entities),

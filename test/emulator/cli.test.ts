@@ -45,7 +45,7 @@ describe('dspipe emulator (CLI)', () => {
     const bad = start(['--fail-rate', '3']);
     const [code] = await bad.exited;
     assert.equal(code, 2);
-    assert.match(bad.err(), /--fail-rate "3" is not a share between 0 and 1/);
+    assert.match(bad.err(), /--fail-rate "3" is not a number from 0 to 1 \(library option: faults.rate\)/);
     const help = start(['--help']);
     const [helpCode] = await help.exited;
     assert.equal(helpCode, 0);
