@@ -63,8 +63,10 @@ export { BatchAccumulator, mutationBytes, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_B
 export type { WriteOp, BatchLimits } from './format/batching.js';
 export { createKeyRewrite, parseNamespaceMap } from './format/key-rewrite.js';
 export type { KeyRewriteOptions } from './format/key-rewrite.js';
-export { normalizeRestoreOptions, normalizeClearOptions, checkClearConfirmation } from './options/restore.js';
-export type { RestoreOptionsInput, RestoreOptions, ClearOptionsInput, ClearOptions } from './options/restore.js';
+export { normalizeRestoreOptions } from './options/restore.js';
+export type { RestoreOptionsInput, RestoreOptions } from './options/restore.js';
+export { normalizeClearOptions, checkClearConfirmation } from './options/clear.js';
+export type { ClearOptionsInput, ClearOptions } from './options/clear.js';
 export { sampleDataset } from './demo/dataset.js';
 
 // -- schema / migrate --

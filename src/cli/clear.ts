@@ -4,9 +4,10 @@
 import { CONNECTION_OPTIONS, connectionFrom, EXIT, parseCommandArgs } from './run.js';
 import { createProgress, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import { clear, type ClearCommandOptions, type ClearProgress, type ClearResult } from '../commands/clear.js';
-import { DEFAULT_CLEAR_CONCURRENCY, DEFAULT_WRITERS } from '../options/restore.js';
+import { DEFAULT_WRITERS } from '../options/restore.js';
 import { DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { DspipeError } from '../errors.js';
+import { DEFAULT_CLEAR_CONCURRENCY } from '../options/clear.js';
 
 export const CLEAR_HELP = `dspipe clear — delete every entity of every kind and namespace (or the chosen ones)
 

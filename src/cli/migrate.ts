@@ -7,7 +7,7 @@ import { createProgress, formatCount, formatTable, type ProgressTask } from './p
 import {
   migrateRun, migrateStatus, migrateUp, type MigrateCommandOptions, type MigrateEvent, type MigrationReport,
 } from '../commands/migrate.js';
-import { DEFAULT_BACKUP_ROOT, DEFAULT_MIGRATIONS_DIR, normalizeMigrateOptions } from '../options/migrate.js';
+import { DEFAULT_MIGRATIONS_DIR, normalizeMigrateOptions } from '../options/migrate.js';
 import { parseConvert, parseDrop, parseRename, parseSet, type BuiltinTransform } from '../format/transforms.js';
 import { DspipeError } from '../errors.js';
 
@@ -64,7 +64,7 @@ Options for up and run:
                          would change or be deleted, with before/after examples (default: off)
       --examples N       before/after examples a dry run shows (default: ${D.examples})
       --backup           first dump the touched kinds to <backup-root>/pre-<migration>/ (default: off)
-      --backup-root DIR  where --backup writes (default: ${DEFAULT_BACKUP_ROOT})
+      --backup-root DIR  where --backup writes (default: ${D.backupRoot})
       --namespaces LIST  namespaces to migrate, comma-separated; -NAME excludes, * matches any run,
                          (default) is the default namespace (default: all). For up only with --dry-run:
                          a script limits itself with export const namespaces = '…'
@@ -145,16 +145,6 @@ export function transformsFromArgv(argv: readonly string[]): BuiltinTransform[] 
   return out;
 }
 
-function int(values: Record<string, unknown>, name: string): number | undefined {
-  const raw = values[name] as string | undefined;
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim())) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', `--${name} ${JSON.stringify(raw)} is not a whole number`, { hint: 'see dspipe migrate --help' });
-  }
-  return n;
-}
-
 function countsText(c: { read: number; changed: number; deleted: number; unchanged: number; conflicts: number }, dry: boolean): string {
   const w = dry ? 'would ' : '';
   return `read ${formatCount(c.read)}, ${w}change ${formatCount(c.changed)}, ${w}delete ${formatCount(c.deleted)}, unchanged ${formatCount(c.unchanged)}` +
@@ -201,12 +191,7 @@ export async function run(argv: string[]): Promise<number> {
     else if (e.type === 'backup') progress.log(e.skipped ? `backup kept from the first run: ${e.dir}` : `backup written: ${e.dir}`);
     else if (e.type === 'changed-allowed') process.stderr.write(`dspipe: warning: ${e.name} changed after it was applied (--allow-changed)\n`);
   };
-  const pageSize = int(values, 'page-size');
-  const examples = int(values, 'examples');
-  const writers = int(values, 'writers');
-  const batchSize = int(values, 'batch-size');
-  const maxConflictAttempts = int(values, 'max-conflict-attempts');
-  const checkpointEvery = int(values, 'checkpoint-every');
+  const str = (flag: string) => values[flag] as string | undefined;
   const options: MigrateCommandOptions = {
     ...connectionFrom(values as Parameters<typeof connectionFrom>[0]),
     ...(values.dir !== undefined && { dir: values.dir as string }),
@@ -216,12 +201,12 @@ export async function run(argv: string[]): Promise<number> {
     backup: values.backup === true,
     ...(values['backup-root'] !== undefined && { backupRoot: values['backup-root'] as string }),
     ...(values.namespaces !== undefined && { namespaces: values.namespaces as string[] }),
-    ...(pageSize !== undefined && { pageSize }),
-    ...(examples !== undefined && { examples }),
-    ...(writers !== undefined && { writers }),
-    ...(batchSize !== undefined && { batchSize }),
-    ...(maxConflictAttempts !== undefined && { maxConflictAttempts }),
-    ...(checkpointEvery !== undefined && { checkpointEvery }),
+    pageSize: str('page-size'),
+    examples: str('examples'),
+    writers: str('writers'),
+    batchSize: str('batch-size'),
+    maxConflictAttempts: str('max-conflict-attempts'),
+    checkpointEvery: str('checkpoint-every'),
     onEvent,
   };
   const out = (text: string, json: unknown) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : text);

@@ -4,9 +4,10 @@
 import { CONNECTION_OPTIONS, connectionFrom, EXIT, parseCommandArgs } from './run.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import { restore, type RestoreCommandOptions, type RestoreProgress, type RestoreResult } from '../commands/restore.js';
-import { DEFAULT_RESTORE_CONCURRENCY, DEFAULT_ROOT, DEFAULT_WRITERS } from '../options/restore.js';
+import { DEFAULT_RESTORE_CONCURRENCY, DEFAULT_WRITERS } from '../options/restore.js';
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { DspipeError } from '../errors.js';
+import { DEFAULT_ROOT } from '../options/validate.js';
 
 export const RESTORE_HELP = `dspipe restore — write a dump back, exactly, into any project, database and namespace
 

@@ -9,12 +9,12 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
-import { checkClearConfirmation, normalizeClearOptions, type ClearOptionsInput } from '../options/restore.js';
 import { createBatcher } from '../stages/batcher.js';
 import { createDeleteOps, createEntityDeleter } from '../stages/entity-deleter.js';
 import { createEntityReader } from '../stages/entity-reader.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import { runKinds } from './kind-scheduler.js';
+import { checkClearConfirmation, normalizeClearOptions, type ClearOptionsInput } from '../options/clear.js';
 
 export interface ClearProgress {
   namespace: string;

@@ -12,10 +12,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
-import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
+import type { RetryPolicy } from '../datastore/retry.js';
 import { DspipeError } from '../errors.js';
 import {
-  normalizeMigrateOptions, normalizeRunOptions, type MigrateOptions, type NormalizedMigrateOptions, type RunTransformsOptions,
+  normalizeMigrateOptions, normalizeRunOptions, normalizeUpOptions, type MigrateOptions, type NormalizedMigrateOptions, type RunTransformsOptions,
 } from '../options/migrate.js';
 import { matches, parseNameFilter, type NameFilter } from '../format/selection.js';
 import { applyTransforms, describeTransform } from '../format/transforms.js';
@@ -45,9 +45,6 @@ export interface MigrateCommandOptions extends MigrateOptions, ConnectionOptions
   connection?: Connection;
   /** Use this client (it is not closed); by default one is created and closed. */
   client?: DatastoreClient;
-  retry?: RetryPolicy;
-  /** Entities per RunQuery page (default: what Datastore returns). */
-  pageSize?: number;
   onEvent?: (event: MigrateEvent) => void;
 }
 
@@ -97,7 +94,7 @@ async function withContext<T>(input: MigrateCommandOptions, o: NormalizedMigrate
   const connection = input.connection ?? resolveConnection(input);
   const client = input.client ?? createClient(connection);
   try {
-    return await body({ o, input, client, connection, retry: input.retry ?? DEFAULT_RETRY, emit: (e) => input.onEvent?.(e) });
+    return await body({ o, input, client, connection, retry: o.retry, emit: (e) => input.onEvent?.(e) });
   } finally {
     if (input.client === undefined) await client.close();
   }
@@ -223,7 +220,7 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
         checkpointEvery: ctx.o.checkpointEvery,
         examples: dryRun ? Math.max(0, ctx.o.examples - report.examples.length) : 0,
         retry: ctx.retry,
-        ...(ctx.input.pageSize !== undefined && { pageSize: ctx.input.pageSize }),
+        ...(ctx.o.pageSize !== undefined && { pageSize: ctx.o.pageSize }),
         onCheckpoint: async (lastKey, counts) => {
           cp.lastKey = lastKey;
           record.counts = addCounts(addCounts(previousCounts, finished), counts);
@@ -288,13 +285,7 @@ export interface UpResult {
 
 /** Runs the pending migrations in order (up to `to`), resuming an interrupted one. */
 export async function migrateUp(input: MigrateCommandOptions = {}): Promise<UpResult> {
-  const o = normalizeMigrateOptions(input);
-  if (!o.dryRun && (o.namespaces.include.length > 0 || o.namespaces.exclude.length > 0)) {
-    // A migration is recorded as applied for the whole database; a partial run would be recorded as complete.
-    throw new DspipeError('DSPIPE_INVALID_OPTION', '--namespaces cannot limit migrate up (the migration would be recorded as applied everywhere)', {
-      hint: "limit the script itself with export const namespaces = 'tenant-*', or use --namespaces with --dry-run or migrate run",
-    });
-  }
+  const o = normalizeUpOptions(input);
   const files = await discoverMigrations(o.dir);
   return withContext(input, o, async (ctx) => {
     const records = await readMigrationRecords(ctx.client, ctx.connection, ctx.retry);

@@ -9,7 +9,7 @@
 import { pipeline } from 'node:stream/promises';
 import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
 import type { IQuery, ITimestamp } from '../model/proto.js';
-import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
+import type { RetryPolicy } from '../datastore/retry.js';
 import { queryPages, serverReadTime, timestampToRfc3339 } from '../datastore/run-query.js';
 import { fromValue } from '../format/entity-helper.js';
 import { formatCount, SchemaAccumulator, type KindSchema } from '../format/schema.js';
@@ -26,7 +26,6 @@ export interface SchemaCommandOptions extends SchemaOptions, ConnectionOptions {
   connection?: Connection;
   /** Use this client (it is not closed); by default one is created and closed. */
   client?: DatastoreClient;
-  retry?: RetryPolicy;
   /** Called as each kind starts and after each entity page / file chunk. */
   onProgress?: (progress: { namespace: string; kind: string; entities: number; done: boolean }) => void;
 }
@@ -65,7 +64,7 @@ async function fromDump(dir: string, selection: Selection, options: SchemaComman
 }
 
 async function live(client: DatastoreClient, connection: Connection, o: ReturnType<typeof normalizeSchemaOptions>, options: SchemaCommandOptions): Promise<SchemaReport> {
-  const retry = options.retry ?? DEFAULT_RETRY;
+  const retry = o.retry;
   const readTime: ITimestamp | undefined = o.snapshot ? await serverReadTime(client, connection, { retry }) : undefined;
   const accumulator = new SchemaAccumulator();
   for await (const { namespace, kind } of enumerateKinds(client, connection, { selection: o.selection, readTime, retry })) {
@@ -116,7 +115,7 @@ export async function schema(options: SchemaCommandOptions = {}): Promise<Schema
   const connection = options.connection ?? resolveConnection(options);
   const client = options.client ?? createClient(connection);
   try {
-    if (o.fast) return await metadata(client, connection, o.selection, options.retry ?? DEFAULT_RETRY);
+    if (o.fast) return await metadata(client, connection, o.selection, o.retry);
     return await live(client, connection, o, options);
   } finally {
     if (options.client === undefined) await client.close();

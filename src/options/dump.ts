@@ -4,14 +4,14 @@
  * defaults and refuses bad input with DSPIPE_INVALID_OPTION quoting the value,
  * before anything is read or written.
  */
-import { DspipeError } from '../errors.js';
-import { parseSelection, type Selection } from '../format/selection.js';
-import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
+import type { Selection } from '../format/selection.js';
+import type { RetryPolicy } from '../datastore/retry.js';
 import type { ConnectionOptions } from '../datastore/connection.js';
 import type { FileCompression } from '../format/file-names.js';
+import { boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, opt, retryPolicy, selection, text, wholeNumber } from './validate.js';
 
 export const DUMP_DEFAULTS = {
-  root: '_backup',
+  root: DEFAULT_ROOT,
   /** zstd's own default: fast, and NDJSON of entities still shrinks 5-10x. */
   level: 3,
   /**
@@ -31,6 +31,10 @@ export const DUMP_DEFAULTS = {
 } as const;
 
 export type SplitsOption = number | 'auto';
+
+/** Most key ranges per kind, and most entities per RunQuery page, dspipe asks for. */
+export const MAX_SPLITS = 64;
+export const MAX_PAGE_SIZE = 10_000;
 
 export interface DumpOptions extends ConnectionOptions {
   /** Dump name: the folder under `root`. Default: a UTC timestamp like 20261122T094500Z. */
@@ -83,42 +87,25 @@ export interface NormalizedDumpOptions {
   connection: ConnectionOptions;
 }
 
-function invalid(option: string, value: unknown, what: string, hint?: string): never {
-  throw new DspipeError('DSPIPE_INVALID_OPTION', `${option} ${JSON.stringify(value instanceof Date ? value.toISOString() : value)} ${what}`, {
-    hint: hint ?? `see dspipe dump --help`,
-  });
-}
-
-function wholeNumber(option: string, value: unknown, min: number, max: number): number {
-  const n = typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    invalid(option, value, `is not a whole number from ${min} to ${max}`);
-  }
-  return n;
-}
-
 /** 20261122T094500Z: sorts by time, and is a valid folder name everywhere. */
 export function timestampName(now: Date = new Date()): string {
   return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
 }
 
-function checkName(name: string): string {
-  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name) || name.trim() !== name) {
-    invalid('--name', name, 'is not a plain folder name', 'use letters, digits, dots, dashes and underscores, e.g. -n 20261122');
-  }
-  return name;
-}
+const READ_TIME = opt('--read-time');
+const SNAPSHOT = opt('--no-snapshot', 'snapshot');
+const TIME_HINT = 'write it like 2026-11-22T09:45:00Z or 2026-11-22T09:45:00.123456Z';
 
 /** Parses an RFC 3339 time and returns it with microsecond precision, as Datastore wants read times. */
-export function normalizeReadTime(value: string | Date, option = '--read-time'): string {
+export function normalizeReadTime(value: unknown, name = READ_TIME): string {
   if (value instanceof Date) {
-    if (Number.isNaN(value.getTime())) invalid(option, 'Invalid Date', 'is not a time');
+    if (Number.isNaN(value.getTime())) invalid(name, value, 'is not a time', TIME_HINT);
     return value.toISOString().replace(/Z$/, '000Z');
   }
-  const m = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/.exec(value.trim());
+  const m = typeof value === 'string' ? /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/.exec(value.trim()) : null;
   const base = m ? new Date(`${m[1]}T${m[2]}${m[4]!.toUpperCase()}`) : undefined;
   if (!m || base === undefined || Number.isNaN(base.getTime())) {
-    return invalid(option, value, 'is not an RFC 3339 time', 'write it like 2026-11-22T09:45:00Z or 2026-11-22T09:45:00.123456Z');
+    return invalid(name, value, 'is not an RFC 3339 time', TIME_HINT);
   }
   const frac = (m[3] ?? '').padEnd(6, '0').slice(0, 6);
   return `${base.toISOString().slice(0, 19)}.${frac}Z`;
@@ -144,38 +131,32 @@ export function readTimeProblem(readTime: string, now: Date = new Date()): { wha
 
 export function normalizeDumpOptions(options: DumpOptions = {}, now: Date = new Date()): NormalizedDumpOptions {
   const toStdout = options.out === '-';
-  const root = options.root ?? DUMP_DEFAULTS.root;
-  if (root === '') invalid('--root', root, 'is empty');
-  const name = checkName(options.name ?? timestampName(now));
+  const root = folderPath(opt('--root'), options.root);
+  const name = folderName(opt('--name'), options.name ?? timestampName(now), 'use letters, digits, dots, dashes and underscores, e.g. -n 20261122');
   if (options.out !== undefined && !toStdout) {
-    invalid('--out', options.out, 'is not supported', 'use --out - for stdout, or --root DIR and -n NAME to choose the dump folder');
+    invalid(opt('--out'), options.out, 'is not supported', 'use --out - for stdout, or --root DIR and -n NAME to choose the dump folder');
   }
 
-  const compress = options.compress ?? (toStdout ? 'none' : 'zstd');
-  if (compress !== 'zstd' && compress !== 'none') invalid('--compress', compress, 'is not a compression', 'use --compress zstd or --compress none');
-  const level = wholeNumber('--level', options.level ?? DUMP_DEFAULTS.level, 1, 22);
-  const splits: SplitsOption =
-    options.splits === undefined || options.splits === 'auto' ? 'auto' : wholeNumber('--splits', options.splits, 1, 64);
-  const concurrency = wholeNumber('--concurrency', options.concurrency ?? DUMP_DEFAULTS.concurrency, 1, 64);
-  const pageSize = options.pageSize === undefined ? undefined : wholeNumber('--page-size', options.pageSize, 1, 10_000);
+  const compression = choice(opt('--compress'), options.compress, ['zstd', 'none'] as const, toStdout ? 'none' : 'zstd');
+  const level = wholeNumber(opt('--level'), options.level, 1, 22, DUMP_DEFAULTS.level);
+  const splits: SplitsOption = options.splits === 'auto' ? 'auto' : wholeNumber(opt('--splits'), options.splits, 1, MAX_SPLITS) ?? 'auto';
+  const concurrency = wholeNumber(opt('--concurrency'), options.concurrency, 1, 64, DUMP_DEFAULTS.concurrency);
+  const pageSize = wholeNumber(opt('--page-size'), options.pageSize, 1, MAX_PAGE_SIZE);
 
-  const snapshot = options.snapshot ?? true;
+  const snapshot = boolean(SNAPSHOT, options.snapshot, true);
   let readTime: string | undefined;
   if (options.readTime !== undefined) {
-    if (!snapshot) invalid('--read-time', options.readTime, 'contradicts --no-snapshot', 'drop one of the two');
+    if (!snapshot) conflict(READ_TIME, SNAPSHOT, 'contradicts', 'drop one of the two');
     readTime = normalizeReadTime(options.readTime);
-    if (Date.parse(readTime) > now.getTime()) invalid('--read-time', options.readTime, 'is in the future', 'Datastore reads at a time no later than now');
+    if (Date.parse(readTime) > now.getTime()) invalid(READ_TIME, options.readTime, 'is in the future', 'Datastore reads at a time no later than now');
     const problem = readTimeProblem(readTime, now);
-    if (problem) invalid('--read-time', options.readTime, problem.what, problem.hint);
+    if (problem) invalid(READ_TIME, options.readTime, problem.what, problem.hint);
   }
 
-  const force = options.force ?? false;
-  const resume = options.resume ?? false;
-  if (force && resume) invalid('--resume', true, 'cannot be combined with --force', '--force starts over; --resume keeps completed kinds');
-  if (toStdout && resume) invalid('--resume', true, 'cannot be used with --out -', 'resume works on dump folders');
-
-  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
-  wholeNumber('retry.maxAttempts', retry.maxAttempts, 1, 1000);
+  const force = boolean(opt('--force'), options.force, false);
+  const resume = boolean(opt('--resume'), options.resume, false);
+  if (force && resume) conflict(opt('--resume'), opt('--force'), 'cannot be combined with', '--force starts over; --resume keeps completed kinds');
+  if (toStdout && resume) conflict(opt('--resume'), { flag: '--out -', option: 'out' }, 'cannot be used with', 'resume works on dump folders');
 
   const connection: ConnectionOptions = {};
   if (options.projectId !== undefined) connection.projectId = options.projectId;
@@ -187,8 +168,8 @@ export function normalizeDumpOptions(options: DumpOptions = {}, now: Date = new 
     root,
     dir: toStdout ? null : joinPath(root, name),
     toStdout,
-    selection: parseSelection({ namespaces: options.namespaces, kinds: options.kinds }),
-    compression: compress,
+    selection: selection(options),
+    compression,
     level,
     splits,
     concurrency,
@@ -197,8 +178,8 @@ export function normalizeDumpOptions(options: DumpOptions = {}, now: Date = new 
     readTime,
     force,
     resume,
-    optionsFile: options.optionsFile ?? joinPath(root, 'options.json'),
-    retry,
+    optionsFile: text(opt('--options', 'optionsFile'), options.optionsFile, 'name a JSON file, e.g. --options _backup/options.json', joinPath(root, 'options.json')),
+    retry: retryPolicy(options.retry),
     connection,
   };
 }

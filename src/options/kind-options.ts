@@ -10,6 +10,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { DspipeError } from '../errors.js';
+import { invalid, wholeNumber } from './validate.js';
+import { MAX_PAGE_SIZE, MAX_SPLITS } from './dump.js';
+import { MAX_BATCH_SIZE, MAX_PARALLEL } from './restore.js';
 
 export interface DumpKindOptions {
   /** Key ranges read in parallel for this kind (1 = one sequential reader). */
@@ -30,10 +33,12 @@ export interface KindOptionsFile {
   restore: Record<string, RestoreKindOptions>;
 }
 
-const ALLOWED: Record<keyof KindOptionsFile, readonly string[]> = {
-  dump: ['splits', 'pageSize'],
-  restore: ['batchSize', 'writers'],
+/** Each section's options and the largest value of each: the same ranges as the flags they override. */
+const MAX: Record<keyof KindOptionsFile, Record<string, number>> = {
+  dump: { splits: MAX_SPLITS, pageSize: MAX_PAGE_SIZE },
+  restore: { batchSize: MAX_BATCH_SIZE, writers: MAX_PARALLEL },
 };
+const HINT = 'the file looks like {"dump": {"Kind": {"splits": 1, "pageSize": 100}}, "restore": {"Kind": {"batchSize": 1, "writers": 1}}}';
 
 export const EMPTY_KIND_OPTIONS: KindOptionsFile = { dump: {}, restore: {} };
 
@@ -49,10 +54,7 @@ export function parseKindOptions(text: string, file: string): KindOptionsFile {
     throw new DspipeError('DSPIPE_INVALID_OPTION', `not valid JSON: ${(cause as Error).message}`, { file, cause });
   }
   const fail = (path: string, what: string): never => {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', `${path}: ${what}`, {
-      file,
-      hint: 'the file looks like {"dump": {"Kind": {"splits": 1, "pageSize": 100}}, "restore": {"Kind": {"batchSize": 1, "writers": 1}}}',
-    });
+    throw new DspipeError('DSPIPE_INVALID_OPTION', `${path}: ${what}`, { file, hint: HINT });
   };
   if (!isRecord(data)) return fail('(top level)', 'expected an object');
   const result: KindOptionsFile = { dump: {}, restore: {} };
@@ -60,12 +62,15 @@ export function parseKindOptions(text: string, file: string): KindOptionsFile {
     if (section.startsWith('$') || section === 'comment') continue; // room for "$comment"
     if (section !== 'dump' && section !== 'restore') fail(section, 'unknown section (expected "dump" or "restore")');
     if (!isRecord(kinds)) return fail(section, 'expected an object of kind names');
-    const allowed = ALLOWED[section as keyof KindOptionsFile];
+    const max = MAX[section as keyof KindOptionsFile];
     for (const [kind, opts] of Object.entries(kinds)) {
       if (!isRecord(opts)) return fail(`${section}.${kind}`, 'expected an object of options');
       for (const [name, value] of Object.entries(opts)) {
-        if (!allowed.includes(name)) fail(`${section}.${kind}.${name}`, `unknown option (allowed: ${allowed.join(', ')})`);
-        if (!Number.isInteger(value) || (value as number) < 1) fail(`${section}.${kind}.${name}`, `must be a whole number of at least 1, got ${JSON.stringify(value)}`);
+        const entry = { option: `${section}.${kind}.${name}`, file };
+        if (!Object.hasOwn(max, name)) fail(entry.option, `unknown option (allowed: ${Object.keys(max).join(', ')})`);
+        // JSON has numbers: "2" is a mistake here, though the CLI's "2" is not.
+        if (typeof value !== 'number') invalid(entry, value, 'is not a number', HINT);
+        wholeNumber(entry, value, 1, max[name]!);
       }
       (result[section as keyof KindOptionsFile] as Record<string, unknown>)[kind] = { ...opts };
     }

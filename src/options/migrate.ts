@@ -3,12 +3,17 @@
  * library: fills defaults and refuses bad values with a coded error quoting
  * them.
  */
-import { DspipeError } from '../errors.js';
-import { parseNameFilter, type NameFilter } from '../format/selection.js';
+import type { RetryPolicy } from '../datastore/retry.js';
+import type { NameFilter } from '../format/selection.js';
 import type { BuiltinTransform } from '../format/transforms.js';
+import { isReservedName } from '../model/limits.js';
+import {
+  boolean, choice, conflict, folderName, folderPath, invalid, missing, nameList, opt, retryPolicy, text, wholeNumber, type OptionName,
+} from './validate.js';
+import { MAX_PAGE_SIZE } from './dump.js';
+import { MAX_BATCH_SIZE, MAX_PARALLEL } from './restore.js';
 
 export const DEFAULT_MIGRATIONS_DIR = 'migrations';
-export const DEFAULT_BACKUP_ROOT = '_backup';
 /** Kind of the records of applied migrations (key name = migration name, default namespace). */
 export const MIGRATION_KIND = 'DspipeMigration';
 
@@ -27,15 +32,18 @@ export interface MigrateOptions {
   /** Limit the namespaces migrated (comma list, `(default)` for the default one). Default: all. */
   namespaces?: string | readonly string[];
   /** Concurrent commits per kind (default 4). */
-  writers?: number;
+  writers?: number | string;
   /** At most this many entities per commit (default 500; batches are also capped by bytes). */
-  batchSize?: number;
+  batchSize?: number | string;
   /** Attempts per entity when concurrent writes conflict (default 20). */
-  maxConflictAttempts?: number;
+  maxConflictAttempts?: number | string;
   /** Save the checkpoint after at most this many entities (default 500). */
-  checkpointEvery?: number;
+  checkpointEvery?: number | string;
   /** Before/after examples kept for --dry-run (default 3). */
-  examples?: number;
+  examples?: number | string;
+  /** Entities per RunQuery page (default: what Datastore returns). */
+  pageSize?: number | string;
+  retry?: Partial<RetryPolicy>;
 }
 
 export interface NormalizedMigrateOptions {
@@ -51,42 +59,41 @@ export interface NormalizedMigrateOptions {
   maxConflictAttempts: number;
   checkpointEvery: number;
   examples: number;
-}
-
-function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', `${name} must be a whole number of at least ${min}, got ${JSON.stringify(value)}`, {
-      hint: `e.g. ${name} ${fallback}`,
-    });
-  }
-  return value;
+  pageSize: number | undefined;
+  retry: RetryPolicy;
 }
 
 export function normalizeMigrateOptions(options: MigrateOptions = {}): NormalizedMigrateOptions {
-  if (options.dir !== undefined && options.dir.trim() === '') {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', '--dir is empty', { hint: `name the folder of migration scripts (default ${DEFAULT_MIGRATIONS_DIR})` });
-  }
-  if (options.to !== undefined && options.to.trim() === '') {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', '--to is empty', { hint: 'name a migration, e.g. --to 0002-drop-legacy' });
-  }
-  if (options.dryRun === true && options.backup === true) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', '--backup has no use with --dry-run', { hint: 'a dry run writes nothing; drop --backup' });
-  }
+  const dryRun = boolean(opt('--dry-run'), options.dryRun, false);
+  const backup = boolean(opt('--backup'), options.backup, false);
+  if (dryRun && backup) conflict(opt('--backup'), opt('--dry-run'), 'has no use with', 'a dry run writes nothing; drop --backup');
+  const to = options.to === undefined ? undefined : folderName(opt('--to'), options.to, 'name a migration, e.g. --to 0002-drop-legacy');
   return {
-    dir: options.dir ?? DEFAULT_MIGRATIONS_DIR,
-    to: options.to?.replace(/\.(ts|mts|js|mjs)$/, ''),
-    dryRun: options.dryRun === true,
-    backup: options.backup === true,
-    backupRoot: options.backupRoot ?? DEFAULT_BACKUP_ROOT,
-    allowChanged: options.allowChanged === true,
-    namespaces: parseNameFilter(options.namespaces, '--namespaces', true),
-    writers: positive('--writers', options.writers, 4),
-    batchSize: positive('--batch-size', options.batchSize, 500),
-    maxConflictAttempts: positive('--max-conflict-attempts', options.maxConflictAttempts, 20),
-    checkpointEvery: positive('--checkpoint-every', options.checkpointEvery, 500),
-    examples: positive('--examples', options.examples, 3, 0),
+    dir: folderPath(opt('--dir'), options.dir, DEFAULT_MIGRATIONS_DIR),
+    to: to?.replace(/\.(ts|mts|js|mjs)$/, ''),
+    dryRun,
+    backup,
+    backupRoot: folderPath(opt('--backup-root'), options.backupRoot),
+    allowChanged: boolean(opt('--allow-changed'), options.allowChanged, false),
+    namespaces: nameList(opt('--namespaces'), options.namespaces, true),
+    writers: wholeNumber(opt('--writers'), options.writers, 1, MAX_PARALLEL, 4),
+    batchSize: wholeNumber(opt('--batch-size'), options.batchSize, 1, MAX_BATCH_SIZE, 500),
+    maxConflictAttempts: wholeNumber(opt('--max-conflict-attempts'), options.maxConflictAttempts, 1, Number.MAX_SAFE_INTEGER, 20),
+    checkpointEvery: wholeNumber(opt('--checkpoint-every'), options.checkpointEvery, 1, Number.MAX_SAFE_INTEGER, 500),
+    examples: wholeNumber(opt('--examples'), options.examples, 0, Number.MAX_SAFE_INTEGER, 3),
+    pageSize: wholeNumber(opt('--page-size'), options.pageSize, 1, MAX_PAGE_SIZE),
+    retry: retryPolicy(options.retry),
   };
+}
+
+/** `migrate up`: a migration is recorded as applied for the whole database, so a run limited to some namespaces would be recorded as complete. */
+export function normalizeUpOptions(options: MigrateOptions = {}): NormalizedMigrateOptions {
+  const o = normalizeMigrateOptions(options);
+  if (!o.dryRun && (o.namespaces.include.length > 0 || o.namespaces.exclude.length > 0)) {
+    invalid(opt('--namespaces'), options.namespaces, 'cannot limit migrate up (the migration would be recorded as applied everywhere)',
+      "limit the script itself with export const namespaces = 'tenant-*', or use --namespaces with --dry-run or migrate run");
+  }
+  return o;
 }
 
 export interface RunTransformsOptions extends MigrateOptions {
@@ -96,18 +103,22 @@ export interface RunTransformsOptions extends MigrateOptions {
   transforms?: readonly BuiltinTransform[];
 }
 
+const KIND = opt('--kind');
+const TRANSFORM_TYPES = ['rename', 'drop', 'convert', 'set'] as const;
+const TRANSFORMS: OptionName = { flag: 'a transform (--rename, --drop, --convert or --set)', option: 'transforms' };
+const TRANSFORM_HINT = 'give --rename old=new, --drop prop, --convert prop:timestamp->string[:format] or --set prop=TYPE:VALUE';
+
 export function normalizeRunOptions(options: RunTransformsOptions): NormalizedMigrateOptions & { kind: string; transforms: readonly BuiltinTransform[] } {
   const base = normalizeMigrateOptions(options);
-  const kind = options.kind;
-  if (kind === undefined || kind.trim() === '') {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', 'migrate run needs --kind', { hint: 'e.g. dspipe migrate run --kind User --drop legacyField' });
-  }
-  if (/^__.*__$/.test(kind)) throw new DspipeError('DSPIPE_INVALID_OPTION', `--kind ${JSON.stringify(kind)} is a reserved kind`, { kind });
+  if (options.kind === undefined) missing([KIND], 'e.g. dspipe migrate run --kind User --drop legacyField');
+  const kind = text(KIND, options.kind, 'e.g. dspipe migrate run --kind User --drop legacyField');
+  if (kind.trim() === '') invalid(KIND, kind, 'is blank', 'e.g. dspipe migrate run --kind User --drop legacyField');
+  if (isReservedName(kind)) invalid(KIND, kind, 'is a reserved kind', 'kinds named __*__ are Datastore\'s own');
   const transforms = options.transforms ?? [];
-  if (transforms.length === 0) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', 'migrate run needs at least one transform', {
-      hint: 'give --rename old=new, --drop prop, --convert prop:timestamp->string[:format] or --set prop=TYPE:VALUE',
-    });
-  }
+  if (!Array.isArray(transforms)) invalid(TRANSFORMS, transforms, 'is not a list of transforms', TRANSFORM_HINT);
+  if (transforms.length === 0) missing([TRANSFORMS], TRANSFORM_HINT);
+  transforms.forEach((t: unknown, i) => {
+    choice({ option: `transforms[${i}].type` }, (t as { type?: unknown } | null)?.type ?? null, TRANSFORM_TYPES, 'drop');
+  });
   return { ...base, kind, transforms };
 }

@@ -1,18 +1,23 @@
 /**
- * The option normalisers of `restore` and `clear`, shared by the CLI and the
- * library: defaults filled in one place, every bad value refused with a coded
- * error that quotes it.
+ * The option normaliser of `restore`, shared by the CLI and the library:
+ * defaults filled in one place, every bad value refused with a coded error
+ * that quotes it.
  */
-import { DspipeError } from '../errors.js';
-import { DEFAULT_RETRY, type RetryPolicy } from '../datastore/retry.js';
-import { parseSelection, type Selection } from '../format/selection.js';
+import type { RetryPolicy } from '../datastore/retry.js';
+import type { Selection } from '../format/selection.js';
 import { parseNamespaceMap } from '../format/key-rewrite.js';
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { MAX_REQUEST_BYTES } from '../model/limits.js';
+import {
+  boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, missing, opt, parsed, retryPolicy, selection, text, wholeNumber,
+} from './validate.js';
 
-export const DEFAULT_ROOT = '_backup';
 export const DEFAULT_RESTORE_CONCURRENCY = 4;
 export const DEFAULT_WRITERS = 4;
+/** Kinds at once and commits per kind, for restore and clear alike. */
+export const MAX_PARALLEL = 256;
+/** Most mutations per commit, for restore and clear alike. */
+export const MAX_BATCH_SIZE = 100_000;
 
 export interface RestoreOptionsInput {
   /** Dump name: the folder `<root>/<name>`. */
@@ -60,125 +65,51 @@ export interface RestoreOptions {
   retry: RetryPolicy;
 }
 
-function invalid(message: string, hint: string): never {
-  throw new DspipeError('DSPIPE_INVALID_OPTION', message, { hint });
-}
+const NAME = opt('--name');
+const IN = opt('--in');
+const ON_ERROR = opt('--on-error');
+const NAMESPACE_MAP = opt('--namespace-map');
 
-export function positiveInt(value: number | string | undefined, option: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
-    invalid(`${option} must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`, `e.g. ${option} ${fallback}`);
-  }
-  return n;
-}
-
-function choice<T extends string>(value: string | undefined, option: string, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) {
-    invalid(`${option} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`, `e.g. ${option} ${fallback}`);
-  }
-  return value as T;
-}
-
-function retryPolicy(input: Partial<RetryPolicy> | undefined): RetryPolicy {
-  const policy = { ...DEFAULT_RETRY, ...input };
-  if (!(Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1)) invalid(`retry.maxAttempts must be at least 1, got ${policy.maxAttempts}`, 'e.g. 10');
-  return policy;
+function isNamespaceMap(value: unknown): value is RestoreOptionsInput['namespaceMap'] {
+  if (typeof value === 'string') return true;
+  if (Array.isArray(value)) return value.every((s) => typeof s === 'string');
+  return typeof value === 'object' && value !== null && Object.values(value).every((s) => typeof s === 'string');
 }
 
 export function normalizeRestoreOptions(input: RestoreOptionsInput): RestoreOptions {
-  const root = input.root ?? DEFAULT_ROOT;
-  if (root === '') invalid('--root must not be empty', `leave it out for ${DEFAULT_ROOT}`);
+  const root = folderPath(opt('--root'), input.root);
   if (input.name !== undefined && input.in !== undefined) {
-    invalid('give either --name or --in, not both', 'use -n NAME for <root>/NAME, or --in PATH for any dump folder (--in - for stdin)');
+    conflict(NAME, IN, 'cannot be combined with', 'use -n NAME for <root>/NAME, or --in PATH for any dump folder (--in - for stdin)');
   }
   let source: RestoreOptions['source'];
   if (input.in !== undefined) {
-    if (input.in === '') invalid('--in must not be empty', 'give a dump folder, or - for stdin');
-    source = input.in === '-' ? { type: 'stdin' } : { type: 'folder', dir: input.in };
+    const dir = folderPath(IN, input.in);
+    source = dir === '-' ? { type: 'stdin' } : { type: 'folder', dir };
   } else if (input.name !== undefined) {
-    if (input.name === '' || input.name === '.' || input.name === '..' || /[/\\]/.test(input.name)) {
-      invalid(`dump name ${JSON.stringify(input.name)} is not a folder name`, 'use --in PATH to restore from a path');
-    }
-    source = { type: 'folder', dir: `${root}/${input.name}` };
+    source = { type: 'folder', dir: `${root}/${folderName(NAME, input.name, 'use --in PATH to restore from a path')}` };
   } else {
-    return invalid('which dump? no --name or --in given', `e.g. dspipe restore -n 20261122 (restores ${DEFAULT_ROOT}/20261122), or --in - for stdin`);
+    return missing([NAME, IN], `e.g. dspipe restore -n 20261122 (restores ${DEFAULT_ROOT}/20261122), or --in - for stdin`);
   }
-  const onError = choice(input.onError, '--on-error', ['fail', 'skip'] as const, 'fail');
-  if (input.rejects !== undefined && onError !== 'skip') invalid('--rejects only applies with --on-error skip', 'add --on-error skip');
+  const onError = choice(ON_ERROR, input.onError, ['fail', 'skip'] as const, 'fail');
+  const rejects = text(opt('--rejects'), input.rejects, 'name a file, e.g. --rejects rejects.ndjson');
+  if (rejects !== undefined && onError !== 'skip') conflict(opt('--rejects'), { ...ON_ERROR, flag: '--on-error skip' }, 'only applies with', 'add --on-error skip');
+  if (input.namespaceMap !== undefined && !isNamespaceMap(input.namespaceMap)) {
+    invalid(NAMESPACE_MAP, input.namespaceMap, 'is not OLD=NEW entries', 'give "old=new" strings, or an object of old: new');
+  }
   return {
     source,
     root,
-    selection: parseSelection({ ...(input.kinds !== undefined && { kinds: input.kinds }), ...(input.namespaces !== undefined && { namespaces: input.namespaces }) }),
-    namespaceMap: parseNamespaceMap(input.namespaceMap),
-    mode: choice(input.mode, '--mode', ['upsert', 'insert'] as const, 'upsert'),
-    concurrency: positiveInt(input.concurrency, '--concurrency', DEFAULT_RESTORE_CONCURRENCY, 256),
-    writers: positiveInt(input.writers, '--writers', DEFAULT_WRITERS, 256),
-    batchSize: positiveInt(input.batchSize, '--batch-size', DEFAULT_MAX_BATCH_OPS, 100_000),
-    batchBytes: positiveInt(input.batchBytes, '--batch-bytes', DEFAULT_MAX_BATCH_BYTES, MAX_REQUEST_BYTES),
+    selection: selection(input),
+    namespaceMap: parsed(NAMESPACE_MAP, input.namespaceMap, () => parseNamespaceMap(input.namespaceMap)),
+    mode: choice(opt('--mode'), input.mode, ['upsert', 'insert'] as const, 'upsert'),
+    concurrency: wholeNumber(opt('--concurrency'), input.concurrency, 1, MAX_PARALLEL, DEFAULT_RESTORE_CONCURRENCY),
+    writers: wholeNumber(opt('--writers'), input.writers, 1, MAX_PARALLEL, DEFAULT_WRITERS),
+    batchSize: wholeNumber(opt('--batch-size'), input.batchSize, 1, MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_OPS),
+    batchBytes: wholeNumber(opt('--batch-bytes'), input.batchBytes, 1, MAX_REQUEST_BYTES, DEFAULT_MAX_BATCH_BYTES),
     onError,
-    rejects: input.rejects,
-    dryRun: input.dryRun ?? false,
-    optionsFile: input.optionsFile ?? `${root}/options.json`,
+    rejects,
+    dryRun: boolean(opt('--dry-run'), input.dryRun, false),
+    optionsFile: text(opt('--options', 'optionsFile'), input.optionsFile, 'name a JSON file, e.g. --options _backup/options.json', `${root}/options.json`),
     retry: retryPolicy(input.retry),
   };
-}
-
-export const DEFAULT_CLEAR_CONCURRENCY = 4;
-
-export interface ClearOptionsInput {
-  kinds?: string | readonly string[];
-  namespaces?: string | readonly string[];
-  /** Confirms the deletion. Against a real project `confirmProject` must name it too. */
-  yes?: boolean;
-  /** The project the user named on the command line (`--project`), checked against the one resolved. */
-  confirmProject?: string;
-  concurrency?: number | string;
-  writers?: number | string;
-  batchSize?: number | string;
-  retry?: Partial<RetryPolicy>;
-}
-
-export interface ClearOptions {
-  selection: Selection;
-  yes: boolean;
-  confirmProject: string | undefined;
-  concurrency: number;
-  writers: number;
-  batchSize: number;
-  retry: RetryPolicy;
-}
-
-export function normalizeClearOptions(input: ClearOptionsInput): ClearOptions {
-  return {
-    selection: parseSelection({ ...(input.kinds !== undefined && { kinds: input.kinds }), ...(input.namespaces !== undefined && { namespaces: input.namespaces }) }),
-    yes: input.yes ?? false,
-    confirmProject: input.confirmProject,
-    concurrency: positiveInt(input.concurrency, '--concurrency', DEFAULT_CLEAR_CONCURRENCY, 256),
-    writers: positiveInt(input.writers, '--writers', DEFAULT_WRITERS, 256),
-    batchSize: positiveInt(input.batchSize, '--batch-size', DEFAULT_MAX_BATCH_OPS, 100_000),
-    retry: retryPolicy(input.retry),
-  };
-}
-
-/**
- * Clear deletes everything, so it asks twice against production: `--yes`,
- * and the project named with `--project` (not just taken from the
- * environment). Against an emulator `--yes` is enough.
- */
-export function checkClearConfirmation(options: ClearOptions, target: { projectId: string; databaseId: string; emulatorHost?: string }): void {
-  const where = `project ${JSON.stringify(target.projectId)}${target.databaseId ? ` database ${JSON.stringify(target.databaseId)}` : ''}`;
-  if (!options.yes) {
-    throw new DspipeError('DSPIPE_CONFIRMATION_REQUIRED', `clear deletes every selected entity in ${where}; not confirmed`, {
-      hint: target.emulatorHost !== undefined ? 'add --yes to confirm' : `add --yes --project ${target.projectId} to confirm`,
-    });
-  }
-  if (target.emulatorHost === undefined && options.confirmProject !== target.projectId) {
-    throw new DspipeError('DSPIPE_CONFIRMATION_REQUIRED',
-      options.confirmProject === undefined
-        ? `clear against a real project needs it named explicitly (${where})`
-        : `--project ${JSON.stringify(options.confirmProject)} does not match the target ${where}`,
-      { hint: `add --project ${target.projectId} to confirm which project you mean` });
-  }
 }

@@ -3,8 +3,9 @@
  * library: fills defaults and refuses bad combinations with a coded error
  * that quotes the value.
  */
-import { DspipeError } from '../errors.js';
-import { parseSelection, type Selection } from '../format/selection.js';
+import type { RetryPolicy } from '../datastore/retry.js';
+import type { Selection } from '../format/selection.js';
+import { boolean, conflict, folderPath, opt, retryPolicy, selection } from './validate.js';
 
 export interface SchemaOptions {
   /** Kinds to report (comma list, `-Kind` excludes, `*` wildcards). Default: all. */
@@ -17,6 +18,7 @@ export interface SchemaOptions {
   fast?: boolean;
   /** Read live data at one consistent read time (default true). */
   snapshot?: boolean;
+  retry?: Partial<RetryPolicy>;
 }
 
 export interface NormalizedSchemaOptions {
@@ -24,22 +26,22 @@ export interface NormalizedSchemaOptions {
   from: string | undefined;
   fast: boolean;
   snapshot: boolean;
+  retry: RetryPolicy;
 }
 
+const FROM = opt('--from');
+
 export function normalizeSchemaOptions(options: SchemaOptions = {}): NormalizedSchemaOptions {
-  const selection = parseSelection({
-    ...(options.kinds !== undefined ? { kinds: options.kinds } : {}),
-    ...(options.namespaces !== undefined ? { namespaces: options.namespaces } : {}),
-  });
-  const from = options.from;
-  if (from !== undefined && from.trim() === '') {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', '--from is empty', { hint: 'name a dump folder, e.g. --from _backup/2024-01-31' });
-  }
-  const fast = options.fast === true;
+  const from = options.from === undefined ? undefined : folderPath(FROM, options.from);
+  const fast = boolean(opt('--fast'), options.fast, false);
   if (fast && from !== undefined) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', '--fast cannot be combined with --from', {
-      hint: '--fast asks the live database for its property metadata; a dump has none, so drop --fast to scan the dump',
-    });
+    conflict(opt('--fast'), FROM, 'cannot be combined with', '--fast asks the live database for its property metadata; a dump has none, so drop --fast to scan the dump');
   }
-  return { selection, from, fast, snapshot: options.snapshot !== false };
+  return {
+    selection: selection(options),
+    from,
+    fast,
+    snapshot: boolean(opt('--no-snapshot', 'snapshot'), options.snapshot, true),
+    retry: retryPolicy(options.retry),
+  };
 }

@@ -1,44 +1,59 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DUMP_DEFAULTS, normalizeDumpOptions, normalizeReadTime, timestampName } from '../../src/options/dump.js';
-import { isDspipeError } from '../../src/errors.js';
 import { matches } from '../../src/format/selection.js';
+import { refusalTests, assertRefused, type Conflict, type Refusal } from './refusals.js';
 
-function refuses(options: Parameters<typeof normalizeDumpOptions>[0], quoted: RegExp) {
-  assert.throws(() => normalizeDumpOptions(options), (err) => {
-    assert.ok(isDspipeError(err, 'DSPIPE_INVALID_OPTION'), String(err));
-    assert.match(err.message, quoted);
-    assert.ok(err.hint, 'carries a hint');
-    return true;
+type Input = Parameters<typeof normalizeDumpOptions>[0];
+
+describe('dump options: refusals', () => {
+  const refusals: Refusal<Input>[] = [
+    ['an unknown compression', { compress: 'gzip' }, '--compress', 'compress', '"gzip"'],
+    ['level 0', { level: '0' }, '--level', 'level', '"0"'],
+    ['a level in words', { level: 'fast' }, '--level', 'level', '"fast"'],
+    ['level 23', { level: 23 }, '--level', 'level', '23'],
+    ['splits 0', { splits: '0' }, '--splits', 'splits', '"0"'],
+    ['fractional splits', { splits: 1.5 }, '--splits', 'splits', '1.5'],
+    ['splits in words', { splits: 'many' }, '--splits', 'splits', '"many"'],
+    ['splits 65', { splits: 65 }, '--splits', 'splits', '65'],
+    ['negative concurrency', { concurrency: '-1' }, '--concurrency', 'concurrency', '"-1"'],
+    ['an empty page size', { pageSize: '' }, '--page-size', 'pageSize', '""'],
+    ['page size over 10000', { pageSize: 10_001 }, '--page-size', 'pageSize', '10001'],
+    ['a name with a slash', { name: '../escape' }, '--name', 'name', '"../escape"'],
+    ['the name ..', { name: '..' }, '--name', 'name', '".."'],
+    ['an empty name', { name: '' }, '--name', 'name', '""'],
+    ['a name with NUL', { name: 'a\0b' }, '--name', 'name', '"a\\u0000b"'],
+    ['a name with trailing space', { name: 'nightly ' }, '--name', 'name', '"nightly "'],
+    ['an empty root', { root: '' }, '--root', 'root', '""'],
+    ['a file as --out', { out: 'file.ndjson' }, '--out', 'out', '"file.ndjson"'],
+    ['a read time in words', { readTime: 'yesterday' }, '--read-time', 'readTime', '"yesterday"'],
+    ['a read time in the future', { readTime: '2999-01-01T00:00:00Z' }, '--read-time', 'readTime', '"2999-01-01T00:00:00Z"'],
+    ['an invalid Date', { readTime: new Date(NaN) }, '--read-time', 'readTime', '"Invalid Date"'],
+    ['an empty kinds entry', { kinds: 'A,,B' }, '--kinds', 'kinds', '"A,,B"'],
+    ['a namespaces list of numbers', { namespaces: [1] as unknown as string[] }, '--namespaces', 'namespaces', '[1]'],
+    ['snapshot as text', { snapshot: 'no' as unknown as boolean }, '--no-snapshot', 'snapshot', '"no"'],
+    ['force as text', { force: 'yes' as unknown as boolean }, '--force', 'force', '"yes"'],
+    ['resume as a number', { resume: 1 as unknown as boolean }, '--resume', 'resume', '1'],
+    ['an empty options file', { optionsFile: '' }, '--options', 'optionsFile', '""'],
+    ['retry attempts 0', { retry: { maxAttempts: 0 } }, 'retry.maxAttempts', 'retry.maxAttempts', '0'],
+    ['an unknown retry setting', { retry: { tries: 3 } as never }, 'retry.tries', 'retry.tries', '3'],
+  ];
+  const conflicts: Conflict<Input>[] = [
+    ['a read time without a snapshot', { readTime: '2026-01-01T00:00:00Z', snapshot: false }, ['--read-time', '--no-snapshot'], ['readTime', 'snapshot']],
+    ['--resume with --force', { force: true, resume: true }, ['--resume', '--force'], ['resume', 'force']],
+    ['--resume with --out -', { out: '-', resume: true }, ['--resume', '--out -'], ['resume', 'out']],
+  ];
+  refusalTests((input: Input) => normalizeDumpOptions(input), refusals, conflicts);
+
+  test('read times Datastore would refuse: older than an hour and not a whole minute, or past 7 days', () => {
+    const ago = (ms: number, whole = false) => new Date(Math.floor((Date.now() - ms) / (whole ? 60_000 : 1)) * (whole ? 60_000 : 1)).toISOString();
+    const late = ago(2 * 3600_000 + 1234);
+    assertRefused(() => normalizeDumpOptions({ readTime: late }), ['--read-time'], ['readTime'], JSON.stringify(late));
+    assert.throws(() => normalizeDumpOptions({ readTime: late }), /more than an hour old and not a whole minute/);
+    assert.throws(() => normalizeDumpOptions({ readTime: ago(8 * 24 * 3600_000, true) }), /more than 7 days old/);
+    assert.doesNotThrow(() => normalizeDumpOptions({ readTime: ago(2 * 3600_000, true) }));
+    assert.doesNotThrow(() => normalizeDumpOptions({ readTime: ago(10_000) }));
   });
-}
-
-test('bad values are refused with a coded error quoting the value', () => {
-  refuses({ compress: 'gzip' }, /--compress "gzip"/);
-  refuses({ level: '0' }, /--level "0"/);
-  refuses({ level: 'fast' }, /--level "fast"/);
-  refuses({ level: 23 }, /--level 23/);
-  refuses({ splits: '0' }, /--splits "0"/);
-  refuses({ splits: 1.5 }, /--splits 1.5/);
-  refuses({ splits: 'many' }, /--splits "many"/);
-  refuses({ concurrency: '-1' }, /--concurrency "-1"/);
-  refuses({ pageSize: '' }, /--page-size ""/);
-  refuses({ name: '../escape' }, /--name "..\/escape"/);
-  refuses({ name: '..' }, /--name ".."/);
-  refuses({ name: '' }, /--name ""/);
-  refuses({ root: '' }, /--root ""/);
-  refuses({ out: 'file.ndjson' }, /--out "file.ndjson"/);
-  refuses({ readTime: 'yesterday' }, /--read-time "yesterday"/);
-  refuses({ readTime: '2999-01-01T00:00:00Z' }, /--read-time "2999-01-01T00:00:00Z" is in the future/);
-  refuses({ readTime: '2026-01-01T00:00:00Z', snapshot: false }, /--no-snapshot/);
-  const ago = (ms: number, whole = false) => new Date(Math.floor((Date.now() - ms) / (whole ? 60_000 : 1)) * (whole ? 60_000 : 1)).toISOString();
-  refuses({ readTime: ago(2 * 3600_000 + 1234) }, /more than an hour old and not a whole minute/);
-  refuses({ readTime: ago(8 * 24 * 3600_000, true) }, /more than 7 days old/);
-  assert.doesNotThrow(() => normalizeDumpOptions({ readTime: ago(2 * 3600_000, true) }));
-  assert.doesNotThrow(() => normalizeDumpOptions({ readTime: ago(10_000) }));
-  refuses({ force: true, resume: true }, /--resume/);
-  refuses({ out: '-', resume: true }, /--out -/);
-  refuses({ kinds: 'A,,B' }, /--kinds/);
 });
 
 test('defaults', () => {
@@ -83,4 +98,11 @@ test('selection and read time', () => {
   assert.equal(o.readTime, '2026-01-02T02:04:05.123456Z');
   assert.equal(normalizeReadTime(new Date('2026-01-02T03:04:05.120Z')), '2026-01-02T03:04:05.120000Z');
   assert.equal(normalizeReadTime('2026-01-02T03:04:05Z'), '2026-01-02T03:04:05.000000Z');
+});
+
+test('accepted at the edges of each range, and retry filled from the defaults', () => {
+  const o = normalizeDumpOptions({ name: 'nightly.2026-11-22_a', level: 22, splits: 'auto', concurrency: 64, pageSize: 10_000, retry: { maxAttempts: 3 } });
+  assert.deepEqual([o.level, o.splits, o.concurrency, o.pageSize], [22, 'auto', 64, 10_000]);
+  assert.deepEqual(o.retry, { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 30_000, multiplier: 2 });
+  assert.equal(normalizeDumpOptions({ splits: 64, level: 1 }).splits, 64);
 });

@@ -1,37 +1,40 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isDspipeError } from '../../src/errors.js';
-import {
-  checkClearConfirmation, normalizeClearOptions, normalizeRestoreOptions, DEFAULT_RESTORE_CONCURRENCY, DEFAULT_WRITERS,
-} from '../../src/options/restore.js';
+import { normalizeRestoreOptions, DEFAULT_RESTORE_CONCURRENCY, DEFAULT_WRITERS } from '../../src/options/restore.js';
 import { matches } from '../../src/format/selection.js';
+import { refusalTests, type Conflict, type Refusal } from './refusals.js';
 
-const invalid = (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION');
+type Input = Parameters<typeof normalizeRestoreOptions>[0];
 
-describe('normalizeRestoreOptions: refuses bad values, quoting them', () => {
-  const cases: Array<[string, Parameters<typeof normalizeRestoreOptions>[0]]> = [
-    ['no dump named', {}],
-    ['name and in', { name: 'a', in: 'b' }],
-    ['name with a slash', { name: 'a/b' }],
-    ['name ..', { name: '..' }],
-    ['empty in', { in: '' }],
-    ['empty root', { name: 'a', root: '' }],
-    ['mode', { name: 'a', mode: 'replace' }],
-    ['on-error', { name: 'a', onError: 'ignore' }],
-    ['rejects without skip', { name: 'a', rejects: 'r.ndjson' }],
-    ['concurrency 0', { name: 'a', concurrency: 0 }],
-    ['writers text', { name: 'a', writers: 'many' }],
-    ['batch size negative', { name: 'a', batchSize: '-1' }],
-    ['batch bytes over the request limit', { name: 'a', batchBytes: 11 * 1024 * 1024 }],
-    ['namespace map', { name: 'a', namespaceMap: 'x' }],
-    ['empty kinds entry', { name: 'a', kinds: 'A,,B' }],
+describe('restore options: refusals', () => {
+  const refusals: Refusal<Input>[] = [
+    ['a name with a slash', { name: 'a/b' }, '--name', 'name', '"a/b"'],
+    ['the name ..', { name: '..' }, '--name', 'name', '".."'],
+    ['a name with NUL', { name: 'a\0' }, '--name', 'name', '"a\\u0000"'],
+    ['a name with leading space', { name: ' a' }, '--name', 'name', '" a"'],
+    ['an empty --in', { in: '' }, '--in', 'in', '""'],
+    ['an empty root', { name: 'a', root: '' }, '--root', 'root', '""'],
+    ['an unknown mode', { name: 'a', mode: 'replace' }, '--mode', 'mode', '"replace"'],
+    ['an unknown on-error', { name: 'a', onError: 'ignore' }, '--on-error', 'onError', '"ignore"'],
+    ['concurrency 0', { name: 'a', concurrency: 0 }, '--concurrency', 'concurrency', '0'],
+    ['concurrency 257', { name: 'a', concurrency: '257' }, '--concurrency', 'concurrency', '"257"'],
+    ['writers in words', { name: 'a', writers: 'many' }, '--writers', 'writers', '"many"'],
+    ['a negative batch size', { name: 'a', batchSize: '-1' }, '--batch-size', 'batchSize', '"-1"'],
+    ['batch bytes over the request limit', { name: 'a', batchBytes: 11 * 1024 * 1024 }, '--batch-bytes', 'batchBytes', String(11 * 1024 * 1024)],
+    ['a namespace map entry without =', { name: 'a', namespaceMap: 'x' }, '--namespace-map', 'namespaceMap', '"x"'],
+    ['a namespace map of numbers', { name: 'a', namespaceMap: { a: 1 } as never }, '--namespace-map', 'namespaceMap', '{"a":1}'],
+    ['an empty kinds entry', { name: 'a', kinds: 'A,,B' }, '--kinds', 'kinds', '"A,,B"'],
+    ['an empty rejects file', { name: 'a', onError: 'skip', rejects: '' }, '--rejects', 'rejects', '""'],
+    ['dry run as text', { name: 'a', dryRun: 'yes' as never }, '--dry-run', 'dryRun', '"yes"'],
+    ['an empty options file', { name: 'a', optionsFile: '' }, '--options', 'optionsFile', '""'],
+    ['a retry delay below the first', { name: 'a', retry: { initialDelayMs: 500, maxDelayMs: 100 } }, 'retry.maxDelayMs', 'retry.maxDelayMs', '100'],
   ];
-  for (const [what, input] of cases) {
-    test(what, () => assert.throws(() => normalizeRestoreOptions(input), invalid));
-  }
-  test('the message quotes the bad value', () => {
-    assert.throws(() => normalizeRestoreOptions({ name: 'a', writers: 'many' }), /"many"/);
-  });
+  const conflicts: Conflict<Input>[] = [
+    ['no dump named', {}, ['--name', '--in'], ['name', 'in']],
+    ['both --name and --in', { name: 'a', in: 'b' }, ['--name', '--in'], ['name', 'in']],
+    ['--rejects without --on-error skip', { name: 'a', rejects: 'r.ndjson' }, ['--rejects', '--on-error skip'], ['rejects', 'onError']],
+  ];
+  refusalTests((input: Input) => normalizeRestoreOptions(input), refusals, conflicts);
 });
 
 describe('normalizeRestoreOptions: defaults', () => {
@@ -49,6 +52,10 @@ describe('normalizeRestoreOptions: defaults', () => {
     assert.deepEqual(normalizeRestoreOptions({ in: '-' }).source, { type: 'stdin' });
     assert.deepEqual(normalizeRestoreOptions({ in: '/tmp/x', root: 'r' }).source, { type: 'folder', dir: '/tmp/x' });
   });
+  test('the edges of each range', () => {
+    const o = normalizeRestoreOptions({ name: 'a', concurrency: 256, writers: '1', batchSize: 100_000, batchBytes: 10 * 1024 * 1024, mode: 'insert' });
+    assert.deepEqual([o.concurrency, o.writers, o.batchSize, o.batchBytes, o.mode], [256, 1, 100_000, 10 * 1024 * 1024, 'insert']);
+  });
   test('selection, namespace map and numbers from strings', () => {
     const o = normalizeRestoreOptions({ name: 'a', kinds: 'A,-B', namespaces: '(default)', namespaceMap: ['x=y'], writers: '8', onError: 'skip', rejects: 'r' });
     assert.ok(matches(o.selection.kinds, 'A') && !matches(o.selection.kinds, 'B'));
@@ -56,27 +63,5 @@ describe('normalizeRestoreOptions: defaults', () => {
     assert.equal(o.namespaceMap.get('x'), 'y');
     assert.equal(o.writers, 8);
     assert.equal(o.rejects, 'r');
-  });
-});
-
-describe('clear confirmation', () => {
-  const emulator = { projectId: 'p', databaseId: '', emulatorHost: 'localhost:1' };
-  const prod = { projectId: 'my-app', databaseId: '' };
-  const refused = (err: unknown) => isDspipeError(err, 'DSPIPE_CONFIRMATION_REQUIRED');
-  test('refuses without --yes, on an emulator too', () => {
-    assert.throws(() => checkClearConfirmation(normalizeClearOptions({}), emulator), refused);
-    assert.throws(() => checkClearConfirmation(normalizeClearOptions({}), prod), refused);
-  });
-  test('--yes is enough against an emulator', () => {
-    checkClearConfirmation(normalizeClearOptions({ yes: true }), emulator);
-  });
-  test('a real project must be named, exactly', () => {
-    assert.throws(() => checkClearConfirmation(normalizeClearOptions({ yes: true }), prod), refused);
-    assert.throws(() => checkClearConfirmation(normalizeClearOptions({ yes: true, confirmProject: 'my-ap' }), prod), refused);
-    checkClearConfirmation(normalizeClearOptions({ yes: true, confirmProject: 'my-app' }), prod);
-  });
-  test('option values', () => {
-    assert.throws(() => normalizeClearOptions({ concurrency: 'x' }), invalid);
-    assert.equal(normalizeClearOptions({ writers: 2 }).writers, 2);
   });
 });
