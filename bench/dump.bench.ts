@@ -66,7 +66,7 @@ try {
   let run = 0;
   const ours = async (latency: number, extra: { splits?: number; concurrency?: number } = {}): Promise<{ seconds: number; summary: DumpSummary }> => {
     const t0 = performance.now();
-    const summary = await dump({ emulatorHost: host.address(latency), projectId: 'bench', root, name: `run-${run++}`, ...extra });
+    const summary = await dump({ root, name: `run-${run++}`, ...extra }, { connection: { emulatorHost: host.address(latency), projectId: 'bench' } });
     const seconds = (performance.now() - t0) / 1000;
     if (summary.entities !== TOTAL) throw new Error(`dump wrote ${summary.entities} of ${TOTAL}`);
     return { seconds, summary };

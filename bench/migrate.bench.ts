@@ -90,7 +90,7 @@ try {
   await seedUsers(client, db('dspipe'), N);
   await seedUsers(client, db('naive'), N);
 
-  const ourSchema = await timed(() => schema({ connection: db('dspipe'), client, kinds: 'User' }));
+  const ourSchema = await timed(() => schema({ kinds: 'User' }, { connection: db('dspipe'), client }));
   const naiveDs = createDatastore(db('naive'));
   const theirSchema = await timed(() => naiveSchema(naiveDs));
   rows.push({
@@ -101,7 +101,7 @@ try {
   });
   progress(`schema: ${rows[0]!.entitiesPerSec} entities/s (naive ${rows[0]!.baselineEntitiesPerSec})`);
 
-  const ours = await timed(() => migrateRun({ connection: db('dspipe'), client, kind: 'User', transforms: [parseConvert('birthday:timestamp->string:date')] }));
+  const ours = await timed(() => migrateRun({ kind: 'User', transforms: [parseConvert('birthday:timestamp->string:date')] }, { connection: db('dspipe'), client }));
   const theirs = await timed(() => naiveConvert(naiveDs));
   rows.push({
     name: 'migrate convert',

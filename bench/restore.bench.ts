@@ -55,7 +55,7 @@ async function closeDatastore(ds: ReturnType<typeof createDatastore>): Promise<v
 }
 
 async function emptied(emulatorHost: string, projectId: string): Promise<void> {
-  await clear({ emulatorHost, projectId, yes: true });
+  await clear({ yes: true }, { connection: { emulatorHost, projectId } });
 }
 
 const host = await startEmulatorHost(LATENCIES);
@@ -63,7 +63,7 @@ const root = await mkdtemp(join(tmpdir(), 'dspipe-restore-bench-'));
 try {
   progress(`restore bench: seeding ${TOTAL} entities`);
   await seed(host.address(0));
-  const dumped = await dump({ emulatorHost: host.address(0), projectId: 'bench', root, name: 'bench' });
+  const dumped = await dump({ root, name: 'bench' }, { connection: { emulatorHost: host.address(0), projectId: 'bench' } });
   const naiveFile = join(root, 'naive.ndjson');
   const seedDs = createDatastore(resolveConnection({ emulatorHost: host.address(0), projectId: 'bench' }, {}));
   await naiveDump(seedDs, KINDS, naiveFile);
@@ -78,7 +78,7 @@ try {
       const runOurs = async () => {
         await emptied(host.address(0), 'ours');
         const t0 = performance.now();
-        const result = await restore({ in: join(root, 'bench'), emulatorHost: host.address(latency), projectId: 'ours' });
+        const result = await restore({ in: join(root, 'bench') }, { connection: { emulatorHost: host.address(latency), projectId: 'ours' } });
         ours.push((performance.now() - t0) / 1000);
         if (result.written !== TOTAL) throw new Error(`restore wrote ${result.written} of ${TOTAL}`);
       };

@@ -24,7 +24,8 @@ export type { Emulator, EmulatorOptions, FaultOptions } from './emulator/index.j
 
 // -- dump --
 export { dump, DUMP_LOG_FILE } from './commands/dump.js';
-export type { DumpRunOptions, DumpSummary, DumpKindSummary, DumpEvent } from './commands/dump.js';
+export type { DumpRunOptions, DumpContext, DumpSummary, DumpKindSummary, DumpEvent } from './commands/dump.js';
+export type { CommandContext, RetryEvent } from './commands/context.js';
 export { normalizeDumpOptions, DUMP_DEFAULTS } from './options/dump.js';
 export type { DumpOptions, NormalizedDumpOptions } from './options/dump.js';
 export { encodeSafeName, decodeSafeName, kindFilePath, assignFilePaths, namespaceDir } from './format/file-names.js';
@@ -42,12 +43,13 @@ export { runQueryPage, queryPages, countKind, serverReadTime, scatterSplitPoints
 
 // -- restore / clear --
 export { restore } from './commands/restore.js';
-export type { RestoreCommandOptions, RestoreResult, RestoredKind, RestoreProgress } from './commands/restore.js';
+export type { RestoreCommandOptions, RestoreContext, RestoreResult, RestoredKind, RestoreEvent, RestorePhase } from './commands/restore.js';
 export { clear } from './commands/clear.js';
-export type { ClearCommandOptions, ClearResult, ClearedKind, ClearProgress } from './commands/clear.js';
+export type { ClearCommandOptions, ClearContext, ClearResult, ClearedKind, ClearEvent } from './commands/clear.js';
 export { cat } from './commands/cat.js';
+export type { CatOptions, CatContext, CatEvent, CatResult } from './commands/cat.js';
 export { demo } from './commands/demo.js';
-export type { DemoOptions, DemoResult } from './commands/demo.js';
+export type { DemoOptions, DemoContext, DemoEvent, DemoStep, DemoResult } from './commands/demo.js';
 export { openDump, createFileSource } from './stages/file-source.js';
 export type { OpenedDump, FileSourceOptions } from './stages/file-source.js';
 export { createDecompressor } from './stages/decompressor.js';
@@ -71,9 +73,9 @@ export { sampleDataset } from './demo/dataset.js';
 
 // -- schema / migrate --
 export { schema } from './commands/schema.js';
-export type { SchemaCommandOptions, SchemaReport, FastKindSchema } from './commands/schema.js';
+export type { SchemaCommandOptions, SchemaContext, SchemaEvent, SchemaReport, FastKindSchema } from './commands/schema.js';
 export { migrateStatus, migrateUp, migrateRun } from './commands/migrate.js';
-export type { MigrateCommandOptions, MigrateEvent, MigrationReport, MigrationStatusEntry, KindReport, UpResult } from './commands/migrate.js';
+export type { MigrateCommandOptions, MigrateContext, MigrateEvent, MigrationReport, MigrationStatusEntry, KindReport, UpResult } from './commands/migrate.js';
 export { SchemaAccumulator, formatSchemaTable, describeTypes } from './format/schema.js';
 export type { KindSchema, PropertyStats } from './format/schema.js';
 export { EntityHelper, Timestamp, GeoPoint, wrapEntity, toValue, fromValue } from './format/entity-helper.js';

@@ -58,11 +58,11 @@ async function ceiling(job: Extract<ScaleJob, { type: 'ceiling' }>): Promise<{ e
 async function run(job: ScaleJob): Promise<{ entities: number; bytes: number }> {
   switch (job.type) {
     case 'dump': {
-      const s = await dump({ emulatorHost: job.address, projectId: job.project, root: job.root, name: job.name, concurrency: job.concurrency, splits: job.splits, force: true });
+      const s = await dump({ root: job.root, name: job.name, concurrency: job.concurrency, splits: job.splits, force: true }, { connection: { emulatorHost: job.address, projectId: job.project } });
       return { entities: s.entities, bytes: s.rawBytes };
     }
     case 'restore': {
-      const r = await restore({ in: job.dir, emulatorHost: job.address, projectId: job.project, concurrency: job.concurrency, writers: job.writers });
+      const r = await restore({ in: job.dir, concurrency: job.concurrency, writers: job.writers }, { connection: { emulatorHost: job.address, projectId: job.project } });
       const bytes = r.kinds.reduce((n, k) => n + k.bytes, 0);
       return { entities: r.written, bytes };
     }

@@ -42,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   // after the reader is gone, later writes must not crash the process
   process.stdout.on('error', () => {});
   try {
-    await cat(positionals, process.stdout);
+    await cat({ paths: positionals, output: process.stdout });
     return EXIT.OK;
   } catch (err) {
     if (isBrokenPipe(err)) return EXIT.OK;

@@ -3,7 +3,7 @@
  */
 import { CONNECTION_OPTIONS, connectionFrom, EXIT, parseCommandArgs } from './run.js';
 import { createProgress, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
-import { clear, type ClearCommandOptions, type ClearProgress, type ClearResult } from '../commands/clear.js';
+import { clear, type ClearCommandOptions, type ClearEvent, type ClearResult } from '../commands/clear.js';
 import { DEFAULT_WRITERS } from '../options/restore.js';
 import { DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { DspipeError } from '../errors.js';
@@ -77,7 +77,7 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length > 0) {
     throw new DspipeError('DSPIPE_INVALID_OPTION', `unexpected argument ${JSON.stringify(positionals[0])}`, { hint: 'see dspipe clear --help' });
   }
-  const options: ClearCommandOptions = { ...connectionFrom(values as Parameters<typeof connectionFrom>[0]) };
+  const options: ClearCommandOptions = {};
   if (values.project !== undefined) options.confirmProject = values.project as string;
   if (values.yes !== undefined) options.yes = values.yes as boolean;
   if (values.kinds !== undefined) options.kinds = values.kinds as string[];
@@ -89,13 +89,17 @@ export async function run(argv: string[]): Promise<number> {
   const json = values.json === true;
   const progress = createProgress({ enabled: process.stderr.isTTY === true && !quiet && !json });
   const tasks = new Map<string, ProgressTask>();
-  const onProgress = (p: ClearProgress) => {
-    const id = JSON.stringify([p.namespace, p.kind]);
-    let task = tasks.get(id);
-    if (!task) tasks.set(id, (task = progress.task(`delete ${p.namespace === '' ? '' : `${p.namespace}/`}${p.kind}`)));
-    task.update(p.deleted);
-    if (p.done) {
-      task.done();
+  const onEvent = (e: ClearEvent) => {
+    if (e.type === 'start') return;
+    if (e.type === 'retry') return progress.log(`retrying ${e.kind !== undefined ? `${e.namespace ? `${e.namespace}/` : ''}${e.kind} ` : ''}in ${e.delayMs} ms: ${e.error}`);
+    const id = JSON.stringify([e.namespace, e.kind]);
+    if (e.type === 'kind-start') {
+      tasks.set(id, progress.task(`delete ${e.namespace === '' ? '' : `${e.namespace}/`}${e.kind}`));
+      return;
+    }
+    tasks.get(id)?.update(e.deleted);
+    if (e.type === 'kind-done') {
+      tasks.get(id)?.done();
       tasks.delete(id);
     }
   };
@@ -104,7 +108,8 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const result = await clear({ ...options, onProgress, signal: controller.signal });
+    const connection = connectionFrom(values as Parameters<typeof connectionFrom>[0]);
+    const result = await clear(options, { connection, onEvent, signal: controller.signal });
     progress.stop();
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else if (!quiet) process.stderr.write(clearSummary(result));

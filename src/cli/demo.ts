@@ -54,8 +54,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.root !== undefined && { root: values.root as string }),
     ...(values.name !== undefined && { name: values.name as string }),
     ...(values.users !== undefined && { users: values.users as string }),
-    log: write,
-  });
+  }, { onEvent: (e) => write(e.line) });
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     write(result.ok

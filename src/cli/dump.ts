@@ -90,7 +90,7 @@ type Values = Record<string, string | boolean | string[] | boolean[] | undefined
 
 function optionsFrom(values: Values): DumpRunOptions {
   const str = (k: string) => values[k] as string | undefined;
-  const options: DumpRunOptions = { ...connectionFrom(values as Parameters<typeof connectionFrom>[0]) };
+  const options: DumpRunOptions = {};
   const set = <K extends keyof DumpRunOptions>(key: K, value: DumpRunOptions[K] | undefined) => {
     if (value !== undefined) options[key] = value;
   };
@@ -196,7 +196,8 @@ export async function run(argv: string[]): Promise<number> {
   const ignore = () => {};
   if (toStdout) process.stdout.on('error', ignore);
   try {
-    const summary = await dump({ ...options, signal: controller.signal, onEvent });
+    const connection = connectionFrom(values as Parameters<typeof connectionFrom>[0]);
+    const summary = await dump(options, { connection, signal: controller.signal, onEvent });
     progress.stop();
     if (json) (toStdout ? process.stderr : process.stdout).write(`${JSON.stringify(summary)}\n`);
     else if (!quiet) process.stderr.write(summaryTable(summary));

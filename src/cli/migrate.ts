@@ -5,7 +5,7 @@
 import { CONNECTION_OPTIONS, connectionFrom, EXIT, parseCommandArgs } from './run.js';
 import { createProgress, formatCount, formatTable, type ProgressTask } from './progress.js';
 import {
-  migrateRun, migrateStatus, migrateUp, type MigrateCommandOptions, type MigrateEvent, type MigrationReport,
+  migrateRun, migrateStatus, migrateUp, type MigrateCommandOptions, type MigrateContext, type MigrateEvent, type MigrationReport,
 } from '../commands/migrate.js';
 import { DEFAULT_MIGRATIONS_DIR, normalizeMigrateOptions } from '../options/migrate.js';
 import { parseConvert, parseDrop, parseRename, parseSet, type BuiltinTransform } from '../format/transforms.js';
@@ -186,14 +186,14 @@ export async function run(argv: string[]): Promise<number> {
     const id = 'namespace' in e ? `${e.name}\u0000${e.namespace}\u0000${e.kind}` : '';
     if (e.type === 'migration-start') progress.setHeader(`${e.dryRun ? 'dry run of ' : ''}${e.name}${e.resumed ? ' (resuming)' : ''}`);
     else if (e.type === 'kind-start') tasks.set(id, progress.task(`${e.namespace || '(default)'} / ${e.kind}`));
-    else if (e.type === 'progress') tasks.get(id)?.update(e.counts.read);
+    else if (e.type === 'kind-progress') tasks.get(id)?.update(e.counts.read);
     else if (e.type === 'kind-done') tasks.get(id)?.done();
     else if (e.type === 'backup') progress.log(e.skipped ? `backup kept from the first run: ${e.dir}` : `backup written: ${e.dir}`);
     else if (e.type === 'changed-allowed') process.stderr.write(`dspipe: warning: ${e.name} changed after it was applied (--allow-changed)\n`);
   };
   const str = (flag: string) => values[flag] as string | undefined;
+  const context: MigrateContext = { connection: connectionFrom(values as Parameters<typeof connectionFrom>[0]), onEvent };
   const options: MigrateCommandOptions = {
-    ...connectionFrom(values as Parameters<typeof connectionFrom>[0]),
     ...(values.dir !== undefined && { dir: values.dir as string }),
     ...(values.to !== undefined && { to: values.to as string }),
     allowChanged: values['allow-changed'] === true,
@@ -207,12 +207,11 @@ export async function run(argv: string[]): Promise<number> {
     batchSize: str('batch-size'),
     maxConflictAttempts: str('max-conflict-attempts'),
     checkpointEvery: str('checkpoint-every'),
-    onEvent,
   };
   const out = (text: string, json: unknown) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : text);
   try {
     if (sub === 'status') {
-      const entries = await migrateStatus(options);
+      const entries = await migrateStatus(options, context);
       const rows = [['migration', 'state', 'finished', 'changed', 'deleted', 'description']];
       for (const e of entries) {
         const r = e.record;
@@ -220,11 +219,11 @@ export async function run(argv: string[]): Promise<number> {
       }
       out(entries.length === 0 ? `no migrations in ${options.dir ?? DEFAULT_MIGRATIONS_DIR}\n` : formatTable(rows), entries);
     } else if (sub === 'up') {
-      const result = await migrateUp(options);
+      const result = await migrateUp(options, context);
       progress.stop();
       out(result.migrations.length === 0 ? 'nothing to do: every migration is applied\n' : result.migrations.map(reportText).join(''), result);
     } else {
-      const report = await migrateRun({ ...options, ...(values.kind !== undefined && { kind: values.kind as string }), transforms });
+      const report = await migrateRun({ ...options, ...(values.kind !== undefined && { kind: values.kind as string }), transforms }, context);
       progress.stop();
       out(reportText(report), report);
     }

@@ -3,7 +3,7 @@
  */
 import { CONNECTION_OPTIONS, connectionFrom, EXIT, parseCommandArgs } from './run.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
-import { restore, type RestoreCommandOptions, type RestoreProgress, type RestoreResult } from '../commands/restore.js';
+import { restore, type RestoreCommandOptions, type RestoreEvent, type RestoreResult } from '../commands/restore.js';
 import { DEFAULT_RESTORE_CONCURRENCY, DEFAULT_WRITERS } from '../options/restore.js';
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { DspipeError } from '../errors.js';
@@ -97,7 +97,7 @@ const OPTIONS = {
 type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
 
 function optionsFrom(values: Values): RestoreCommandOptions {
-  const options: RestoreCommandOptions = { ...connectionFrom(values as Parameters<typeof connectionFrom>[0]) };
+  const options: RestoreCommandOptions = {};
   const set = <K extends keyof RestoreCommandOptions>(key: K, flag: string) => {
     if (values[flag] !== undefined) options[key] = values[flag] as RestoreCommandOptions[K];
   };
@@ -160,13 +160,16 @@ export async function run(argv: string[]): Promise<number> {
   const json = values.json === true;
   const progress = createProgress({ enabled: process.stderr.isTTY === true && !quiet && !json });
   const tasks = new Map<string, ProgressTask>();
-  const onProgress = (p: RestoreProgress) => {
-    const id = JSON.stringify([p.phase, p.namespace, p.kind]);
-    let task = tasks.get(id);
-    if (!task) tasks.set(id, (task = progress.task(`${p.phase === 'verify' ? 'verify' : 'write'} ${label(p.namespace, p.kind)}`, p.total)));
-    task.update(p.entities);
-    if (p.done) {
-      task.done();
+  const onEvent = (e: RestoreEvent) => {
+    if (e.type === 'start') return;
+    const id = JSON.stringify([e.phase, e.namespace, e.kind]);
+    if (e.type === 'kind-start') {
+      tasks.set(id, progress.task(`${e.phase} ${label(e.namespace, e.kind)}`, e.total));
+      return;
+    }
+    tasks.get(id)?.update(e.entities);
+    if (e.type === 'kind-done') {
+      tasks.get(id)?.done();
       tasks.delete(id);
     }
   };
@@ -175,7 +178,8 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const result = await restore({ ...optionsFrom(values), onProgress, signal: controller.signal });
+    const connection = connectionFrom(values as Parameters<typeof connectionFrom>[0]);
+    const result = await restore(optionsFrom(values), { connection, onEvent, signal: controller.signal });
     progress.stop();
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else if (!quiet) process.stderr.write(restoreSummary(result));

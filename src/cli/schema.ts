@@ -4,7 +4,7 @@
  */
 import { CONNECTION_OPTIONS, connectionFrom, EXIT, parseCommandArgs } from './run.js';
 import { createProgress, type ProgressTask } from './progress.js';
-import { formatMetadataTable, schema, type SchemaCommandOptions } from '../commands/schema.js';
+import { formatMetadataTable, schema, type SchemaCommandOptions, type SchemaEvent } from '../commands/schema.js';
 import { formatSchemaTable } from '../format/schema.js';
 
 export const SCHEMA_HELP = `dspipe schema — report the property types actually stored
@@ -72,23 +72,22 @@ export async function run(argv: string[]): Promise<number> {
   const progress = createProgress({ enabled: values.quiet ? false : undefined });
   const tasks = new Map<string, ProgressTask>();
   const options: SchemaCommandOptions = {
-    ...connectionFrom(values as Parameters<typeof connectionFrom>[0]),
     ...(values.kinds !== undefined && { kinds: values.kinds as string[] }),
     ...(values.namespaces !== undefined && { namespaces: values.namespaces as string[] }),
     ...(values.from !== undefined && { from: values.from as string }),
     fast: values.fast === true,
     snapshot: values['no-snapshot'] !== true,
-    onProgress: (p) => {
-      const id = `${p.namespace}\u0000${p.kind}`;
-      let task = tasks.get(id);
-      if (task === undefined) tasks.set(id, (task = progress.task(`${p.namespace || '(default)'} / ${p.kind}`)));
-      task.update(p.entities);
-      if (p.done) task.done();
-    },
+  };
+  const onEvent = (e: SchemaEvent) => {
+    if (e.type === 'start' || e.type === 'retry') return;
+    const id = `${e.namespace}\u0000${e.kind}`;
+    if (e.type === 'kind-start') tasks.set(id, progress.task(`${e.namespace || '(default)'} / ${e.kind}`));
+    else tasks.get(id)?.update(e.entities);
+    if (e.type === 'kind-done') tasks.get(id)?.done();
   };
   let report;
   try {
-    report = await schema(options);
+    report = await schema(options, { connection: connectionFrom(values as Parameters<typeof connectionFrom>[0]), onEvent });
   } finally {
     progress.stop();
   }

@@ -13,26 +13,45 @@ import { createDecompressor } from '../stages/decompressor.js';
 import { createFileSource, openDump } from '../stages/file-source.js';
 import { normalizeCatPaths } from '../options/cat.js';
 
+import { withCommandContext, type CommandContext } from './context.js';
+
+export interface CatOptions {
+  /** Kind files (`.ndjson.zst` or `.ndjson`) and dump folders, in the order to write them. */
+  paths: readonly string[];
+  /** Where the NDJSON goes (default process.stdout); it is not ended. */
+  output?: Writable;
+}
+
+export type CatEvent = { type: 'file-done'; file: string; bytes: number };
+
+/** cat reads only files: its context has no connection, client or retry. */
+export type CatContext = Pick<CommandContext<CatEvent>, 'signal' | 'onEvent'>;
+
 export interface CatResult {
   files: number;
   bytes: number;
 }
 
-export async function cat(paths: readonly string[], output: Writable, options: { signal?: AbortSignal } = {}): Promise<CatResult> {
-  const result: CatResult = { files: 0, bytes: 0 };
-  for (const path of normalizeCatPaths(paths)) {
-    const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
-      throw new DspipeError(err.code === 'ENOENT' ? 'DSPIPE_NOT_FOUND' : 'DSPIPE_IO', `cannot read: ${err.message}`, { file: path, cause: err });
-    });
-    const sources = info.isDirectory()
-      ? (await openDump(path)).kinds.map((entry) => ({ label: `${path}/${entry.file}`, open: () => createFileSource(path, entry) }))
-      : [{ label: path, open: () => createReadStream(path) }];
-    for (const source of sources) {
-      const decompressor = createDecompressor({ file: source.label });
-      await pipeline(source.open(), decompressor, output, { end: false, ...(options.signal && { signal: options.signal }) });
-      result.files++;
-      result.bytes += decompressor.bytesOut;
+export async function cat(options: CatOptions, context: CatContext = {}): Promise<CatResult> {
+  const paths = normalizeCatPaths(options.paths);
+  const output = options.output ?? process.stdout;
+  return withCommandContext(context, async (ctx) => {
+    const result: CatResult = { files: 0, bytes: 0 };
+    for (const path of paths) {
+      const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+        throw new DspipeError(err.code === 'ENOENT' ? 'DSPIPE_NOT_FOUND' : 'DSPIPE_IO', `cannot read: ${err.message}`, { file: path, cause: err });
+      });
+      const sources = info.isDirectory()
+        ? (await openDump(path)).kinds.map((entry) => ({ label: `${path}/${entry.file}`, open: () => createFileSource(path, entry) }))
+        : [{ label: path, open: () => createReadStream(path) }];
+      for (const source of sources) {
+        const decompressor = createDecompressor({ file: source.label });
+        await pipeline(source.open(), decompressor, output, { end: false, signal: ctx.signal });
+        result.files++;
+        result.bytes += decompressor.bytesOut;
+        ctx.emit({ type: 'file-done', file: source.label, bytes: decompressor.bytesOut });
+      }
     }
-  }
-  return result;
+    return result;
+  });
 }

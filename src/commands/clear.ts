@@ -8,30 +8,26 @@
  * `yes`, and against a real project its id named again (`confirmProject`).
  */
 import { pipeline } from 'node:stream/promises';
-import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
 import { createBatcher } from '../stages/batcher.js';
 import { createDeleteOps, createEntityDeleter } from '../stages/entity-deleter.js';
 import { createEntityReader } from '../stages/entity-reader.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import { runKinds } from './kind-scheduler.js';
+import { retryEvent, withCommandContext, type CommandContext, type RetryEvent } from './context.js';
 import { checkClearConfirmation, normalizeClearOptions, type ClearOptionsInput } from '../options/clear.js';
 
-export interface ClearProgress {
-  namespace: string;
-  kind: string;
-  deleted: number;
-  done: boolean;
-}
+export type ClearEvent =
+  /** The kinds are known; nothing is deleted yet. */
+  | { type: 'start'; target: { projectId: string; databaseId: string }; kinds: KindRef[] }
+  | { type: 'kind-start'; namespace: string; kind: string }
+  | { type: 'kind-progress'; namespace: string; kind: string; deleted: number }
+  | { type: 'kind-done'; namespace: string; kind: string; deleted: number }
+  | RetryEvent;
 
-export interface ClearCommandOptions extends ClearOptionsInput, ConnectionOptions {
-  connection?: Connection;
-  /** Use this client (it is not closed); by default one is created and closed. */
-  client?: DatastoreClient;
-  onProgress?: (progress: ClearProgress) => void;
-  /** Called once the kinds are known, before the first delete. */
-  onKinds?: (kinds: KindRef[]) => void;
-  signal?: AbortSignal;
-}
+/** clear's own options; the target (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
+export type ClearCommandOptions = Omit<ClearOptionsInput, 'retry'>;
+
+export type ClearContext = CommandContext<ClearEvent>;
 
 export interface ClearedKind extends KindRef {
   deleted: number;
@@ -46,43 +42,46 @@ export interface ClearResult {
   seconds: number;
 }
 
-export async function clear(input: ClearCommandOptions): Promise<ClearResult> {
+/** Deletes every entity of the selected kinds in the database the context names (after the confirmation check). */
+export async function clear(options: ClearCommandOptions, context: ClearContext = {}): Promise<ClearResult> {
   const started = performance.now();
-  const options = normalizeClearOptions(input);
-  const connection = input.connection ?? resolveConnection(input);
-  checkClearConfirmation(options, connection);
-  const client = input.client ?? createClient(connection);
-  const kinds: ClearedKind[] = [];
-  let commits = 0;
-  let retries = 0;
-  try {
-    for await (const ref of enumerateKinds(client, connection, { selection: options.selection, retry: options.retry })) kinds.push({ ...ref, deleted: 0 });
-    input.onKinds?.(kinds.map(({ namespace, kind }) => ({ namespace, kind })));
-    await runKinds(kinds, { concurrency: options.concurrency, signal: input.signal }, async (entry, signal) => {
-      const reader = createEntityReader(client, connection, { namespace: entry.namespace, kind: entry.kind, keysOnly: true, retry: options.retry });
+  const o = normalizeClearOptions({ ...options, ...(context.retry && { retry: context.retry }) });
+  return withCommandContext(context, async (ctx) => {
+    const { connection, retry } = ctx;
+    checkClearConfirmation(o, connection);
+    const client = ctx.client;
+    const kinds: ClearedKind[] = [];
+    let commits = 0;
+    let retries = 0;
+    const onRetry = (ref?: KindRef) => (err: unknown, attempt: number, delayMs: number) => ctx.emit(retryEvent(err, attempt, delayMs, ref));
+    for await (const ref of enumerateKinds(client, connection, { selection: o.selection, retry, onRetry: onRetry() })) kinds.push({ ...ref, deleted: 0 });
+    const target = { projectId: connection.projectId, databaseId: connection.databaseId };
+    ctx.emit({ type: 'start', target, kinds: kinds.map(({ namespace, kind }) => ({ namespace, kind })) });
+    await runKinds(kinds, { concurrency: o.concurrency, signal: ctx.signal }, async (entry, signal) => {
+      const ref = { namespace: entry.namespace, kind: entry.kind };
+      ctx.emit({ type: 'kind-start', ...ref });
+      const reader = createEntityReader(client, connection, { ...ref, keysOnly: true, retry, onRetry: onRetry(ref) });
       const deleter = createEntityDeleter(client, connection, {
-        writers: options.writers,
-        retry: options.retry,
-        onCommitted: (batch) => input.onProgress?.({ namespace: entry.namespace, kind: entry.kind, deleted: (entry.deleted += batch.length), done: false }),
+        writers: o.writers,
+        retry,
+        onCommitted: (batch) => ctx.emit({ type: 'kind-progress', ...ref, deleted: (entry.deleted += batch.length) }),
       });
       try {
-        await pipeline(reader, createDeleteOps(), createBatcher({ maxOps: options.batchSize }), deleter, { signal });
+        await pipeline(reader, createDeleteOps(), createBatcher({ maxOps: o.batchSize }), deleter, { signal });
       } finally {
         entry.deleted = deleter.written;
         commits += deleter.commits;
         retries += deleter.retries + reader.retries;
       }
-      input.onProgress?.({ namespace: entry.namespace, kind: entry.kind, deleted: entry.deleted, done: true });
+      ctx.emit({ type: 'kind-done', ...ref, deleted: entry.deleted });
     });
-  } finally {
-    if (input.client === undefined) await client.close();
-  }
-  return {
-    target: { projectId: connection.projectId, databaseId: connection.databaseId },
-    kinds,
-    deleted: kinds.reduce((s, k) => s + k.deleted, 0),
-    commits,
-    retries,
-    seconds: (performance.now() - started) / 1000,
-  };
+    return {
+      target,
+      kinds,
+      deleted: kinds.reduce((s, k) => s + k.deleted, 0),
+      commits,
+      retries,
+      seconds: (performance.now() - started) / 1000,
+    };
+  });
 }

@@ -13,7 +13,8 @@ import { Readable, type Writable } from 'node:stream';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DspipeError } from '../errors.js';
-import { createClient, resolveConnection, type Connection, type DatastoreClient } from '../datastore/connection.js';
+import type { Connection, ConnectionOptions, DatastoreClient } from '../datastore/connection.js';
+import type { RetryPolicy } from '../datastore/retry.js';
 import type { ITimestamp } from '../model/proto.js';
 import { countKind, rfc3339ToTimestamp, serverReadTime, timestampToRfc3339, type ReadContext } from '../datastore/run-query.js';
 import { DUMP_DEFAULTS, normalizeDumpOptions, readTimeProblem, type DumpOptions, type NormalizedDumpOptions } from '../options/dump.js';
@@ -27,6 +28,7 @@ import { createCompressor } from '../stages/compressor.js';
 import { createFileSink } from '../stages/file-sink.js';
 import { DumpFolder, prepareFolder, readExistingManifest } from './dump-folder.js';
 import { runKinds } from './kind-scheduler.js';
+import { describeRpcError, retryEvent, withCommandContext, type CommandContext, type ResolvedContext, type RetryEvent } from './context.js';
 
 export { DUMP_LOG_FILE } from './dump-folder.js';
 /**
@@ -43,14 +45,15 @@ export type DumpEvent =
   | { type: 'kind-start'; namespace: string; kind: string; total: number | undefined; splits: number }
   | { type: 'kind-progress'; namespace: string; kind: string; entities: number; rawBytes: number }
   | { type: 'kind-done'; namespace: string; kind: string; entities: number; rawBytes: number; bytes: number; seconds: number }
-  | { type: 'retry'; namespace?: string | undefined; kind?: string | undefined; attempt: number; delayMs: number; error: string };
+  | RetryEvent;
 
-export interface DumpRunOptions extends DumpOptions {
+/** dump's own options; where to read from, signal, retry and onEvent come in the CommandContext. */
+export interface DumpRunOptions extends Omit<DumpOptions, keyof ConnectionOptions | 'retry'> {
   /** Where `out: '-'` writes (default process.stdout). */
   output?: Writable;
-  signal?: AbortSignal;
-  onEvent?: (event: DumpEvent) => void;
 }
+
+export type DumpContext = CommandContext<DumpEvent>;
 
 export interface DumpKindSummary extends ManifestKind {
   /** Kept from an earlier run by --resume. */
@@ -88,38 +91,37 @@ export async function dspipeVersion(): Promise<string> {
   return (versionCache = '0.0.0');
 }
 
-function describeRetry(err: unknown): string {
-  const e = err as { code?: unknown; details?: unknown; message?: unknown };
-  return `${String(e?.code ?? '')} ${String(e?.details ?? e?.message ?? err)}`.trim();
-}
-
 class DumpRun {
   retries = 0;
   readonly readAhead = new ReadAheadBudget(READ_AHEAD_ENTITIES);
   /** Where manifest and log go; none for `out: '-'`. */
   readonly folder: DumpFolder | undefined;
+  readonly client: DatastoreClient;
+  readonly connection: Connection;
+  readonly retry: RetryPolicy;
+  readonly signal: AbortSignal;
+  readonly emit: (event: DumpEvent) => void;
 
   constructor(
     readonly o: NormalizedDumpOptions,
-    readonly client: DatastoreClient,
-    readonly connection: Connection,
+    context: ResolvedContext<DumpEvent>,
     readonly readTime: ITimestamp | undefined,
     readonly kindOptions: KindOptionsFile,
-    readonly options: DumpRunOptions,
-    readonly signal: AbortSignal,
   ) {
     this.folder = o.dir === null ? undefined : new DumpFolder(o.dir);
+    ({ client: this.client, connection: this.connection, retry: this.retry, signal: this.signal } = context);
+    this.emit = context.emit;
   }
 
   get ctx(): ReadContext {
-    return { readTime: this.readTime, retry: this.o.retry, signal: this.signal, onRetry: (err, attempt, delayMs) => this.onRetry(err, attempt, delayMs) };
+    return { readTime: this.readTime, retry: this.retry, signal: this.signal, onRetry: (err, attempt, delayMs) => this.onRetry(err, attempt, delayMs) };
   }
 
   onRetry(err: unknown, attempt: number, delayMs: number, ref?: KindRef): void {
     this.retries++;
-    const error = describeRetry(err);
-    this.log(`retry ${ref ? `${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)} ` : ''}after attempt ${attempt} in ${delayMs} ms: ${error}`);
-    this.options.onEvent?.({ type: 'retry', namespace: ref?.namespace, kind: ref?.kind, attempt, delayMs, error });
+    const event = retryEvent(err, attempt, delayMs, ref);
+    this.log(`retry ${ref ? `${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)} ` : ''}after attempt ${attempt} in ${delayMs} ms: ${event.error}`);
+    this.emit(event);
   }
 
   log(line: string): void {
@@ -145,17 +147,17 @@ class DumpRun {
    */
   async count(ref: KindRef, signal: AbortSignal): Promise<number | undefined> {
     try {
-      return await countKind(this.client, this.connection, ref.namespace, ref.kind, { ...this.ctx, signal, retry: { ...this.o.retry, maxAttempts: Math.min(3, this.o.retry.maxAttempts) } });
+      return await countKind(this.client, this.connection, ref.namespace, ref.kind, { ...this.ctx, signal, retry: { ...this.retry, maxAttempts: Math.min(3, this.retry.maxAttempts) } });
     } catch (err) {
       if (signal.aborted) throw err;
-      this.log(`count of ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)} failed, dumping without it: ${describeRetry(err)}`);
+      this.log(`count of ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)} failed, dumping without it: ${describeRpcError(err)}`);
       return undefined;
     }
   }
 
   reader(ref: KindRef, total: number | undefined, onPage: (n: number) => void) {
     const { splits, pageSize } = this.plan(ref, total);
-    this.options.onEvent?.({ type: 'kind-start', namespace: ref.namespace, kind: ref.kind, total, splits });
+    this.emit({ type: 'kind-start', namespace: ref.namespace, kind: ref.kind, total, splits });
     this.log(`kind ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)}: ${total ?? '?'} entities, ${splits} split(s)`);
     return createEntityReader(this.client, this.connection, {
       namespace: ref.namespace,
@@ -163,7 +165,7 @@ class DumpRun {
       readTime: this.readTime,
       splits,
       pageSize,
-      retry: this.o.retry,
+      retry: this.retry,
       budget: this.readAhead,
       onProgress: onPage,
       onRetry: (err, attempt, delayMs) => this.onRetry(err, attempt, delayMs, ref),
@@ -176,7 +178,7 @@ class DumpRun {
     const total = await this.count(ref, signal);
     const serializer = createSerializer();
     const reader = this.reader(ref, total, () =>
-      this.options.onEvent?.({ type: 'kind-progress', ...ref, entities: reader.results, rawBytes: serializer.rawBytes }),
+      this.emit({ type: 'kind-progress', ...ref, entities: reader.results, rawBytes: serializer.rawBytes }),
     );
     const sink = createFileSink(join(this.o.dir!, file));
     await pipeline(reader, serializer, createCompressor({ compression: this.o.compression, level: this.o.level }), sink, { signal });
@@ -195,7 +197,7 @@ class DumpRun {
       total,
     };
     this.log(`done ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)}: ${entry.entities} entities, ${entry.rawBytes} raw bytes, ${entry.bytes} bytes in ${file} (${seconds.toFixed(1)} s)`);
-    this.options.onEvent?.({ type: 'kind-done', ...ref, entities: entry.entities, rawBytes: entry.rawBytes, bytes: entry.bytes, seconds });
+    this.emit({ type: 'kind-done', ...ref, entities: entry.entities, rawBytes: entry.rawBytes, bytes: entry.bytes, seconds });
     return entry;
   }
 
@@ -211,7 +213,7 @@ class DumpRun {
         const total = await run.count(ref, run.signal);
         const before = { entities: serializer.entities, rawBytes: serializer.rawBytes };
         const reader = run.reader(ref, total, () =>
-          run.options.onEvent?.({ type: 'kind-progress', ...ref, entities: reader.results, rawBytes: serializer.rawBytes - before.rawBytes }),
+          run.emit({ type: 'kind-progress', ...ref, entities: reader.results, rawBytes: serializer.rawBytes - before.rawBytes }),
         );
         let n = 0;
         for await (const result of reader) {
@@ -221,7 +223,7 @@ class DumpRun {
         const seconds = (Date.now() - started) / 1000;
         // Bytes are shared by the stream; per kind we know the entities exactly and the raw bytes up to buffering.
         summaries.push({ ...ref, file: '-', entities: n, rawBytes: serializer.rawBytes - before.rawBytes, bytes: 0, sha256: EMPTY_SHA256, complete: true, resumed: false, seconds, total });
-        run.options.onEvent?.({ type: 'kind-done', ...ref, entities: n, rawBytes: serializer.rawBytes - before.rawBytes, bytes: 0, seconds });
+        run.emit({ type: 'kind-done', ...ref, entities: n, rawBytes: serializer.rawBytes - before.rawBytes, bytes: 0, seconds });
       }
     }
     await pipeline(Readable.from(entities()), serializer, compressor, output, { signal: this.signal });
@@ -233,109 +235,117 @@ function placeholder(ref: KindRef, file: string): ManifestKind {
   return { ...ref, file, entities: 0, rawBytes: 0, bytes: 0, sha256: EMPTY_SHA256, complete: false };
 }
 
-/** Dumps a database; resolves with what was written. See DumpOptions for the options. */
-export async function dump(options: DumpRunOptions = {}): Promise<DumpSummary> {
+/**
+ * Dumps a database; resolves with what was written. See DumpOptions for the
+ * options; the context says where from (`connection` or `client`), `signal`,
+ * `retry` and `onEvent`.
+ */
+export async function dump(options: DumpRunOptions = {}, context: DumpContext = {}): Promise<DumpSummary> {
   const started = Date.now();
-  let o = normalizeDumpOptions(options);
+  const o = normalizeDumpOptions({ ...options, ...(context.retry && { retry: context.retry }) });
   const kindOptions = await loadKindOptions(o.optionsFile);
-  const connection = resolveConnection(o.connection);
-  const dir = o.dir;
-  const previous = dir === null ? undefined : await readExistingManifest(dir);
-  if (previous && o.resume) {
-    if (options.compress !== undefined && options.compress !== previous.compression) {
-      throw new DspipeError('DSPIPE_INVALID_OPTION', `--compress ${JSON.stringify(options.compress)} differs from the dump being resumed (${previous.compression})`, {
-        file: dir ?? undefined,
-        hint: 'resume with the same --compress, or start over with --force',
-      });
-    }
-    o = { ...o, compression: previous.compression, snapshot: previous.readTime !== null };
-    // The rest must be read at the dump's own read time, which Datastore serves only for so long.
-    const problem = previous.readTime === null ? undefined : readTimeProblem(previous.readTime);
-    if (problem) {
-      throw new DspipeError('DSPIPE_INVALID_OPTION', `cannot resume: the dump's read time ${previous.readTime} ${problem.what}`, {
-        file: dir ?? undefined,
-        hint: `${problem.hint}; start the dump over with --force`,
-      });
-    }
-  }
-  const kept = dir === null ? [] : await prepareFolder(dir, previous, o);
+  return withCommandContext(context, async (ctx) => {
+    const connection = ctx.connection; // before the folder is touched: no project, nothing removed
+    const previous = o.dir === null ? undefined : await readExistingManifest(o.dir);
+    const resuming = previous !== undefined && o.resume ? previous : undefined;
+    const run = resuming ? resumeAt(o, options, resuming) : o;
+    const kept = run.dir === null ? [] : await prepareFolder(run.dir, previous, run);
 
-  const signal = options.signal ?? new AbortController().signal;
-  const client = createClient(connection);
-  try {
     let readTime: ITimestamp | undefined;
-    if (previous && o.resume) readTime = previous.readTime === null ? undefined : rfc3339ToTimestamp(previous.readTime);
-    else if (o.readTime !== undefined) readTime = rfc3339ToTimestamp(o.readTime);
-    else if (o.snapshot) readTime = await serverReadTime(client, connection, { retry: o.retry, signal });
-    const readTimeText = readTime === undefined ? null : timestampToRfc3339(readTime);
-
-    const run = new DumpRun(o, client, connection, readTime, kindOptions, options, signal);
+    if (resuming) readTime = resuming.readTime === null ? undefined : rfc3339ToTimestamp(resuming.readTime);
+    else if (run.readTime !== undefined) readTime = rfc3339ToTimestamp(run.readTime);
+    else if (run.snapshot) readTime = await serverReadTime(ctx.client, connection, { retry: ctx.retry, signal: ctx.signal });
+    const dumpRun = new DumpRun(run, ctx, readTime, kindOptions);
     const kinds: KindRef[] = [];
-    for await (const ref of enumerateKinds(client, connection, { selection: o.selection, readTime, retry: o.retry, onRetry: (e, a, d) => run.onRetry(e, a, d) })) {
+    for await (const ref of enumerateKinds(ctx.client, connection, { selection: run.selection, readTime, retry: ctx.retry, onRetry: (e, a, d) => dumpRun.onRetry(e, a, d) })) {
       kinds.push(ref);
     }
-
-    if (dir === null) {
-      options.onEvent?.({ type: 'start', name: o.name, dir, readTime: readTimeText, kinds, resumed: 0 });
-      const streamed = await run.toStream(kinds, options.output ?? process.stdout);
-      return { ...summarize(o, readTimeText, streamed.kinds, run.retries, started), rawBytes: streamed.rawBytes, bytes: streamed.bytes };
+    if (run.dir === null) {
+      const readTimeText = readTime === undefined ? null : timestampToRfc3339(readTime);
+      ctx.emit({ type: 'start', name: run.name, dir: null, readTime: readTimeText, kinds, resumed: 0 });
+      const streamed = await dumpRun.toStream(kinds, options.output ?? process.stdout);
+      return { ...summarize(run, readTimeText, streamed.kinds, dumpRun.retries, started), rawBytes: streamed.rawBytes, bytes: streamed.bytes };
     }
+    return toFolder(dumpRun, kinds, kept, resuming, started);
+  });
+}
 
-    await mkdir(dir, { recursive: true });
-    const folder = run.folder!;
-    const keptById = new Map(kept.map((k) => [JSON.stringify([k.namespace, k.kind]), k]));
-    const files = assignFilePaths(kinds, o.compression);
-    // A kept kind must still own the file this run assigns it (a changed selection can change case marks).
-    const entries = kinds.map((ref, i) => {
-      const k = keptById.get(JSON.stringify([ref.namespace, ref.kind]));
-      return k !== undefined && k.file === files[i] ? k : placeholder(ref, files[i]!);
+/** The options of a resumed dump: its compression and snapshot, checked against what was asked and what Datastore still serves. */
+function resumeAt(o: NormalizedDumpOptions, options: DumpRunOptions, previous: DumpManifest): NormalizedDumpOptions {
+  const file = o.dir ?? undefined;
+  if (options.compress !== undefined && options.compress !== previous.compression) {
+    throw new DspipeError('DSPIPE_INVALID_OPTION', `--compress ${JSON.stringify(options.compress)} differs from the dump being resumed (${previous.compression})`, {
+      file,
+      hint: 'resume with the same --compress, or start over with --force',
     });
-    const manifest: DumpManifest = {
-      format: FORMAT_NAME,
-      formatVersion: FORMAT_VERSION,
-      dspipeVersion: await dspipeVersion(),
-      source: connection.emulatorHost === undefined
-        ? { projectId: connection.projectId, databaseId: connection.databaseId }
-        : { projectId: connection.projectId, databaseId: connection.databaseId, emulatorHost: connection.emulatorHost },
-      readTime: readTimeText,
-      startedAt: previous && o.resume ? previous.startedAt : new Date(started).toISOString(),
-      finishedAt: null,
-      complete: false,
-      compression: o.compression,
-      kinds: entries,
-    };
-    const resumed = entries.filter((e) => e.complete).length;
-    run.log(`${previous && o.resume ? 'resume' : 'start'} dump ${o.name} of ${connection.projectId}/${connection.databaseId || '(default)'} at read time ${readTimeText ?? 'none (--no-snapshot)'}: ${kinds.length} kinds${resumed ? `, ${resumed} already complete` : ''}`);
-    await folder.writeManifest(manifest);
-    options.onEvent?.({ type: 'start', name: o.name, dir, readTime: readTimeText, kinds, resumed });
-
-    const summaries = entries.map((e): DumpKindSummary | undefined => (e.complete ? { ...e, resumed: true, seconds: 0 } : undefined));
-    const todo = entries.flatMap((e, i) => (e.complete ? [] : [i]));
-    const describe = (i: number) => `${JSON.stringify(kinds[i]!.namespace)}/${JSON.stringify(kinds[i]!.kind)}`;
-    try {
-      await runKinds(todo, { concurrency: o.concurrency, signal, onFailure: (err, i) => run.log(`failed ${describe(i)}: ${describeRetry(err)}`) }, async (i, kindSignal) => {
-        const done = await run.dumpKind(kinds[i]!, entries[i]!.file, kindSignal);
-        summaries[i] = done;
-        const { resumed: _r, seconds: _s, total: _t, ...kindEntry } = done;
-        entries[i] = kindEntry;
-        await folder.writeManifest(manifest);
-      });
-    } catch (err) {
-      await folder.writeManifest(manifest).catch(() => {});
-      run.log('stopped; run again with --resume to finish');
-      await folder.flushLog();
-      throw err;
-    }
-    manifest.finishedAt = new Date().toISOString();
-    manifest.complete = true;
-    await folder.writeManifest(manifest);
-    const summary = summarize(o, readTimeText, summaries.map((k) => k!), run.retries, started);
-    run.log(`finished: ${summary.entities} entities, ${summary.rawBytes} raw bytes, ${summary.bytes} bytes, ${summary.retries} retries, ${summary.seconds.toFixed(1)} s`);
-    await folder.flushLog();
-    return summary;
-  } finally {
-    await client.close();
   }
+  // The rest must be read at the dump's own read time, which Datastore serves only for so long.
+  const problem = previous.readTime === null ? undefined : readTimeProblem(previous.readTime);
+  if (problem) {
+    throw new DspipeError('DSPIPE_INVALID_OPTION', `cannot resume: the dump's read time ${previous.readTime} ${problem.what}`, {
+      file,
+      hint: `${problem.hint}; start the dump over with --force`,
+    });
+  }
+  return { ...o, compression: previous.compression, snapshot: previous.readTime !== null };
+}
+
+/** Every kind to its file under the kind scheduler, the manifest rewritten after each. */
+async function toFolder(run: DumpRun, kinds: KindRef[], kept: ManifestKind[], resuming: DumpManifest | undefined, started: number): Promise<DumpSummary> {
+  const { o, connection } = run;
+  const folder = run.folder!;
+  await mkdir(folder.dir, { recursive: true });
+  const readTimeText = run.readTime === undefined ? null : timestampToRfc3339(run.readTime);
+  const keptById = new Map(kept.map((k) => [JSON.stringify([k.namespace, k.kind]), k]));
+  const files = assignFilePaths(kinds, o.compression);
+  // A kept kind must still own the file this run assigns it (a changed selection can change case marks).
+  const entries = kinds.map((ref, i) => {
+    const k = keptById.get(JSON.stringify([ref.namespace, ref.kind]));
+    return k !== undefined && k.file === files[i] ? k : placeholder(ref, files[i]!);
+  });
+  const manifest: DumpManifest = {
+    format: FORMAT_NAME,
+    formatVersion: FORMAT_VERSION,
+    dspipeVersion: await dspipeVersion(),
+    source: connection.emulatorHost === undefined
+      ? { projectId: connection.projectId, databaseId: connection.databaseId }
+      : { projectId: connection.projectId, databaseId: connection.databaseId, emulatorHost: connection.emulatorHost },
+    readTime: readTimeText,
+    startedAt: resuming ? resuming.startedAt : new Date(started).toISOString(),
+    finishedAt: null,
+    complete: false,
+    compression: o.compression,
+    kinds: entries,
+  };
+  const resumed = entries.filter((e) => e.complete).length;
+  run.log(`${resuming ? 'resume' : 'start'} dump ${o.name} of ${connection.projectId}/${connection.databaseId || '(default)'} at read time ${readTimeText ?? 'none (--no-snapshot)'}: ${kinds.length} kinds${resumed ? `, ${resumed} already complete` : ''}`);
+  await folder.writeManifest(manifest);
+  run.emit({ type: 'start', name: o.name, dir: folder.dir, readTime: readTimeText, kinds, resumed });
+
+  const summaries = entries.map((e): DumpKindSummary | undefined => (e.complete ? { ...e, resumed: true, seconds: 0 } : undefined));
+  const todo = entries.flatMap((e, i) => (e.complete ? [] : [i]));
+  const describe = (i: number) => `${JSON.stringify(kinds[i]!.namespace)}/${JSON.stringify(kinds[i]!.kind)}`;
+  try {
+    await runKinds(todo, { concurrency: o.concurrency, signal: run.signal, onFailure: (err, i) => run.log(`failed ${describe(i)}: ${describeRpcError(err)}`) }, async (i, signal) => {
+      const done = await run.dumpKind(kinds[i]!, entries[i]!.file, signal);
+      summaries[i] = done;
+      const { resumed: _r, seconds: _s, total: _t, ...kindEntry } = done;
+      entries[i] = kindEntry;
+      await folder.writeManifest(manifest);
+    });
+  } catch (err) {
+    await folder.writeManifest(manifest).catch(() => {});
+    run.log('stopped; run again with --resume to finish');
+    await folder.flushLog();
+    throw err;
+  }
+  manifest.finishedAt = new Date().toISOString();
+  manifest.complete = true;
+  await folder.writeManifest(manifest);
+  const summary = summarize(o, readTimeText, summaries.map((k) => k!), run.retries, started);
+  run.log(`finished: ${summary.entities} entities, ${summary.rawBytes} raw bytes, ${summary.bytes} bytes, ${summary.retries} retries, ${summary.seconds.toFixed(1)} s`);
+  await folder.flushLog();
+  return summary;
 }
 
 function summarize(o: NormalizedDumpOptions, readTime: string | null, kinds: DumpKindSummary[], retries: number, started: number): DumpSummary {

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
+import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import type { RetryPolicy } from '../datastore/retry.js';
 import { DspipeError } from '../errors.js';
 import {
@@ -30,23 +30,21 @@ import { rewriteKind } from '../migrate/rewrite-kind.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import type { ChangeExample } from '../migrate/transformer.js';
 import { formatKey } from '../model/key-text.js';
+import { withCommandContext, type CommandContext, type ResolvedContext } from './context.js';
 
 export type MigrateEvent =
   | { type: 'migration-start'; name: string; description: string; kinds: KindRef[]; resumed: boolean; dryRun: boolean }
   | { type: 'backup'; name: string; dir: string; skipped: boolean }
   | { type: 'kind-start'; name: string; namespace: string; kind: string; resumeAfter: string | null }
-  | { type: 'progress'; name: string; namespace: string; kind: string; counts: MigrationCounts }
+  | { type: 'kind-progress'; name: string; namespace: string; kind: string; counts: MigrationCounts }
   | { type: 'kind-done'; name: string; namespace: string; kind: string; counts: MigrationCounts; skipped: number }
   | { type: 'migration-done'; name: string; counts: MigrationCounts; dryRun: boolean }
   | { type: 'changed-allowed'; name: string };
 
-export interface MigrateCommandOptions extends MigrateOptions, ConnectionOptions {
-  /** Use this connection instead of resolving one from the options and environment. */
-  connection?: Connection;
-  /** Use this client (it is not closed); by default one is created and closed. */
-  client?: DatastoreClient;
-  onEvent?: (event: MigrateEvent) => void;
-}
+/** migrate's own options; the database (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
+export type MigrateCommandOptions = Omit<MigrateOptions, 'retry'>;
+
+export type MigrateContext = CommandContext<MigrateEvent>;
 
 export interface KindReport {
   namespace: string;
@@ -81,23 +79,20 @@ export interface MigrationStatusEntry {
   record: MigrationRecord | null;
 }
 
+/** One command's run: its options, and its context resolved once (a created client is shared by every step). */
 interface Context {
   o: NormalizedMigrateOptions;
-  input: MigrateCommandOptions;
   client: DatastoreClient;
   connection: Connection;
   retry: RetryPolicy;
+  signal: AbortSignal;
   emit: (event: MigrateEvent) => void;
 }
 
-async function withContext<T>(input: MigrateCommandOptions, o: NormalizedMigrateOptions, body: (ctx: Context) => Promise<T>): Promise<T> {
-  const connection = input.connection ?? resolveConnection(input);
-  const client = input.client ?? createClient(connection);
-  try {
-    return await body({ o, input, client, connection, retry: o.retry, emit: (e) => input.onEvent?.(e) });
-  } finally {
-    if (input.client === undefined) await client.close();
-  }
+function withContext<T>(context: MigrateContext, o: NormalizedMigrateOptions, body: (ctx: Context) => Promise<T>): Promise<T> {
+  return withCommandContext(context, (c: ResolvedContext<MigrateEvent>) =>
+    body({ o, client: c.client, connection: c.connection, retry: c.retry, signal: c.signal, emit: c.emit }),
+  );
 }
 
 const addCounts = (a: MigrationCounts, b: MigrationCounts): MigrationCounts => ({
@@ -126,15 +121,7 @@ async function backupKinds(ctx: Context, dumpName: string, refs: readonly KindRe
   const { dump } = await import('./dump.js');
   const namespaces = [...new Set(refs.map((r) => (r.namespace === '' ? '(default)' : r.namespace)))];
   const kinds = [...new Set(refs.map((r) => r.kind))];
-  const summary = await dump({
-    projectId: ctx.connection.projectId,
-    databaseId: ctx.connection.databaseId,
-    ...(ctx.connection.emulatorHost !== undefined && { emulatorHost: ctx.connection.emulatorHost }),
-    root: ctx.o.backupRoot,
-    name: dumpName,
-    kinds,
-    namespaces,
-  });
+  const summary = await dump({ root: ctx.o.backupRoot, name: dumpName, kinds, namespaces }, { connection: ctx.connection, client: ctx.client, signal: ctx.signal, retry: ctx.retry });
   return summary.dir ?? join(ctx.o.backupRoot, dumpName);
 }
 
@@ -206,6 +193,7 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
       record.checkpoint.push(entry);
     }
     const cp = entry;
+    ctx.signal.throwIfAborted();
     ctx.emit({ type: 'kind-start', name: script.name, ...ref, resumeAfter: cp.lastKey ? formatKey(cp.lastKey) : null });
     let result;
     try {
@@ -220,13 +208,14 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
         checkpointEvery: ctx.o.checkpointEvery,
         examples: dryRun ? Math.max(0, ctx.o.examples - report.examples.length) : 0,
         retry: ctx.retry,
+        signal: ctx.signal,
         ...(ctx.o.pageSize !== undefined && { pageSize: ctx.o.pageSize }),
         onCheckpoint: async (lastKey, counts) => {
           cp.lastKey = lastKey;
           record.counts = addCounts(addCounts(previousCounts, finished), counts);
           await save();
         },
-        onProgress: (counts) => ctx.emit({ type: 'progress', name: script.name, ...ref, counts }),
+        onProgress: (counts) => ctx.emit({ type: 'kind-progress', name: script.name, ...ref, counts }),
       });
     } catch (err) {
       record.status = 'failed';
@@ -255,10 +244,10 @@ function scriptRef(m: Migration): ScriptRef {
 }
 
 /** Applied, pending, interrupted and changed migrations, in order. */
-export async function migrateStatus(input: MigrateCommandOptions = {}): Promise<MigrationStatusEntry[]> {
-  const o = normalizeMigrateOptions(input);
+export async function migrateStatus(options: MigrateCommandOptions = {}, context: MigrateContext = {}): Promise<MigrationStatusEntry[]> {
+  const o = normalizeMigrateOptions({ ...options, ...(context.retry && { retry: context.retry }) });
   const files = await discoverMigrations(o.dir);
-  return withContext(input, o, async (ctx) => {
+  return withContext(context, o, async (ctx) => {
     const records = await readMigrationRecords(ctx.client, ctx.connection, ctx.retry);
     const entries: MigrationStatusEntry[] = [];
     for (const p of planMigrations(files, records)) {
@@ -284,10 +273,10 @@ export interface UpResult {
 }
 
 /** Runs the pending migrations in order (up to `to`), resuming an interrupted one. */
-export async function migrateUp(input: MigrateCommandOptions = {}): Promise<UpResult> {
-  const o = normalizeUpOptions(input);
+export async function migrateUp(options: MigrateCommandOptions = {}, context: MigrateContext = {}): Promise<UpResult> {
+  const o = normalizeUpOptions({ ...options, ...(context.retry && { retry: context.retry }) });
   const files = await discoverMigrations(o.dir);
-  return withContext(input, o, async (ctx) => {
+  return withContext(context, o, async (ctx) => {
     const records = await readMigrationRecords(ctx.client, ctx.connection, ctx.retry);
     const { run, changed } = selectForUp(planMigrations(files, records), { to: o.to, allowChanged: o.allowChanged, dir: o.dir });
     for (const c of changed) ctx.emit({ type: 'changed-allowed', name: c.name });
@@ -318,11 +307,11 @@ export async function migrateUp(input: MigrateCommandOptions = {}): Promise<UpRe
  * DspipeMigration: every built-in is idempotent, so after an interruption
  * run the same command again — entities already done are left untouched.
  */
-export async function migrateRun(input: RunTransformsOptions & MigrateCommandOptions): Promise<MigrationReport> {
-  const o = normalizeRunOptions(input);
+export async function migrateRun(options: Omit<RunTransformsOptions, 'retry'>, context: MigrateContext = {}): Promise<MigrationReport> {
+  const o = normalizeRunOptions({ ...options, ...(context.retry && { retry: context.retry }) });
   const transforms = o.transforms;
   const name = `run-${o.kind}`;
-  return withContext(input, o, (ctx) =>
+  return withContext(context, o, (ctx) =>
     runMigration(ctx, {
       script: {
         name,

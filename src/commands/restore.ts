@@ -18,12 +18,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
+import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import { DspipeError } from '../errors.js';
 import type { WriteOp } from '../format/batching.js';
 import type { ManifestKind } from '../format/manifest.js';
+import type { KindRef } from '../stages/kind-enumerator.js';
 import { normalizeRestoreOptions, type RestoreOptions, type RestoreOptionsInput } from '../options/restore.js';
-import { loadKindOptions } from '../options/kind-options.js';
+import { loadKindOptions, type RestoreKindOptions } from '../options/kind-options.js';
 import { createBatcher } from '../stages/batcher.js';
 import { createDecompressor } from '../stages/decompressor.js';
 import { createEntityWriter } from '../stages/entity-writer.js';
@@ -32,32 +33,29 @@ import { createIdReserver } from '../stages/id-reserver.js';
 import { createKeyRewriter } from '../stages/key-rewriter.js';
 import { createParser } from '../stages/parser.js';
 import { createEntityCounter } from '../stages/entity-counter.js';
-import { createRejectsSink } from '../stages/rejects-sink.js';
+import { createRejectsSink, type RejectsSink } from '../stages/rejects-sink.js';
 import { createSelectionFilter } from '../stages/selection-filter.js';
 import { runKinds } from './kind-scheduler.js';
+import { withCommandContext, type CommandContext, type ResolvedContext } from './context.js';
 import type { DatabaseRef } from '../format/key-rewrite.js';
 
-export interface RestoreProgress {
-  phase: 'verify' | 'write';
-  namespace: string;
-  kind: string;
-  /** Entities done in this kind so far. */
-  entities: number;
-  /** Entities the kind holds (from the manifest), when known. */
-  total: number | undefined;
-  done: boolean;
-}
+/** Which pass a kind event belongs to: every kind is verified first, then written. */
+export type RestorePhase = 'verify' | 'write';
 
-export interface RestoreCommandOptions extends RestoreOptionsInput, ConnectionOptions {
-  /** Use this connection instead of resolving one from the options and environment. */
-  connection?: Connection;
-  /** Use this client (it is not closed); by default one is created and closed. */
-  client?: DatastoreClient;
+export type RestoreEvent =
+  | { type: 'start'; source: string; target: { projectId: string; databaseId: string }; kinds: KindRef[]; dryRun: boolean }
+  /** `total`: the entities the kind holds (from the manifest, or the verify pass), when known. */
+  | { type: 'kind-start'; phase: RestorePhase; namespace: string; kind: string; total: number | undefined }
+  | { type: 'kind-progress'; phase: RestorePhase; namespace: string; kind: string; entities: number; total: number | undefined }
+  | { type: 'kind-done'; phase: RestorePhase; namespace: string; kind: string; entities: number; total: number | undefined };
+
+/** restore's own options; the target (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
+export interface RestoreCommandOptions extends Omit<RestoreOptionsInput, 'retry'> {
   /** Where `in: '-'` reads from (default process.stdin). */
   stdin?: Readable;
-  onProgress?: (progress: RestoreProgress) => void;
-  signal?: AbortSignal;
 }
+
+export type RestoreContext = CommandContext<RestoreEvent>;
 
 export interface RestoredKind {
   namespace: string;
@@ -112,145 +110,168 @@ function timestamp(date = new Date()): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-export async function restore(input: RestoreCommandOptions): Promise<RestoreResult> {
-  const started = performance.now();
-  const options: RestoreOptions = normalizeRestoreOptions(input);
-  const connection = input.connection ?? resolveConnection(input);
-  const target: DatabaseRef = { projectId: connection.projectId, databaseId: connection.databaseId };
+/** What restore reads: the kind files of a dump folder, or stdin spooled to a temp file. */
+interface Source {
+  parts: Part[];
+  /** The dumped database, from the manifest (stdin has none: keys keep their project). */
+  database: DatabaseRef | undefined;
+  label: string;
+  spool: { dir: string; file: string } | undefined;
+  rejectsPath: string;
+  kindOptions: { restore: Record<string, RestoreKindOptions> };
+}
 
-  let parts: Part[];
-  let source: DatabaseRef | undefined;
-  let sourceLabel: string;
-  let spool: { dir: string; file: string } | undefined;
-  let rejectsPath: string;
-  if (options.source.type === 'folder') {
-    const dump = await openDump(options.source.dir, options.selection);
-    source = { projectId: dump.manifest.source.projectId, databaseId: dump.manifest.source.databaseId };
-    sourceLabel = options.source.dir;
-    parts = dump.kinds.map((entry) => ({ dir: dump.dir, entry, label: join(dump.dir, ...entry.file.split('/')), checked: true }));
-    rejectsPath = options.rejects ?? join(dump.dir, 'rejects.ndjson');
-    const filtered = options.selection.kinds.include.length + options.selection.kinds.exclude.length + options.selection.namespaces.include.length + options.selection.namespaces.exclude.length > 0;
-    if (parts.length === 0 && filtered && dump.manifest.kinds.length > 0) {
-      throw new DspipeError('DSPIPE_NOT_FOUND', 'no kind of the dump matches --kinds / --namespaces', {
-        file: options.source.dir,
-        hint: `the dump holds ${dump.manifest.kinds.slice(0, 5).map((k) => (k.namespace ? `${k.namespace}/${k.kind}` : k.kind)).join(', ')}${dump.manifest.kinds.length > 5 ? ', …' : ''}`,
-      });
-    }
-  } else {
-    spool = await spoolStdin(input.stdin ?? process.stdin);
-    sourceLabel = '-';
+async function openSource(o: RestoreOptions, stdin: Readable | undefined): Promise<Source> {
+  if (o.source.type === 'stdin') {
+    const spool = await spoolStdin(stdin ?? process.stdin);
     const entry: ManifestKind = { namespace: '', kind: '(stdin)', file: spool.file, entities: 0, rawBytes: 0, bytes: 0, sha256: '', complete: true };
-    parts = [{ dir: spool.dir, entry, label: '(stdin)', checked: false }];
-    rejectsPath = options.rejects ?? `dspipe-rejects-${timestamp()}.ndjson`;
+    const parts = [{ dir: spool.dir, entry, label: '(stdin)', checked: false }];
+    return { parts, database: undefined, label: '-', spool, rejectsPath: o.rejects ?? `dspipe-rejects-${timestamp()}.ndjson`, kindOptions: { restore: {} } };
   }
-  const kindOptions = options.source.type === 'folder' ? await loadKindOptions(options.optionsFile) : { dump: {}, restore: {} };
-  const progress = input.onProgress;
-  const targetNamespace = (ns: string) => options.namespaceMap.get(ns) ?? ns;
-  const results = new Map<Part, RestoredKind>();
-  for (const part of parts) {
-    results.set(part, { namespace: part.entry.namespace, kind: part.entry.kind, targetNamespace: targetNamespace(part.entry.namespace), entities: 0, written: 0, rejected: 0, bytes: 0 });
-  }
-
-  const ownClient = input.client === undefined && !options.dryRun;
-  let client = input.client;
-  const rejects = options.onError === 'skip' ? createRejectsSink(rejectsPath) : undefined;
-  // Listened to from the start: a rejects file that fails fails the write that met it, and is reported at the end.
-  const rejectsDone = rejects && finished(rejects);
-  rejectsDone?.catch(() => {});
-  let rejectsFile: string | undefined;
-  let reservedIds = 0;
-  let commits = 0;
-  let retries = 0;
-  try {
-    // Pass 1: verify everything before the first write.
-    await runKinds(parts, { concurrency: options.concurrency, signal: input.signal }, async (part, signal) => {
-      const parser = createParser({ file: part.label });
-      const sink = createEntityCounter();
-      const report = (done: boolean) => progress?.({ phase: 'verify', namespace: part.entry.namespace, kind: part.entry.kind, entities: parser.entities, total: part.checked ? part.entry.entities : undefined, done });
-      const timer = progress ? setInterval(() => report(false), 250) : undefined;
-      try {
-        await pipeline(createFileSource(part.dir, part.entry, { verify: part.checked }), createDecompressor({ file: part.label }), parser, sink, { signal });
-      } finally {
-        if (timer) clearInterval(timer);
-      }
-      if (part.checked && parser.entities !== part.entry.entities) {
-        throw new DspipeError('DSPIPE_CORRUPT_DUMP', `the file holds ${parser.entities} entities, the manifest says ${part.entry.entities}`, {
-          file: part.label, kind: part.entry.kind, namespace: part.entry.namespace, hint: 'dump again, or restore another dump',
-        });
-      }
-      results.get(part)!.entities = parser.entities;
-      report(true);
+  const dump = await openDump(o.source.dir, o.selection);
+  const parts = dump.kinds.map((entry) => ({ dir: dump.dir, entry, label: join(dump.dir, ...entry.file.split('/')), checked: true }));
+  const { kinds, namespaces } = o.selection;
+  const filtered = kinds.include.length + kinds.exclude.length + namespaces.include.length + namespaces.exclude.length > 0;
+  if (parts.length === 0 && filtered && dump.manifest.kinds.length > 0) {
+    throw new DspipeError('DSPIPE_NOT_FOUND', 'no kind of the dump matches --kinds / --namespaces', {
+      file: o.source.dir,
+      hint: `the dump holds ${dump.manifest.kinds.slice(0, 5).map((k) => (k.namespace ? `${k.namespace}/${k.kind}` : k.kind)).join(', ')}${dump.manifest.kinds.length > 5 ? ', …' : ''}`,
     });
-
-    if (!options.dryRun) {
-      client ??= createClient(connection);
-      const writeClient = client;
-      // Pass 2: write.
-      await runKinds(parts, { concurrency: options.concurrency, signal: input.signal }, async (part, signal) => {
-        const result = results.get(part)!;
-        const perKind = kindOptions.restore[part.entry.kind] ?? {};
-        const parser = createParser({ file: part.label });
-        const reserver = createIdReserver(writeClient, connection, { retry: options.retry });
-        const writer = createEntityWriter(writeClient, connection, {
-          writers: perKind.writers ?? options.writers,
-          retry: options.retry,
-          ...(rejects && { onRejected: (op: WriteOp, error: DspipeError) => rejects.add({ op, error, namespace: part.entry.namespace, kind: part.entry.kind }) }),
-        });
-        const report = (done: boolean) => progress?.({ phase: 'write', namespace: part.entry.namespace, kind: part.entry.kind, entities: writer.written + writer.rejected, total: result.entities, done });
-        const timer = progress ? setInterval(() => report(false), 250) : undefined;
-        const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [
-          createFileSource(part.dir, part.entry, { verify: part.checked }),
-          createDecompressor({ file: part.label }),
-          parser,
-        ];
-        if (!part.checked) stages.push(createSelectionFilter(options.selection));
-        stages.push(
-          createKeyRewriter({ target, ...(source && { source }), namespaceMap: options.namespaceMap }),
-          reserver,
-          createBatcher({ op: options.mode, maxBytes: options.batchBytes, maxOps: Math.min(options.batchSize, perKind.batchSize ?? Infinity) }),
-          writer,
-        );
-        try {
-          await (pipeline as (...args: unknown[]) => Promise<void>)(...stages, { signal });
-        } finally {
-          if (timer) clearInterval(timer);
-          result.written = writer.written;
-          result.rejected = writer.rejected;
-          result.bytes = writer.bytes;
-          reservedIds += reserver.reserved;
-          commits += writer.commits;
-          retries += writer.retries + reserver.retries;
-        }
-        if (!part.checked) result.entities = writer.written + writer.rejected;
-        report(true);
-      });
-    }
-  } finally {
-    if (rejects) {
-      rejects.end();
-      await rejectsDone;
-      rejectsFile = rejects.file;
-    }
-    if (ownClient) await client?.close();
-    if (spool) await rm(spool.dir, { recursive: true, force: true });
   }
-
-  const kinds = [...results.values()];
-  const sum = (f: (k: RestoredKind) => number) => kinds.reduce((s, k) => s + f(k), 0);
   return {
-    source: sourceLabel,
-    target,
-    dryRun: options.dryRun,
-    mode: options.mode,
-    kinds,
-    entities: sum((k) => k.entities),
-    written: sum((k) => k.written),
-    rejected: sum((k) => k.rejected),
-    rejectsFile,
-    reservedIds,
-    commits,
-    retries,
-    bytes: sum((k) => k.bytes),
-    seconds: (performance.now() - started) / 1000,
+    parts,
+    database: { projectId: dump.manifest.source.projectId, databaseId: dump.manifest.source.databaseId },
+    label: o.source.dir,
+    spool: undefined,
+    rejectsPath: o.rejects ?? join(dump.dir, 'rejects.ndjson'),
+    kindOptions: await loadKindOptions(o.optionsFile),
   };
+}
+
+/** kind-start now, kind-progress every 250 ms until stopped; `done()` sends kind-done. */
+function kindEvents(ctx: ResolvedContext<RestoreEvent>, phase: RestorePhase, part: Part, total: number | undefined, entities: () => number) {
+  const kind = { phase, namespace: part.entry.namespace, kind: part.entry.kind };
+  ctx.emit({ type: 'kind-start', ...kind, total });
+  const timer = setInterval(() => ctx.emit({ type: 'kind-progress', ...kind, entities: entities(), total }), 250);
+  return {
+    stop: () => clearInterval(timer),
+    done: () => ctx.emit({ type: 'kind-done', ...kind, entities: entities(), total }),
+  };
+}
+
+/** Pass 1 for one part: every byte hashed, every line decoded, the count checked; nothing written. */
+async function verifyPart(ctx: ResolvedContext<RestoreEvent>, part: Part, result: RestoredKind, signal: AbortSignal): Promise<void> {
+  const parser = createParser({ file: part.label });
+  const events = kindEvents(ctx, 'verify', part, part.checked ? part.entry.entities : undefined, () => parser.entities);
+  try {
+    await pipeline(createFileSource(part.dir, part.entry, { verify: part.checked }), createDecompressor({ file: part.label }), parser, createEntityCounter(), { signal });
+  } finally {
+    events.stop();
+  }
+  if (part.checked && parser.entities !== part.entry.entities) {
+    throw new DspipeError('DSPIPE_CORRUPT_DUMP', `the file holds ${parser.entities} entities, the manifest says ${part.entry.entities}`, {
+      file: part.label, kind: part.entry.kind, namespace: part.entry.namespace, hint: 'dump again, or restore another dump',
+    });
+  }
+  result.entities = parser.entities;
+  events.done();
+}
+
+interface WriteTotals {
+  reservedIds: number;
+  commits: number;
+  retries: number;
+}
+
+/** Pass 2 for one part: keys moved, ids reserved, batched commits. */
+async function writePart(run: { ctx: ResolvedContext<RestoreEvent>; o: RestoreOptions; from: Source; target: DatabaseRef; rejects: RejectsSink | undefined; totals: WriteTotals }, part: Part, result: RestoredKind, signal: AbortSignal): Promise<void> {
+  const { ctx, o, from, target, rejects, totals } = run;
+  const client: DatastoreClient = ctx.client;
+  const connection: Connection = ctx.connection;
+  const perKind = from.kindOptions.restore[part.entry.kind] ?? {};
+  const reserver = createIdReserver(client, connection, { retry: ctx.retry });
+  const writer = createEntityWriter(client, connection, {
+    writers: perKind.writers ?? o.writers,
+    retry: ctx.retry,
+    ...(rejects && { onRejected: (op: WriteOp, error: DspipeError) => rejects.add({ op, error, namespace: part.entry.namespace, kind: part.entry.kind }) }),
+  });
+  const events = kindEvents(ctx, 'write', part, result.entities, () => writer.written + writer.rejected);
+  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [
+    createFileSource(part.dir, part.entry, { verify: part.checked }),
+    createDecompressor({ file: part.label }),
+    createParser({ file: part.label }),
+  ];
+  if (!part.checked) stages.push(createSelectionFilter(o.selection));
+  stages.push(
+    createKeyRewriter({ target, ...(from.database && { source: from.database }), namespaceMap: o.namespaceMap }),
+    reserver,
+    createBatcher({ op: o.mode, maxBytes: o.batchBytes, maxOps: Math.min(o.batchSize, perKind.batchSize ?? Infinity) }),
+    writer,
+  );
+  try {
+    await (pipeline as (...args: unknown[]) => Promise<void>)(...stages, { signal });
+  } finally {
+    events.stop();
+    result.written = writer.written;
+    result.rejected = writer.rejected;
+    result.bytes = writer.bytes;
+    totals.reservedIds += reserver.reserved;
+    totals.commits += writer.commits;
+    totals.retries += writer.retries + reserver.retries;
+  }
+  if (!part.checked) result.entities = writer.written + writer.rejected;
+  events.done();
+}
+
+/** Restores a dump (or NDJSON on stdin) into the database the context names. */
+export async function restore(options: RestoreCommandOptions, context: RestoreContext = {}): Promise<RestoreResult> {
+  const started = performance.now();
+  const o = normalizeRestoreOptions({ ...options, ...(context.retry && { retry: context.retry }) });
+  return withCommandContext(context, async (ctx) => {
+    const target: DatabaseRef = { projectId: ctx.connection.projectId, databaseId: ctx.connection.databaseId };
+    const from = await openSource(o, options.stdin);
+    const results = new Map<Part, RestoredKind>();
+    for (const part of from.parts) {
+      const { namespace, kind } = part.entry;
+      results.set(part, { namespace, kind, targetNamespace: o.namespaceMap.get(namespace) ?? namespace, entities: 0, written: 0, rejected: 0, bytes: 0 });
+    }
+    const rejects = o.onError === 'skip' ? createRejectsSink(from.rejectsPath) : undefined;
+    // Listened to from the start: a rejects file that fails fails the write that met it, and is reported at the end.
+    const rejectsDone = rejects && finished(rejects);
+    rejectsDone?.catch(() => {});
+    const totals: WriteTotals = { reservedIds: 0, commits: 0, retries: 0 };
+    let rejectsFile: string | undefined;
+    ctx.emit({ type: 'start', source: from.label, target, kinds: from.parts.map(({ entry }) => ({ namespace: entry.namespace, kind: entry.kind })), dryRun: o.dryRun });
+    try {
+      const scheduler = { concurrency: o.concurrency, signal: ctx.signal };
+      await runKinds(from.parts, scheduler, (part, signal) => verifyPart(ctx, part, results.get(part)!, signal));
+      if (!o.dryRun) {
+        const run = { ctx, o, from, target, rejects, totals };
+        await runKinds(from.parts, scheduler, (part, signal) => writePart(run, part, results.get(part)!, signal));
+      }
+    } finally {
+      if (rejects) {
+        rejects.end();
+        await rejectsDone;
+        rejectsFile = rejects.file;
+      }
+      if (from.spool) await rm(from.spool.dir, { recursive: true, force: true });
+    }
+    const kinds = [...results.values()];
+    const sum = (f: (k: RestoredKind) => number) => kinds.reduce((n, k) => n + f(k), 0);
+    return {
+      source: from.label,
+      target,
+      dryRun: o.dryRun,
+      mode: o.mode,
+      kinds,
+      entities: sum((k) => k.entities),
+      written: sum((k) => k.written),
+      rejected: sum((k) => k.rejected),
+      rejectsFile,
+      ...totals,
+      bytes: sum((k) => k.bytes),
+      seconds: (performance.now() - started) / 1000,
+    };
+  });
 }

@@ -7,28 +7,32 @@
  *   --fast  the `__property__` metadata query: names and index representations, no scan, no counts
  */
 import { pipeline } from 'node:stream/promises';
-import { createClient, resolveConnection, type Connection, type ConnectionOptions, type DatastoreClient } from '../datastore/connection.js';
 import type { IQuery, ITimestamp } from '../model/proto.js';
-import type { RetryPolicy } from '../datastore/retry.js';
 import { queryPages, serverReadTime, timestampToRfc3339 } from '../datastore/run-query.js';
 import { fromValue } from '../format/entity-helper.js';
 import { formatCount, SchemaAccumulator, type KindSchema } from '../format/schema.js';
-import { normalizeSchemaOptions, type SchemaOptions } from '../options/schema.js';
-import { matches, type Selection } from '../format/selection.js';
+import { normalizeSchemaOptions, type NormalizedSchemaOptions, type SchemaOptions } from '../options/schema.js';
+import { matches } from '../format/selection.js';
 import { createDecompressor } from '../stages/decompressor.js';
 import { createEntityReader } from '../stages/entity-reader.js';
 import { createFileSource, openDump } from '../stages/file-source.js';
-import { enumerateKinds } from '../stages/kind-enumerator.js';
+import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import { createParser } from '../stages/parser.js';
 import { createSchemaCollector } from '../stages/schema-collector.js';
+import { retryEvent, withCommandContext, type CommandContext, type ResolvedContext, type RetryEvent } from './context.js';
 
-export interface SchemaCommandOptions extends SchemaOptions, ConnectionOptions {
-  connection?: Connection;
-  /** Use this client (it is not closed); by default one is created and closed. */
-  client?: DatastoreClient;
-  /** Called as each kind starts and after each entity page / file chunk. */
-  onProgress?: (progress: { namespace: string; kind: string; entities: number; done: boolean }) => void;
-}
+export type SchemaEvent =
+  | { type: 'start'; source: SchemaReport['source'] }
+  | { type: 'kind-start'; namespace: string; kind: string }
+  /** After each entity page (live) or at the end of the kind's file (dump). */
+  | { type: 'kind-progress'; namespace: string; kind: string; entities: number }
+  | { type: 'kind-done'; namespace: string; kind: string; entities: number }
+  | RetryEvent;
+
+/** schema's own options; the database (`connection` or `client`; not needed with `from`), signal, retry and onEvent come in the CommandContext. */
+export type SchemaCommandOptions = Omit<SchemaOptions, 'retry'>;
+
+export type SchemaContext = CommandContext<SchemaEvent>;
 
 /** What `--fast` can tell: property names and the index representations Datastore keeps for them. */
 export interface FastKindSchema {
@@ -50,52 +54,62 @@ export interface SchemaReport {
   metadata: FastKindSchema[];
 }
 
-async function fromDump(dir: string, selection: Selection, options: SchemaCommandOptions): Promise<SchemaReport> {
-  const dump = await openDump(dir, selection);
+type Ctx = ResolvedContext<SchemaEvent>;
+
+async function fromDump(ctx: Ctx, dir: string, o: NormalizedSchemaOptions): Promise<SchemaReport> {
+  const dump = await openDump(dir, o.selection);
   const accumulator = new SchemaAccumulator();
   for (const entry of dump.kinds) {
-    const collector = createSchemaCollector({ accumulator, namespace: entry.namespace, kind: entry.kind });
+    const ref = { namespace: entry.namespace, kind: entry.kind };
+    const collector = createSchemaCollector({ accumulator, ...ref });
     const source = createFileSource(dir, entry);
-    options.onProgress?.({ namespace: entry.namespace, kind: entry.kind, entities: 0, done: false });
-    await pipeline(source, createDecompressor(), createParser({ file: source.path }), collector);
-    options.onProgress?.({ namespace: entry.namespace, kind: entry.kind, entities: collector.entities, done: true });
+    ctx.emit({ type: 'kind-start', ...ref });
+    await pipeline(source, createDecompressor(), createParser({ file: source.path }), collector, { signal: ctx.signal });
+    ctx.emit({ type: 'kind-done', ...ref, entities: collector.entities });
   }
   return { source: 'dump', from: dir, readTime: dump.manifest.readTime, kinds: accumulator.result(), metadata: [] };
 }
 
-async function live(client: DatastoreClient, connection: Connection, o: ReturnType<typeof normalizeSchemaOptions>, options: SchemaCommandOptions): Promise<SchemaReport> {
-  const retry = o.retry;
-  const readTime: ITimestamp | undefined = o.snapshot ? await serverReadTime(client, connection, { retry }) : undefined;
+/** The kinds to report, each retried call reported. */
+async function kindsOf(ctx: Ctx, o: NormalizedSchemaOptions, readTime: ITimestamp | undefined): Promise<KindRef[]> {
+  const refs: KindRef[] = [];
+  const onRetry = (err: unknown, attempt: number, delayMs: number) => ctx.emit(retryEvent(err, attempt, delayMs));
+  for await (const ref of enumerateKinds(ctx.client, ctx.connection, { selection: o.selection, readTime, retry: ctx.retry, onRetry })) refs.push(ref);
+  return refs;
+}
+
+async function live(ctx: Ctx, o: NormalizedSchemaOptions): Promise<SchemaReport> {
+  const { client, connection, retry, signal } = ctx;
+  const readTime: ITimestamp | undefined = o.snapshot ? await serverReadTime(client, connection, { retry, signal }) : undefined;
   const accumulator = new SchemaAccumulator();
-  for await (const { namespace, kind } of enumerateKinds(client, connection, { selection: o.selection, readTime, retry })) {
-    const collector = createSchemaCollector({ accumulator, namespace, kind });
-    options.onProgress?.({ namespace, kind, entities: 0, done: false });
+  for (const ref of await kindsOf(ctx, o, readTime)) {
+    const collector = createSchemaCollector({ accumulator, ...ref });
+    ctx.emit({ type: 'kind-start', ...ref });
     const reader = createEntityReader(client, connection, {
-      namespace,
-      kind,
+      ...ref,
       readTime,
       retry,
-      onProgress: () => options.onProgress?.({ namespace, kind, entities: reader.results, done: false }),
+      onProgress: () => ctx.emit({ type: 'kind-progress', ...ref, entities: reader.results }),
+      onRetry: (err, attempt, delayMs) => ctx.emit(retryEvent(err, attempt, delayMs, ref)),
     });
-    await pipeline(reader, collector);
-    options.onProgress?.({ namespace, kind, entities: collector.entities, done: true });
+    await pipeline(reader, collector, { signal });
+    ctx.emit({ type: 'kind-done', ...ref, entities: collector.entities });
   }
   return { source: 'live', from: null, readTime: readTime ? timestampToRfc3339(readTime) : null, kinds: accumulator.result(), metadata: [] };
 }
 
-async function metadata(client: DatastoreClient, connection: Connection, selection: Selection, retry: RetryPolicy): Promise<SchemaReport> {
-  const namespaces = new Set<string>();
-  for await (const ref of enumerateKinds(client, connection, { selection, retry })) namespaces.add(ref.namespace);
+async function metadata(ctx: Ctx, o: NormalizedSchemaOptions): Promise<SchemaReport> {
+  const namespaces = new Set((await kindsOf(ctx, o, undefined)).map((ref) => ref.namespace));
   const out: FastKindSchema[] = [];
   const query: IQuery = { kind: [{ name: '__property__' }] };
   for (const namespace of namespaces) {
     const byKind = new Map<string, FastKindSchema>();
-    for await (const page of queryPages(client, connection, namespace, query, { retry })) {
+    for await (const page of queryPages(ctx.client, ctx.connection, namespace, query, { retry: ctx.retry, signal: ctx.signal })) {
       for (const r of page.results) {
         const path = r.entity?.key?.path ?? [];
         const kind = path[0]?.name ?? '';
         const property = path[1]?.name ?? '';
-        if (kind === '' || !matches(selection.kinds, kind)) continue;
+        if (kind === '' || !matches(o.selection.kinds, kind)) continue;
         let entry = byKind.get(kind);
         if (entry === undefined) byKind.set(kind, (entry = { namespace, kind, properties: {} }));
         const reps = r.entity?.properties?.property_representation;
@@ -108,18 +122,15 @@ async function metadata(client: DatastoreClient, connection: Connection, selecti
   return { source: 'metadata', from: null, readTime: null, kinds: [], metadata: out };
 }
 
-/** Reports the schema of live data, of a dump (`from`), or from metadata only (`fast`). */
-export async function schema(options: SchemaCommandOptions = {}): Promise<SchemaReport> {
-  const o = normalizeSchemaOptions(options);
-  if (o.from !== undefined) return fromDump(o.from, o.selection, options);
-  const connection = options.connection ?? resolveConnection(options);
-  const client = options.client ?? createClient(connection);
-  try {
-    if (o.fast) return await metadata(client, connection, o.selection, o.retry);
-    return await live(client, connection, o, options);
-  } finally {
-    if (options.client === undefined) await client.close();
-  }
+/** Reports the schema of live data, of a dump (`from`: no Datastore access), or from metadata only (`fast`). */
+export async function schema(options: SchemaCommandOptions = {}, context: SchemaContext = {}): Promise<SchemaReport> {
+  const o = normalizeSchemaOptions({ ...options, ...(context.retry && { retry: context.retry }) });
+  return withCommandContext(context, async (ctx) => {
+    const from = o.from;
+    ctx.emit({ type: 'start', source: from !== undefined ? 'dump' : o.fast ? 'metadata' : 'live' });
+    if (from !== undefined) return fromDump(ctx, from, o);
+    return o.fast ? metadata(ctx, o) : live(ctx, o);
+  });
 }
 
 /** The `--fast` report as text. */

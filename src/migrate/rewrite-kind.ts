@@ -39,6 +39,8 @@ export interface RewriteKindOptions {
   examples?: number;
   retry?: RetryPolicy;
   pageSize?: number;
+  /** Stops the rewrite; what was committed is checkpointed first. */
+  signal?: AbortSignal;
   /** Saves progress; `lastKey` and everything before it are migrated. */
   onCheckpoint?: (lastKey: IKey | null, counts: MigrationCounts) => Promise<void>;
   /** Called as entities are handled, for progress display. */
@@ -64,6 +66,8 @@ function refusedByDatastore(err: unknown, script: ScriptRef): DspipeError | unde
     hint: 'make the transform produce a valid entity (e.g. set long strings with { excludeFromIndexes: true }), then run up again',
   });
 }
+
+const signalOf = (options: RewriteKindOptions) => (options.signal ? [{ signal: options.signal }] : []);
 
 export async function rewriteKind(client: DatastoreClient, connection: Connection, options: RewriteKindOptions): Promise<RewriteKindResult> {
   const { namespace, kind, script } = options;
@@ -110,7 +114,7 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
 
   if (options.dryRun) {
     const discard = new Writable({ objectMode: true, write: (_op, _enc, cb) => cb() });
-    await pipeline(reader, transformer, discard);
+    await pipeline(reader, transformer, discard, ...signalOf(options));
     sync();
     return { counts, skipped: transformer.skipped, examples: transformer.examples };
   }
@@ -150,7 +154,7 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
   });
   resolver.onFailure = (err) => writer.destroy(err);
   try {
-    await pipeline(reader, transformer, createBatcher(options.batchSize ? { maxOps: options.batchSize } : {}), writer);
+    await pipeline(reader, transformer, createBatcher(options.batchSize ? { maxOps: options.batchSize } : {}), writer, ...signalOf(options));
     await resolver.drain();
   } catch (err) {
     // Let conflict work already under way settle, so the frontier we save is true.

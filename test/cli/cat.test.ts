@@ -19,7 +19,7 @@ before(async () => {
   t = await startTestEmulator({ projectId: 'cli-cat' });
   root = await mkdtemp(join(tmpdir(), 'dspipe-cli-cat-'));
   await seedEntities(t.client, t.connection, sampleDataset({ projectId: 'cli-cat', users: 30, large: false }));
-  await dump({ emulatorHost: t.emulator.address, projectId: 'cli-cat', root, name: 'd' });
+  await dump({ root, name: 'd' }, { connection: { emulatorHost: t.emulator.address, projectId: 'cli-cat' } });
   manifest = JSON.parse(await readFile(join(root, 'd', 'manifest.json'), 'utf8'));
 });
 after(async () => {

@@ -107,7 +107,7 @@ test('kill -9 mid-dump, then --resume: the same manifest as an uninterrupted run
 
   const resumed = await runCli(args(slow, '-n', 'killed', '--resume', ...flags));
   assert.equal(resumed.code, 0, resumed.stderr);
-  await dump({ root, name: 'whole', emulatorHost: slow.connection.emulatorHost!, projectId: slow.connection.projectId });
+  await dump({ root, name: 'whole' }, { connection: { emulatorHost: slow.connection.emulatorHost!, projectId: slow.connection.projectId } });
   assert.deepEqual(timeless(await readManifest(dir)), timeless(await readManifest(join(root, 'whole'))));
   const leftovers = (await readdir(dir, { recursive: true })).filter((f) => String(f).endsWith('.tmp'));
   assert.deepEqual(leftovers, []);

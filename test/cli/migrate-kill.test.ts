@@ -52,14 +52,14 @@ test('a killed migration resumes from its checkpoint and finishes with the same 
   child.kill('SIGKILL');
   assert.equal(await exited, null, 'killed by the signal, not finished');
 
-  const [interrupted] = await migrateStatus({ connection: killed.connection, client: killed.client, dir });
+  const [interrupted] = await migrateStatus({ dir }, { connection: killed.connection, client: killed.client });
   assert.equal(interrupted!.state, 'interrupted');
   assert.equal(interrupted!.record!.status, 'running');
   assert.equal(interrupted!.record!.checkpoint[0]!.done, false);
   const stillTimestamps = (await readKind(killed.client, killed.connection, 'User')).filter((e) => e.properties!.birthday?.timestampValue).length;
   assert.ok(stillTimestamps > 0, 'the kill left work to do');
 
-  const resumed = await migrateUp({ connection: killed.connection, client: killed.client, dir });
+  const resumed = await migrateUp({ dir }, { connection: killed.connection, client: killed.client });
   const r = resumed.migrations[0]!;
   assert.equal(r.resumed, true);
   // Reading starts at the checkpoint key (passed over): nothing before it is read again.
@@ -68,10 +68,10 @@ test('a killed migration resumes from its checkpoint and finishes with the same 
   assert.equal(r.kinds[0]!.skipped, 1);
   assert.equal(r.counts.read, N - checkpointAt - 1);
 
-  await migrateUp({ connection: clean.connection, client: clean.client, dir });
+  await migrateUp({ dir }, { connection: clean.connection, client: clean.client });
   assert.deepEqual(await kindLines(killed.client, killed.connection, 'User'), await kindLines(clean.client, clean.connection, 'User'));
-  const [final] = await migrateStatus({ connection: killed.connection, client: killed.client, dir });
+  const [final] = await migrateStatus({ dir }, { connection: killed.connection, client: killed.client });
   assert.equal(final!.state, 'applied');
   assert.equal(final!.record!.checkpoint[0]!.done, true);
-  assert.deepEqual((await migrateUp({ connection: killed.connection, client: killed.client, dir })).migrations, []);
+  assert.deepEqual((await migrateUp({ dir }, { connection: killed.connection, client: killed.client })).migrations, []);
 });

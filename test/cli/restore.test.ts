@@ -23,7 +23,7 @@ before(async () => {
   const entities = sampleDataset({ projectId: 'cli-src', users: 2, large: false });
   count = entities.length;
   await seedEntities(t.client, t.connection, entities);
-  await dump({ emulatorHost: t.emulator.address, projectId: 'cli-src', root, name: 'd1' });
+  await dump({ root, name: 'd1' }, { connection: { emulatorHost: t.emulator.address, projectId: 'cli-src' } });
 });
 after(async () => {
   await t.close();
@@ -69,7 +69,7 @@ test('--in - reads NDJSON from stdin', async () => {
 
 test('a damaged dump: exit 1, the file named, nothing written', async () => {
   const copy = join(root, 'broken');
-  await dump({ emulatorHost: t.emulator.address, projectId: 'cli-src', root, name: 'broken' });
+  await dump({ root, name: 'broken' }, { connection: { emulatorHost: t.emulator.address, projectId: 'cli-src' } });
   const manifest = JSON.parse(await readFile(join(copy, 'manifest.json'), 'utf8'));
   const file = join(copy, ...manifest.kinds.at(-1).file.split('/'));
   const bytes = await readFile(file);

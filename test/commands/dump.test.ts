@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
-import { dump, type DumpEvent } from '../../src/commands/dump.js';
+import { dump, type DumpContext, type DumpEvent, type DumpRunOptions } from '../../src/commands/dump.js';
 import { encodeEntity, decodeEntity } from '../../src/format/entity-codec.js';
 import { compareKeys } from '../../src/model/key-order.js';
 import { isDspipeError } from '../../src/errors.js';
@@ -47,13 +47,15 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function base(extra: Parameters<typeof dump>[0] = {}): Parameters<typeof dump>[0] {
-  return { root, emulatorHost: t.connection.emulatorHost!, projectId: t.connection.projectId, ...extra };
+/** A dump's options under `root`, and its context: this emulator, with the signal and onEvent given. */
+function base(extra: DumpRunOptions & Pick<DumpContext, 'signal' | 'onEvent'> = {}): [DumpRunOptions, DumpContext] {
+  const { signal, onEvent, ...options } = extra;
+  return [{ root, ...options }, { connection: t.connection, ...(signal && { signal }), ...(onEvent && { onEvent }) }];
 }
 
 test('dumps every kind of every namespace with exact content, inside the folder', async () => {
   const events: DumpEvent[] = [];
-  const summary = await dump(base({ name: 'full', onEvent: (e) => events.push(e) }));
+  const summary = await dump(...base({ name: 'full', onEvent: (e) => events.push(e) }));
   const dir = join(root, 'full');
   const manifest = await readManifest(dir);
   assert.equal(manifest.complete, true);
@@ -82,8 +84,8 @@ test('dumps every kind of every namespace with exact content, inside the folder'
 });
 
 test('the same data dumps to the same bytes; splits do not change them', async () => {
-  await dump(base({ name: 'again-1' }));
-  await dump(base({ name: 'again-split', splits: 5, pageSize: 37, concurrency: 2 }));
+  await dump(...base({ name: 'again-1' }));
+  await dump(...base({ name: 'again-split', splits: 5, pageSize: 37, concurrency: 2 }));
   const a = await readManifest(join(root, 'again-1'));
   const b = await readManifest(join(root, 'again-split'));
   assert.deepEqual(timeless(a), timeless(b));
@@ -95,7 +97,7 @@ test('selection, plain NDJSON, and options.json overrides', async () => {
   const optionsFile = join(root, 'opts.json');
   await writeFile(optionsFile, JSON.stringify({ dump: { Item: { splits: 3, pageSize: 11 } } }));
   const events: DumpEvent[] = [];
-  await dump(base({ name: 'sel', kinds: 'Item,Small,-Small', namespaces: '(default)', compress: 'none', optionsFile, onEvent: (e) => events.push(e) }));
+  await dump(...base({ name: 'sel', kinds: 'Item,Small,-Small', namespaces: '(default)', compress: 'none', optionsFile, onEvent: (e) => events.push(e) }));
   const m = await readManifest(join(root, 'sel'));
   assert.deepEqual(m.kinds.map((k) => [k.namespace, k.kind, k.file]), [['', 'Item', '(default)/Item.ndjson']]);
   assert.deepEqual(await kindLines(join(root, 'sel'), m.kinds[0]!.file, 'none'), expected.get('\0Item'));
@@ -109,11 +111,11 @@ test('--read-time dumps an earlier snapshot; --no-snapshot reads current data', 
     await seedKind(fresh, '', 'T', 5);
     const readTime = timestampToRfc3339(await serverReadTime(fresh.client, fresh.connection));
     await put(fresh, [sampleEntity(fresh, '', 'T', 99)]);
-    const at = { root, emulatorHost: fresh.connection.emulatorHost!, projectId: fresh.connection.projectId };
-    const past = await dump({ ...at, name: 'past', readTime });
+    const at = { connection: fresh.connection };
+    const past = await dump({ root, name: 'past', readTime }, at);
     assert.equal(past.readTime, readTime);
     assert.equal(past.entities, 5);
-    const current = await dump({ ...at, name: 'current', snapshot: false });
+    const current = await dump({ root, name: 'current', snapshot: false }, at);
     assert.equal(current.entities, 6);
     assert.equal((await readManifest(join(root, 'current'))).readTime, null);
   } finally {
@@ -126,7 +128,7 @@ test('a named database dumps its own data and records it as the source', async (
   try {
     const entities = await seedKind(named, 'ns', 'Thing', 30);
     const lines = (await lookupAll(named, entities.map((e) => e.key!).sort(compareKeys))).map(encodeEntity);
-    await dump({ root, name: 'named-db', emulatorHost: named.connection.emulatorHost!, projectId: named.connection.projectId, databaseId: 'other-db' });
+    await dump({ root, name: 'named-db' }, { connection: { emulatorHost: named.connection.emulatorHost!, projectId: named.connection.projectId, databaseId: 'other-db' } });
     const m = await readManifest(join(root, 'named-db'));
     assert.equal(m.source.databaseId, 'other-db');
     assert.deepEqual(await kindLines(join(root, 'named-db'), m.kinds[0]!.file), lines);
@@ -139,15 +141,15 @@ test('a named database dumps its own data and records it as the source', async (
 test('bad options fail with coded errors before anything is written', async () => {
   const optionsFile = join(root, 'bad-opts.json');
   await writeFile(optionsFile, JSON.stringify({ dump: { Item: { splitz: 2 } } }));
-  await assert.rejects(dump(base({ name: 'never', optionsFile })), (err) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && err.file === optionsFile);
-  await assert.rejects(dump(base({ name: 'never', splits: 'x' })), (err) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /"x"/.test(err.message));
+  await assert.rejects(dump(...base({ name: 'never', optionsFile })), (err) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && err.file === optionsFile);
+  await assert.rejects(dump(...base({ name: 'never', splits: 'x' })), (err) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /"x"/.test(err.message));
   await assert.rejects(stat(join(root, 'never')), { code: 'ENOENT' });
 });
 
 test('a complete dump is never overwritten without force; force replaces it', async () => {
-  await dump(base({ name: 'keep', kinds: 'Small' }));
-  await assert.rejects(dump(base({ name: 'keep', kinds: 'Small' })), (err) => isDspipeError(err, 'DSPIPE_DUMP_EXISTS') && /--force/.test(err.hint ?? ''));
-  const summary = await dump(base({ name: 'keep', kinds: 'Order', force: true }));
+  await dump(...base({ name: 'keep', kinds: 'Small' }));
+  await assert.rejects(dump(...base({ name: 'keep', kinds: 'Small' })), (err) => isDspipeError(err, 'DSPIPE_DUMP_EXISTS') && /--force/.test(err.hint ?? ''));
+  const summary = await dump(...base({ name: 'keep', kinds: 'Order', force: true }));
   assert.deepEqual(summary.kinds.map((k) => k.kind), ['Order']);
   assert.deepEqual(await listFiles(join(root, 'keep')), ['%2e%2e/Order.ndjson.zst', 'dump.log', 'manifest.json'].sort());
 });
@@ -156,14 +158,14 @@ test('an interrupted dump resumes to the same manifest as an uninterrupted one',
   const controller = new AbortController();
   let done = 0;
   await assert.rejects(
-    dump(base({ name: 'cut', concurrency: 1, signal: controller.signal, onEvent: (e) => e.type === 'kind-done' && ++done === 3 && controller.abort() })),
+    dump(...base({ name: 'cut', concurrency: 1, signal: controller.signal, onEvent: (e) => e.type === 'kind-done' && ++done === 3 && controller.abort() })),
   );
   const partial = await readManifest(join(root, 'cut'));
   assert.equal(partial.complete, false);
   const completed = partial.kinds.filter((k) => k.complete).length;
   assert.ok(completed >= 3 && completed < partial.kinds.length, `completed ${completed}`);
-  await assert.rejects(dump(base({ name: 'cut' })), (err) => isDspipeError(err, 'DSPIPE_DUMP_EXISTS') && /--resume/.test(err.hint ?? ''));
-  const summary = await dump(base({ name: 'cut', resume: true }));
+  await assert.rejects(dump(...base({ name: 'cut' })), (err) => isDspipeError(err, 'DSPIPE_DUMP_EXISTS') && /--resume/.test(err.hint ?? ''));
+  const summary = await dump(...base({ name: 'cut', resume: true }));
   assert.equal(summary.kinds.filter((k) => k.resumed).length, completed);
   const resumed = await readManifest(join(root, 'cut'));
   assert.equal(resumed.readTime, partial.readTime, 'the resumed part reads the same snapshot');
@@ -173,24 +175,24 @@ test('an interrupted dump resumes to the same manifest as an uninterrupted one',
 
 test('resuming a dump whose read time Datastore no longer serves is refused up front', async () => {
   const dir = join(root, 'stale');
-  await dump(base({ name: 'stale', kinds: 'Small' }));
+  await dump(...base({ name: 'stale', kinds: 'Small' }));
   const m = await readManifest(dir);
   const stale = { ...m, complete: false, readTime: new Date(Date.now() - 2 * 3600_000).toISOString().replace('Z', '123Z') };
   await writeFile(join(dir, 'manifest.json'), formatManifest(stale));
-  await assert.rejects(dump(base({ name: 'stale', kinds: 'Small', resume: true })), (err) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /more than an hour old/.test(err.message) && /--force/.test(err.hint ?? ''));
+  await assert.rejects(dump(...base({ name: 'stale', kinds: 'Small', resume: true })), (err) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /more than an hour old/.test(err.message) && /--force/.test(err.hint ?? ''));
 });
 
 test('out "-" streams every kind as one NDJSON stream', async () => {
   const chunks: Buffer[] = [];
   const output = new Writable({ write: (c, _e, cb) => (chunks.push(c), cb()) });
-  const summary = await dump(base({ out: '-', output, namespaces: '(default)', kinds: 'Item,Small' }));
+  const summary = await dump(...base({ out: '-', output, namespaces: '(default)', kinds: 'Item,Small' }));
   const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n');
   assert.deepEqual(lines, [...expected.get('\0Item')!, ...expected.get('\0Small')!]);
   assert.equal(summary.dir, null);
   assert.equal(summary.entities, lines.length);
   await assert.rejects(stat(join(root, summary.name)), { code: 'ENOENT' });
   const zstd: Buffer[] = [];
-  await dump(base({ out: '-', compress: 'zstd', output: new Writable({ write: (c, _e, cb) => (zstd.push(c), cb()) }), namespaces: '(default)', kinds: 'Small' }));
+  await dump(...base({ out: '-', compress: 'zstd', output: new Writable({ write: (c, _e, cb) => (zstd.push(c), cb()) }), namespaces: '(default)', kinds: 'Small' }));
   assert.deepEqual((await decompress(Buffer.concat(zstd))).toString('utf8').trimEnd().split('\n'), expected.get('\0Small'));
 });
 
@@ -213,7 +215,7 @@ test('a dump during concurrent writes equals the data at its read time', async (
     })();
     while (writes < 3) await new Promise((r) => setTimeout(r, 5));
     const before = writes;
-    await dump({ root, name: 'hot', emulatorHost: busy.connection.emulatorHost!, projectId: busy.connection.projectId, splits: 3, pageSize: 50 });
+    await dump({ root, name: 'hot', splits: 3, pageSize: 50 }, { connection: { emulatorHost: busy.connection.emulatorHost!, projectId: busy.connection.projectId } });
     stop = true;
     await writer;
     assert.ok(writes > before + 2, `writes went on during the dump (${before} -> ${writes})`);
@@ -238,9 +240,9 @@ test('injected transient faults (10%, seeded) still give an identical dump', asy
         if (attempt > 100) throw err;
       }
     }
-    const summary = await dump({
-      root, name: 'faulty', emulatorHost: faulty.connection.emulatorHost!, projectId: faulty.connection.projectId,
-      splits: 2, pageSize: 60, retry: { initialDelayMs: 1, maxDelayMs: 10, maxAttempts: 30 },
+    const summary = await dump({ root, name: 'faulty', splits: 2, pageSize: 60 }, {
+      connection: { emulatorHost: faulty.connection.emulatorHost!, projectId: faulty.connection.projectId },
+      retry: { initialDelayMs: 1, maxDelayMs: 10, maxAttempts: 30 },
     });
     assert.ok(summary.retries > 0, 'faults were met and retried');
     assert.deepEqual(timeless(await readManifest(join(root, 'faulty'))), timeless(await readManifest(join(root, 'full'))));

@@ -68,7 +68,7 @@ test('concurrent app writes during a migration all survive, and what the app rew
   let rng = 42;
   const random = () => ((rng = (rng * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 
-  const migration = migrateUp({ connection: t.connection, client: t.client, dir, writers: 1, batchSize: 5, pageSize: 40, checkpointEvery: 50 });
+  const migration = migrateUp({ dir, writers: 1, batchSize: 5, pageSize: 40, checkpointEvery: 50 }, { connection: t.connection, client: t.client });
   let running = true;
   void migration.finally(() => (running = false)).catch(() => {});
   const worker = async (w: number) => {

@@ -65,7 +65,7 @@ for (const [label, misbehave, message] of [
     const c = db(`bad-${label.replaceAll(' ', '-')}`);
     await seedUsers(c.client, c.connection, N);
     const dir = await migrationsDir({ '0001-bad.mjs': badScript(misbehave) }, false);
-    const err = await migrateUp({ ...c, dir, checkpointEvery: 10, writers: 2 }).then(
+    const err = await migrateUp({ dir, checkpointEvery: 10, writers: 2 }, c).then(
       () => assert.fail('expected a failure'),
       (e: unknown) => e as DspipeError,
     );
@@ -78,7 +78,7 @@ for (const [label, misbehave, message] of [
 
     const { converted } = await assertConsistent(c);
     assert.ok(converted > 0, 'entities before the bad one were migrated');
-    const [status] = await migrateStatus({ ...c, dir });
+    const [status] = await migrateStatus({ dir }, c);
     assert.equal(status!.state, 'interrupted');
     assert.equal(status!.record!.status, 'failed');
     assert.match(status!.record!.error!, /u00050/);
@@ -89,11 +89,11 @@ for (const [label, misbehave, message] of [
 
     // Fixing the script (changing it) is how one goes on: an interrupted migration may change.
     await writeFile(join(dir, '0001-bad.mjs'), badScript(''));
-    const up = await migrateUp({ ...c, dir });
+    const up = await migrateUp({ dir }, c);
     assert.equal(up.migrations[0]!.resumed, true);
     const after = await assertConsistent(c);
     assert.equal(after.original, 0);
-    const [done] = await migrateStatus({ ...c, dir });
+    const [done] = await migrateStatus({ dir }, c);
     assert.equal(done!.state, 'applied');
   });
 }
@@ -102,13 +102,13 @@ test('a changed applied script is refused with DSPIPE_MIGRATION_CHANGED unless a
   const c = db('changed');
   await seedUsers(c.client, c.connection, 10);
   const dir = await migrationsDir();
-  await migrateUp({ ...c, dir });
+  await migrateUp({ dir }, c);
   const file = join(dir, '0001-birthday-to-string.ts');
   await writeFile(file, `${await import('node:fs/promises').then((fs) => fs.readFile(file, 'utf8'))}\n// edited\n`);
-  await assert.rejects(migrateUp({ ...c, dir }), (err: unknown) => isDspipeError(err, 'DSPIPE_MIGRATION_CHANGED') && err.file === file && /changed after it was applied/.test(err.message));
-  const [s] = await migrateStatus({ ...c, dir });
+  await assert.rejects(migrateUp({ dir }, c), (err: unknown) => isDspipeError(err, 'DSPIPE_MIGRATION_CHANGED') && err.file === file && /changed after it was applied/.test(err.message));
+  const [s] = await migrateStatus({ dir }, c);
   assert.equal(s!.state, 'changed');
-  const allowed = await migrateUp({ ...c, dir, allowChanged: true });
+  const allowed = await migrateUp({ dir, allowChanged: true }, c);
   assert.deepEqual(allowed, { migrations: [], changedAllowed: ['0001-birthday-to-string'] });
 });
 
@@ -117,7 +117,7 @@ test('--dry-run reads and transforms everything, writes nothing, reports counts 
   await seedUsers(c.client, c.connection, N);
   const before = await kindLines(c.client, c.connection, 'User');
   const dir = await migrationsDir();
-  const up = await migrateUp({ ...c, dir, dryRun: true, examples: 2 });
+  const up = await migrateUp({ dir, dryRun: true, examples: 2 }, c);
   const r = up.migrations[0]!;
   assert.equal(r.dryRun, true);
   assert.equal(r.counts.read, N);
@@ -129,7 +129,7 @@ test('--dry-run reads and transforms everything, writes nothing, reports counts 
   assert.deepEqual(ex.after.properties.birthday, { stringValue: '1980-01-02' });
   assert.deepEqual(await kindLines(c.client, c.connection, 'User'), before);
   assert.deepEqual(await readKind(c.client, c.connection, MIGRATION_KIND), []);
-  const [s] = await migrateStatus({ ...c, dir });
+  const [s] = await migrateStatus({ dir }, c);
   assert.equal(s!.state, 'pending');
 });
 
@@ -144,16 +144,16 @@ export const transform = (u) => (u.has('birthday') ? undefined : null);`,
   if (typeof u.get('birthday') !== 'string') throw new Error('0001 did not run first');
   return undefined; } };`,
   });
-  const first = await migrateUp({ ...c, dir, to: '0002-drop-without-birthday' });
+  const first = await migrateUp({ dir, to: '0002-drop-without-birthday' }, c);
   assert.deepEqual(first.migrations.map((m) => m.name), ['0001-birthday-to-string', '0002-drop-without-birthday']);
   assert.equal(first.migrations[1]!.counts.deleted, 2);
-  assert.deepEqual((await migrateStatus({ ...c, dir })).map((s) => s.state), ['applied', 'applied', 'pending']);
+  assert.deepEqual((await migrateStatus({ dir }, c)).map((s) => s.state), ['applied', 'applied', 'pending']);
   const users = await readKind(c.client, c.connection, 'User');
   assert.equal(users.length, 98);
   assert.ok(users.every((u) => u.properties!.birthday !== undefined));
-  const rest = await migrateUp({ ...c, dir });
+  const rest = await migrateUp({ dir }, c);
   assert.deepEqual(rest.migrations.map((m) => m.name), ['0003-count']);
-  await assert.rejects(migrateUp({ ...c, dir, to: 'nope' }), (err: unknown) => isDspipeError(err, 'DSPIPE_NOT_FOUND'));
+  await assert.rejects(migrateUp({ dir, to: 'nope' }, c), (err: unknown) => isDspipeError(err, 'DSPIPE_NOT_FOUND'));
 });
 
 test('a script that cannot load, or exports no transform, stops before anything is written', async () => {
@@ -161,11 +161,11 @@ test('a script that cannot load, or exports no transform, stops before anything 
   await seedUsers(c.client, c.connection, 10);
   const before = await kindLines(c.client, c.connection, 'User');
   const syntax = await migrationsDir({ '0002-broken.ts': 'export const kind = ;' });
-  await assert.rejects(migrateUp({ ...c, dir: syntax }), (err: unknown) => isDspipeError(err, 'DSPIPE_MIGRATION_FAILED') && err.file!.endsWith('0002-broken.ts') && /could not be loaded/.test(err.message));
-  const status = await migrateStatus({ ...c, dir: syntax });
+  await assert.rejects(migrateUp({ dir: syntax }, c), (err: unknown) => isDspipeError(err, 'DSPIPE_MIGRATION_FAILED') && err.file!.endsWith('0002-broken.ts') && /could not be loaded/.test(err.message));
+  const status = await migrateStatus({ dir: syntax }, c);
   assert.match(status[1]!.description, /^\(does not load: migration script could not be loaded/);
   const noTransform = await migrationsDir({ '0002-empty.mjs': "export const kind = 'User';" });
-  await assert.rejects(migrateUp({ ...c, dir: noTransform }), (err: unknown) => isDspipeError(err, 'DSPIPE_MIGRATION_FAILED') && /exports no transform/.test(err.message));
+  await assert.rejects(migrateUp({ dir: noTransform }, c), (err: unknown) => isDspipeError(err, 'DSPIPE_MIGRATION_FAILED') && /exports no transform/.test(err.message));
   // 0001 is fine but must not run when a later script is broken.
   assert.deepEqual(await kindLines(c.client, c.connection, 'User'), before);
 });
@@ -180,10 +180,10 @@ test('a script limits its namespaces; --namespaces limits only dry runs of up', 
 export const namespaces = '-tenant-b';
 export function transform(u) { const b = u.get('birthday'); if (b instanceof Date) return u.set('birthday', b.toISOString().slice(0, 10)); }`,
   }, false);
-  await assert.rejects(migrateUp({ ...c, dir, namespaces: 'tenant-a' }), (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /recorded as applied everywhere/.test(err.message));
-  const dry = await migrateUp({ ...c, dir, namespaces: 'tenant-a', dryRun: true });
+  await assert.rejects(migrateUp({ dir, namespaces: 'tenant-a' }, c), (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /recorded as applied everywhere/.test(err.message));
+  const dry = await migrateUp({ dir, namespaces: 'tenant-a', dryRun: true }, c);
   assert.deepEqual(dry.migrations[0]!.kinds.map((k) => k.namespace), ['tenant-a']);
-  const up = await migrateUp({ ...c, dir });
+  const up = await migrateUp({ dir }, c);
   assert.deepEqual(up.migrations[0]!.kinds.map((k) => k.namespace), ['', 'tenant-a']);
   const b = await readKind(c.client, c.connection, 'User', 'tenant-b');
   assert.ok(b[0]!.properties!.birthday!.timestampValue, 'tenant-b left alone');
@@ -196,8 +196,8 @@ test('two runs of one migration at once: the second is stopped, the first finish
   await seedUsers(c.client, c.connection, N);
   const dir = await migrationsDir();
   const results = await Promise.allSettled([
-    migrateUp({ ...c, dir, checkpointEvery: 5 }),
-    migrateUp({ ...c, dir, checkpointEvery: 5 }),
+    migrateUp({ dir, checkpointEvery: 5 }, c),
+    migrateUp({ dir, checkpointEvery: 5 }, c),
   ]);
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   assert.equal(failed.length, 1, JSON.stringify(results.map((r) => r.status)));
@@ -205,6 +205,6 @@ test('two runs of one migration at once: the second is stopped, the first finish
   assert.match((failed[0]!.reason as Error).message, /being run by another dspipe at the same time/);
   const after = await assertConsistent(c);
   assert.equal(after.original, 0);
-  const [s] = await migrateStatus({ ...c, dir });
+  const [s] = await migrateStatus({ dir }, c);
   assert.equal(s!.state, 'applied');
 });

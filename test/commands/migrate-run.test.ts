@@ -26,7 +26,7 @@ const users = async (c: { connection: Connection; client: TestEmulator['client']
 
 test('--convert birthday:timestamp->string:date converts timestamps, leaves strings and missing, keeps index flags', async () => {
   const c = await fresh('convert');
-  const r = await migrateRun({ ...c, kind: 'User', transforms: [parseConvert('birthday:timestamp->string:date')] });
+  const r = await migrateRun({ kind: 'User', transforms: [parseConvert('birthday:timestamp->string:date')] }, c);
   assert.equal(r.counts.read, N);
   for (const [i, u] of (await users(c)).entries()) {
     if (i % 50 === 7) assert.equal(u.has('birthday'), false);
@@ -36,7 +36,7 @@ test('--convert birthday:timestamp->string:date converts timestamps, leaves stri
     }
   }
   // Built-ins are idempotent: a second run changes nothing.
-  const again = await migrateRun({ ...c, kind: 'User', transforms: [parseConvert('birthday:timestamp->string:date')] });
+  const again = await migrateRun({ kind: 'User', transforms: [parseConvert('birthday:timestamp->string:date')] }, c);
   assert.equal(again.counts.changed, 0);
   assert.deepEqual(await readKind(c.client, c.connection, MIGRATION_KIND), [], 'run is not recorded');
 });
@@ -44,11 +44,11 @@ test('--convert birthday:timestamp->string:date converts timestamps, leaves stri
 test('--convert string->timestamp with date and a pattern, and a string that does not parse stops naming the key', async () => {
   const c = await fresh('convert-back');
   // every birthday a timestamp, then all as d/m/Y strings, then back
-  await migrateRun({ ...c, kind: 'User', transforms: [parseConvert('birthday:string->timestamp:date')] });
+  await migrateRun({ kind: 'User', transforms: [parseConvert('birthday:string->timestamp:date')] }, c);
   assert.ok((await users(c)).every((u, i) => i % 50 === 7 || u.type('birthday') === 'timestamp'));
-  await migrateRun({ ...c, kind: 'User', transforms: [parseConvert('birthday:timestamp->string:%d/%m/%Y')] });
+  await migrateRun({ kind: 'User', transforms: [parseConvert('birthday:timestamp->string:%d/%m/%Y')] }, c);
   assert.equal((await users(c))[1]!.get('birthday'), '02/01/1980');
-  await migrateRun({ ...c, kind: 'User', transforms: [parseConvert('birthday:string->timestamp:%d/%m/%Y')] });
+  await migrateRun({ kind: 'User', transforms: [parseConvert('birthday:string->timestamp:%d/%m/%Y')] }, c);
   for (const [i, u] of (await users(c)).entries()) {
     if (i % 50 === 7) continue;
     const b = u.get('birthday') as Timestamp;
@@ -57,28 +57,24 @@ test('--convert string->timestamp with date and a pattern, and a string that doe
   }
   await commit(c.client, c.connection, [{ upsert: { key: { partitionId: { projectId: c.connection.projectId, databaseId: c.connection.databaseId }, path: [{ kind: 'User', name: 'zz-bad' }] }, properties: { birthday: { stringValue: 'next tuesday' } } } }]);
   await assert.rejects(
-    migrateRun({ ...c, kind: 'User', transforms: [parseConvert('birthday:string->timestamp:%d/%m/%Y')] }),
+    migrateRun({ kind: 'User', transforms: [parseConvert('birthday:string->timestamp:%d/%m/%Y')] }, c),
     (err: unknown) => isDspipeError(err, 'DSPIPE_MIGRATION_FAILED') && err.key === 'User("zz-bad")' && /"next tuesday" is not a "%d\/%m\/%Y" time/.test(err.message),
   );
 });
 
 test('--convert with epoch-ms and iso formats', async () => {
   const c = await fresh('epoch');
-  await migrateRun({ ...c, kind: 'User', transforms: [parseConvert('birthday:timestamp->string:epoch-ms')] });
+  await migrateRun({ kind: 'User', transforms: [parseConvert('birthday:timestamp->string:epoch-ms')] }, c);
   assert.equal((await users(c))[1]!.get('birthday'), String((315_532_800 + 86_400) * 1000));
   assert.equal((await users(c))[3]!.get('birthday'), birthdayString(3), 'strings left alone');
   const c2 = await fresh('iso');
-  await migrateRun({ ...c2, kind: 'User', transforms: [parseConvert('birthday:timestamp->string')] });
+  await migrateRun({ kind: 'User', transforms: [parseConvert('birthday:timestamp->string')] }, c2);
   assert.equal((await users(c2))[1]!.get('birthday'), '1980-01-02T00:00:00.000Z');
 });
 
 test('--rename, --drop and --set apply in the order given; --set only where missing', async () => {
   const c = await fresh('rename');
-  const r = await migrateRun({
-    ...c,
-    kind: 'User',
-    transforms: [parseRename('bio=about'), parseDrop('visits'), parseSet('birthday=str:unknown'), parseSet('tier=int:1')],
-  });
+  const r = await migrateRun({ kind: 'User', transforms: [parseRename('bio=about'), parseDrop('visits'), parseSet('birthday=str:unknown'), parseSet('tier=int:1')] }, c);
   assert.equal(r.counts.changed, N);
   for (const [i, u] of (await users(c)).entries()) {
     assert.equal(u.has('bio'), false);
@@ -89,7 +85,7 @@ test('--rename, --drop and --set apply in the order given; --set only where miss
     else assert.notEqual(u.get('birthday'), 'unknown');
   }
   await assert.rejects(
-    migrateRun({ ...c, kind: 'User', transforms: [parseRename('name=about')] }),
+    migrateRun({ kind: 'User', transforms: [parseRename('name=about')] }, c),
     (err: unknown) => isDspipeError(err, 'DSPIPE_MIGRATION_FAILED') && /already has "about"/.test(err.message) && err.key === 'User("u00000")',
   );
 });
@@ -97,9 +93,9 @@ test('--rename, --drop and --set apply in the order given; --set only where miss
 test('run --dry-run writes nothing and shows examples', async () => {
   const c = await fresh('dry-run');
   const before = await kindLines(c.client, c.connection, 'User');
-  const r = await migrateRun({ ...c, kind: 'User', dryRun: true, examples: 1, transforms: [parseDrop('bio')] });
+  const r = await migrateRun({ kind: 'User', dryRun: true, examples: 1, transforms: [parseDrop('bio')] }, c);
   assert.equal(r.counts.changed, N);
   assert.equal(r.examples.length, 1);
   assert.deepEqual(await kindLines(c.client, c.connection, 'User'), before);
-  await assert.rejects(migrateRun({ ...c, kind: 'User', transforms: [] }), (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION'));
+  await assert.rejects(migrateRun({ kind: 'User', transforms: [] }, c), (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION'));
 });

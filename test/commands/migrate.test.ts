@@ -16,7 +16,7 @@ test('the type-change story: schema shows the mix, up converts, schema shows str
   const N = 600;
   await seedUsers(t.client, t.connection, N);
   const common = { connection: t.connection, client: t.client };
-  const beforeReport = await schema({ ...common, kinds: 'User' });
+  const beforeReport = await schema({ kinds: 'User' }, common);
   const user = beforeReport.kinds.find((k) => k.kind === 'User')!;
   const exp = expectedCounts(N);
   assert.equal(user.entities, N);
@@ -24,15 +24,15 @@ test('the type-change story: schema shows the mix, up converts, schema shows str
   assert.equal(user.properties.birthday!.missing, exp.missing);
 
   const dir = await migrationsDir();
-  const status0 = await migrateStatus({ ...common, dir });
+  const status0 = await migrateStatus({ dir }, common);
   assert.deepEqual(status0.map((s) => [s.name, s.state]), [['0001-birthday-to-string', 'pending']]);
   assert.match(status0[0]!.description, /timestamp -> "YYYY-MM-DD"/);
 
-  const up = await migrateUp({ ...common, dir, checkpointEvery: 100 });
+  const up = await migrateUp({ dir, checkpointEvery: 100 }, common);
   assert.equal(up.migrations.length, 1);
   assert.deepEqual(up.migrations[0]!.counts, { read: N, changed: exp.timestamp, deleted: 0, unchanged: exp.string + exp.missing, conflicts: 0 });
 
-  const afterReport = await schema({ ...common, kinds: 'User' });
+  const afterReport = await schema({ kinds: 'User' }, common);
   assert.deepEqual(afterReport.kinds[0]!.properties.birthday!.types, { string: exp.timestamp + exp.string });
   const entities = await readKind(t.client, t.connection, 'User');
   for (const [i, e] of entities.entries()) {
@@ -45,13 +45,13 @@ test('the type-change story: schema shows the mix, up converts, schema shows str
     }
   }
 
-  const status1 = await migrateStatus({ ...common, dir });
+  const status1 = await migrateStatus({ dir }, common);
   assert.equal(status1[0]!.state, 'applied');
   assert.equal(status1[0]!.record!.status, 'applied');
   assert.equal(status1[0]!.record!.counts.changed, exp.timestamp);
   assert.ok(status1[0]!.record!.finishedAt);
 
-  const again = await migrateUp({ ...common, dir });
+  const again = await migrateUp({ dir }, common);
   assert.deepEqual(again.migrations, []);
 });
 
@@ -66,7 +66,7 @@ test('transient faults on every RPC are retried: the migration still converts ev
     await withRetry(() => seedUsers(seeder, faulty.connection, 200), fast);
     await seeder.close();
     const dir = await migrationsDir();
-    const up = await migrateUp({ connection: faulty.connection, client: faulty.client, dir, batchSize: 20, checkpointEvery: 25, retry: fast });
+    const up = await migrateUp({ dir, batchSize: 20, checkpointEvery: 25 }, { connection: faulty.connection, client: faulty.client, retry: fast });
     assert.equal(up.migrations[0]!.counts.changed, expectedCounts(200).timestamp);
     assert.ok([...faulty.emulator.faultsInjected().values()].reduce((a, b) => a + b, 0) > 0, 'faults were injected');
     const entities = await withRetry(() => readKind(faulty.client, faulty.connection, 'User'), fast);
@@ -74,7 +74,7 @@ test('transient faults on every RPC are retried: the migration still converts ev
       const b = new EntityHelper(e).get('birthday');
       assert.equal(b, i % 50 === 7 ? undefined : birthdayString(i));
     }
-    const status = await withRetry(() => migrateStatus({ connection: faulty.connection, client: faulty.client, dir, retry: fast }), fast);
+    const status = await withRetry(() => migrateStatus({ dir }, { connection: faulty.connection, client: faulty.client, retry: fast }), fast);
     assert.equal(status[0]!.state, 'applied');
   } finally {
     await faulty.close();
@@ -89,12 +89,40 @@ test('--backup dumps the touched kinds to <root>/pre-<migration>/ before writing
   await seedUsers(t.client, connection, 40);
   const root = await mkdtemp(join(tmpdir(), 'dspipe-backup-'));
   const dir = await migrationsDir();
-  const up = await migrateUp({ connection, client: t.client, dir, backup: true, backupRoot: root });
+  const up = await migrateUp({ dir, backup: true, backupRoot: root }, { connection, client: t.client });
   const backupDir = join(root, 'pre-0001-birthday-to-string');
   assert.equal(up.migrations[0]!.backupDir, backupDir);
   const before = await schema({ from: backupDir });
   assert.deepEqual(before.kinds.map((k) => [k.kind, k.entities]), [['User', 40]]);
   assert.deepEqual(before.kinds[0]!.properties.birthday!.types, { timestamp: expectedCounts(40).timestamp, string: expectedCounts(40).string });
-  const after = await schema({ connection, client: t.client, kinds: 'User' });
+  const after = await schema({ kinds: 'User' }, { connection, client: t.client });
   assert.deepEqual(Object.keys(after.kinds[0]!.properties.birthday!.types), ['string']);
+});
+
+test('migrate honours the signal: up stops with the caller\'s reason, and the next up resumes from the checkpoint', async () => {
+  const connection = { ...t.connection, databaseId: 'stopped' };
+  const N = 600;
+  await seedUsers(t.client, connection, N);
+  const dir = await migrationsDir();
+  const controller = new AbortController();
+  const reason = new Error('interrupted');
+  const stopped = migrateUp({ dir, checkpointEvery: 50, batchSize: 20, writers: 1 }, {
+    connection,
+    client: t.client,
+    signal: controller.signal,
+    onEvent: (e) => e.type === 'kind-progress' && e.counts.read >= 200 && controller.abort(reason),
+  });
+  await assert.rejects(stopped, (err) => err === reason);
+  const [status] = await migrateStatus({ dir }, { connection, client: t.client });
+  assert.notEqual(status!.state, 'applied');
+  assert.ok(status!.record!.checkpoint[0]!.lastKey, 'progress was checkpointed before it stopped');
+
+  const resumed = await migrateUp({ dir }, { connection, client: t.client });
+  assert.equal(resumed.migrations[0]!.resumed, true);
+  const [done] = await migrateStatus({ dir }, { connection, client: t.client });
+  assert.equal(done!.state, 'applied');
+  // Every entity converted exactly as an uninterrupted run does (what was committed before the stop is passed over).
+  for (const [i, e] of (await readKind(t.client, connection, 'User')).entries()) {
+    assert.equal(new EntityHelper(e).get('birthday'), i % 50 === 7 ? undefined : birthdayString(i));
+  }
 });

@@ -31,14 +31,14 @@ test('dump → clear → restore gives back every entity equal in raw protobuf f
   const original = await lookupAll(t.client, t.connection, keys);
   assert.equal(original.size, entities.length);
 
-  const dumped = await dump({ emulatorHost: t.emulator.address, projectId: 'rt-app', root, name: 'd1' });
+  const dumped = await dump({ root, name: 'd1' }, { connection: { emulatorHost: t.emulator.address, projectId: 'rt-app' } });
   assert.equal(dumped.entities, entities.length);
 
-  const cleared = await clear({ connection: t.connection, client: t.client, yes: true });
+  const cleared = await clear({ yes: true }, { connection: t.connection, client: t.client });
   assert.equal(cleared.deleted, entities.length);
   assert.equal((await readAll(t.client, t.connection)).length, 0);
 
-  const restored = await restore({ root, name: 'd1', connection: t.connection, client: t.client });
+  const restored = await restore({ root, name: 'd1' }, { connection: t.connection, client: t.client });
   assert.equal(restored.written, entities.length);
   assert.equal(restored.rejected, 0);
 
@@ -63,7 +63,7 @@ test('dump → clear → restore gives back every entity equal in raw protobuf f
 });
 
 test('a real dump restores into another project and namespace with references rewritten', async () => {
-  const result = await restore({ root, name: 'd1', connection: { ...t.connection, projectId: 'rt-copy' }, client: t.client, namespaceMap: 'tenant-b=copy-b' });
+  const result = await restore({ root, name: 'd1', namespaceMap: 'tenant-b=copy-b' }, { connection: { ...t.connection, projectId: 'rt-copy' }, client: t.client });
   assert.ok(result.written > 0);
   const copy = await readAll(t.client, { ...t.connection, projectId: 'rt-copy' });
   assert.equal(copy.length, result.written);

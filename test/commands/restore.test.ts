@@ -61,7 +61,7 @@ after(async () => {
 describe('restore into the same database', () => {
   test('gives back every entity equal in raw protobuf form', async () => {
     await deleteAll(t.connection);
-    const result = await restore({ in: dumpDir, connection: t.connection, client: t.client });
+    const result = await restore({ in: dumpDir }, { connection: t.connection, client: t.client });
     assert.equal(result.entities, original.size);
     assert.equal(result.written, original.size);
     assert.equal(result.rejected, 0);
@@ -75,7 +75,7 @@ describe('restore into the same database', () => {
 
   test('--dry-run verifies and reports, writes nothing', async () => {
     await deleteAll(t.connection);
-    const result = await restore({ in: dumpDir, dryRun: true, connection: t.connection, client: t.client });
+    const result = await restore({ in: dumpDir, dryRun: true }, { connection: t.connection, client: t.client });
     assert.equal(result.dryRun, true);
     assert.equal(result.entities, original.size);
     assert.equal(result.written, 0);
@@ -91,7 +91,7 @@ describe('restore into another project and namespace', () => {
   test('rewrites entity keys and references that pointed into the dump, keeps foreign ones', async () => {
     const target = conn('dst-app');
     const namespaceMap = ['tenant-a=moved', '(default)=root'];
-    const result = await restore({ in: dumpDir, namespaceMap, connection: target, client: t.client });
+    const result = await restore({ in: dumpDir, namespaceMap }, { connection: target, client: t.client });
     assert.equal(result.written, original.size);
     const rewrite = createKeyRewrite({ source: { projectId: 'src-app', databaseId: '' }, target: { projectId: 'dst-app', databaseId: '' }, namespaceMap: parseNamespaceMap(namespaceMap) })!;
     const expected = new Map([...original.values()].map((e) => {
@@ -127,7 +127,7 @@ describe('ids', () => {
     const dir = await tempDir();
     await writeDumpFolder(dir, entities.map(clone), { projectId: 'ids-src', databaseId: '' });
     const target = conn('ids-app');
-    const result = await restore({ in: dir, connection: target, client: t.client });
+    const result = await restore({ in: dir }, { connection: target, client: t.client });
     assert.equal(result.written, 20);
     assert.equal(result.reservedIds, 30);
     const restoredIds = new Set(first);
@@ -153,7 +153,7 @@ describe('a damaged or incomplete dump is refused before any write', () => {
   }
   const target = () => conn('refused-app');
   async function assertRefused(dir: string, check: (err: DspipeError) => void): Promise<void> {
-    await assert.rejects(restore({ in: dir, connection: target(), client: t.client }), (err: unknown) => {
+    await assert.rejects(restore({ in: dir }, { connection: target(), client: t.client }), (err: unknown) => {
       assert.ok(isDspipeError(err), String(err));
       check(err);
       return true;
@@ -253,7 +253,7 @@ describe('large entities, faults, rejects, stdin, modes', () => {
     const dir = await tempDir();
     await writeDumpFolder(dir, big.map(clone), { projectId: 'big-src', databaseId: '' });
     const target = conn('big-app');
-    const result = await restore({ in: dir, connection: target, client: t.client });
+    const result = await restore({ in: dir }, { connection: target, client: t.client });
     assert.equal(result.written, 24);
     assert.ok(result.commits >= 3, `24 MB need at least 3 commits under 10 MiB, made ${result.commits}`);
     const back = await lookupAll(t.client, target, big.map((e) => ({ ...e.key!, partitionId: { projectId: 'big-app', databaseId: '', namespaceId: '' } })));
@@ -264,7 +264,7 @@ describe('large entities, faults, rejects, stdin, modes', () => {
   test('injected transient faults (10%, seeded) still give a complete, exact restore', async () => {
     const faulty = await startTestEmulator({ projectId: 'src-app', faults: { rate: 0.1, seed: 42 } });
     try {
-      const result = await restore({ in: dumpDir, connection: faulty.connection, client: faulty.client, retry: { initialDelayMs: 5, maxDelayMs: 50, maxAttempts: 20 } });
+      const result = await restore({ in: dumpDir }, { connection: faulty.connection, client: faulty.client, retry: { initialDelayMs: 5, maxDelayMs: 50, maxAttempts: 20 } });
       assert.equal(result.written, original.size);
       assert.ok(result.retries > 0, 'faults were met and retried');
       const injected = [...faulty.emulator.faultsInjected().values()].reduce((a, b) => a + b, 0);
@@ -288,7 +288,7 @@ describe('large entities, faults, rejects, stdin, modes', () => {
 
   test('an entity Datastore refuses fails the restore, naming its key', async () => {
     const dir = await withBadEntity();
-    await assert.rejects(restore({ in: dir, connection: conn('rej-app'), client: t.client }), (err: unknown) => {
+    await assert.rejects(restore({ in: dir }, { connection: conn('rej-app'), client: t.client }), (err: unknown) => {
       assert.ok(isDspipeError(err, 'DSPIPE_REJECTED_ENTITY'), String(err));
       assert.equal(err.key, 'Note(18)');
       assert.equal(err.kind, 'Note');
@@ -298,7 +298,7 @@ describe('large entities, faults, rejects, stdin, modes', () => {
 
   test('--on-error skip writes the refused entity to a rejects file and counts it', async () => {
     const dir = await withBadEntity();
-    const result = await restore({ in: dir, onError: 'skip', connection: conn('rej-app2'), client: t.client });
+    const result = await restore({ in: dir, onError: 'skip' }, { connection: conn('rej-app2'), client: t.client });
     assert.equal(result.written, 39);
     assert.equal(result.rejected, 1);
     assert.equal(result.rejectsFile, join(dir, 'rejects.ndjson'));
@@ -315,12 +315,12 @@ describe('large entities, faults, rejects, stdin, modes', () => {
 
   test('--in - restores NDJSON from stdin, plain and zstd; a bad line is refused before any write', async () => {
     const lines = [...original.values()].filter((e) => e.key!.partitionId!.namespaceId === 'tenant-b').map((e) => `${encodeEntity(e)}\n`).join('');
-    const plain = await restore({ in: '-', stdin: Readable.from([Buffer.from(lines)]), connection: conn('stdin-app'), client: t.client });
+    const plain = await restore({ in: '-', stdin: Readable.from([Buffer.from(lines)]) }, { connection: conn('stdin-app'), client: t.client });
     assert.equal(plain.written, lines.split('\n').length - 1);
-    const zstd = await restore({ in: '-', stdin: Readable.from([compress(Buffer.from(lines))]), connection: conn('stdin-app2'), client: t.client, kinds: 'User' });
+    const zstd = await restore({ in: '-', stdin: Readable.from([compress(Buffer.from(lines))]), kinds: 'User' }, { connection: conn('stdin-app2'), client: t.client });
     assert.equal(zstd.written, 3);
     await assert.rejects(
-      restore({ in: '-', stdin: Readable.from([Buffer.from(`${lines}{"key": nope}\n`)]), connection: conn('stdin-app3'), client: t.client }),
+      restore({ in: '-', stdin: Readable.from([Buffer.from(`${lines}{"key": nope}\n`)]) }, { connection: conn('stdin-app3'), client: t.client }),
       (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_LINE') && err.line === lines.split('\n').length && err.file === '(stdin)',
     );
     assert.equal((await readAll(t.client, conn('stdin-app3'))).length, 0);
@@ -328,14 +328,14 @@ describe('large entities, faults, rejects, stdin, modes', () => {
 
   test('--mode insert fails on keys that exist and names one', async () => {
     const target = conn('insert-app');
-    await restore({ in: dumpDir, connection: target, client: t.client, kinds: 'Tag' });
-    await assert.rejects(restore({ in: dumpDir, mode: 'insert', connection: target, client: t.client, kinds: 'Tag' }), (err: unknown) => {
+    await restore({ in: dumpDir, kinds: 'Tag' }, { connection: target, client: t.client });
+    await assert.rejects(restore({ in: dumpDir, mode: 'insert', kinds: 'Tag' }, { connection: target, client: t.client }), (err: unknown) => {
       assert.ok(isDspipeError(err, 'DSPIPE_REJECTED_ENTITY'), String(err));
       assert.equal(err.key, 'Tag("a")');
       assert.match(err.message, /already exists/);
       return true;
     });
-    const fresh = await restore({ in: dumpDir, mode: 'insert', connection: conn('insert-app2'), client: t.client, kinds: 'Tag,User' });
+    const fresh = await restore({ in: dumpDir, mode: 'insert', kinds: 'Tag,User' }, { connection: conn('insert-app2'), client: t.client });
     assert.equal(fresh.written, 1 + 9);
   });
 
@@ -343,7 +343,7 @@ describe('large entities, faults, rejects, stdin, modes', () => {
     const root = await tempDir();
     await writeDumpFolder(join(root, 'd1'), [...original.values()], { projectId: 'src-app', databaseId: '' });
     await writeFile(join(root, 'options.json'), JSON.stringify({ restore: { User: { batchSize: 1 } } }));
-    const result = await restore({ root, name: 'd1', connection: conn('opts-app'), client: t.client, kinds: 'User' });
+    const result = await restore({ root, name: 'd1', kinds: 'User' }, { connection: conn('opts-app'), client: t.client });
     assert.equal(result.written, 9);
     assert.equal(result.commits, 9);
   });

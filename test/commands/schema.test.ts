@@ -31,7 +31,7 @@ test('live, from a dump, and after the migration: schema tells the birthday stor
   ]);
   const common = { connection: t.connection, client: t.client };
 
-  const live = await schema({ ...common, namespaces: '(default)' });
+  const live = await schema({ namespaces: '(default)' }, common);
   assert.equal(live.source, 'live');
   assert.ok(live.readTime);
   assert.deepEqual(live.kinds.map((k) => [k.namespace, k.kind, k.entities]), [['', 'Profile', 2], ['', 'User', N]]);
@@ -50,23 +50,23 @@ test('live, from a dump, and after the migration: schema tells the birthday stor
   assert.deepEqual(profile.properties['tags[]']!.types, { boolean: 1, string: 1 });
   assert.equal(profile.properties.tags!.missing, 1);
 
-  const kindsOnly = await schema({ ...common, kinds: 'User' });
+  const kindsOnly = await schema({ kinds: 'User' }, common);
   assert.deepEqual(kindsOnly.kinds.map((k) => [k.namespace, k.kind, k.entities]), [['', 'User', N], ['tenant', 'User', 5]]);
 
   // The dump has the same story, read offline.
   const root = await mkdtemp(join(tmpdir(), 'dspipe-schema-'));
-  await dump({ projectId: t.connection.projectId, emulatorHost: t.emulator.address, root, name: 'before', kinds: 'User' });
+  await dump({ root, name: 'before', kinds: 'User' }, { connection: { projectId: t.connection.projectId, emulatorHost: t.emulator.address } });
   const offline = await schema({ from: join(root, 'before'), namespaces: '(default)' });
   assert.equal(offline.source, 'dump');
   assert.deepEqual(offline.kinds, live.kinds.filter((k) => k.kind === 'User'));
 
-  await migrateUp({ ...common, dir: await migrationsDir() });
-  const afterMigration = await schema({ ...common, kinds: 'User', namespaces: '(default)' });
+  await migrateUp({ dir: await migrationsDir() }, common);
+  const afterMigration = await schema({ kinds: 'User', namespaces: '(default)' }, common);
   assert.deepEqual(afterMigration.kinds[0]!.properties.birthday!.types, { string: N - exp.missing });
   // and the old dump still says what was there before
   assert.deepEqual((await schema({ from: join(root, 'before'), namespaces: '(default)' })).kinds[0]!.properties.birthday!.types, { timestamp: exp.timestamp, string: exp.string });
 
-  const fast = await schema({ ...common, fast: true, namespaces: '(default)' });
+  const fast = await schema({ fast: true, namespaces: '(default)' }, common);
   assert.equal(fast.source, 'metadata');
   assert.deepEqual(fast.kinds, []);
   const fastUser = fast.metadata.find((k) => k.kind === 'User')!;
@@ -78,4 +78,17 @@ test('live, from a dump, and after the migration: schema tells the birthday stor
 test('schema --from refuses a missing dump and a damaged one without touching Datastore', async () => {
   await assert.rejects(schema({ from: '/nonexistent/dump' }), (err: unknown) => isDspipeError(err, 'DSPIPE_NOT_FOUND'));
   await assert.rejects(schema({ from: '_backup/x', fast: true }), (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION'));
+});
+
+test('schema honours the signal: live, --fast and from a dump stop with the caller\'s reason', async () => {
+  const common = { connection: t.connection, client: t.client };
+  const reason = new Error('stop');
+  for (const options of [{}, { fast: true }]) {
+    await assert.rejects(schema(options, { ...common, signal: AbortSignal.abort(reason) }), (err) => err === reason);
+  }
+  const root = await mkdtemp(join(tmpdir(), 'dspipe-schema-stop-'));
+  await dump({ root, name: 'd', kinds: 'User' }, common);
+  const controller = new AbortController();
+  const stopped = schema({ from: join(root, 'd') }, { signal: controller.signal, onEvent: (e) => e.type === 'kind-start' && controller.abort(reason) });
+  await assert.rejects(stopped, (err) => err === reason);
 });
