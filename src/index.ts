@@ -25,7 +25,7 @@ export type { Emulator, EmulatorOptions, FaultOptions } from './emulator/index.j
 // -- dump --
 export { dump, DUMP_LOG_FILE } from './commands/dump.js';
 export type { DumpRunOptions, DumpContext, DumpSummary, DumpKindSummary, DumpEvent } from './commands/dump.js';
-export type { CommandContext, RetryEvent } from './commands/context.js';
+export type { CommandContext, KindEvents, RetryEvent } from './commands/context.js';
 export { normalizeDumpOptions, DUMP_DEFAULTS } from './options/dump.js';
 export type { DumpOptions, NormalizedDumpOptions } from './options/dump.js';
 export { encodeSafeName, decodeSafeName, kindFilePath, assignFilePaths, namespaceDir } from './format/file-names.js';

@@ -13,15 +13,13 @@ import { createDeleteOps, createEntityDeleter } from '../stages/entity-deleter.j
 import { createEntityReader } from '../stages/entity-reader.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import { runKinds } from './kind-scheduler.js';
-import { retryEvent, withCommandContext, type CommandContext, type RetryEvent } from './context.js';
+import { retryEvent, withCommandContext, type CommandContext, type KindEvents, type RetryEvent } from './context.js';
 import { checkClearConfirmation, normalizeClearOptions, type ClearOptionsInput } from '../options/clear.js';
 
 export type ClearEvent =
   /** The kinds are known; nothing is deleted yet. */
   | { type: 'start'; target: { projectId: string; databaseId: string }; kinds: KindRef[] }
-  | { type: 'kind-start'; namespace: string; kind: string }
-  | { type: 'kind-progress'; namespace: string; kind: string; deleted: number }
-  | { type: 'kind-done'; namespace: string; kind: string; deleted: number }
+  | KindEvents<{ deleted: number }>
   | RetryEvent;
 
 /** clear's own options; the target (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */

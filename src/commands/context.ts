@@ -68,6 +68,16 @@ export async function withCommandContext<Event, T>(context: CommandContext<Event
   }
 }
 
+/**
+ * The three events of one kind's work, the same in every command: each names
+ * the namespace and kind, plus what the command tells at the start, as it
+ * goes, and at the end.
+ */
+export type KindEvents<Progress, Start = unknown, Done = Progress> =
+  | ({ type: 'kind-start'; namespace: string; kind: string } & Start)
+  | ({ type: 'kind-progress'; namespace: string; kind: string } & Progress)
+  | ({ type: 'kind-done'; namespace: string; kind: string } & Done);
+
 /** The `retry` event of every command, sent before each wait. */
 export interface RetryEvent {
   type: 'retry';

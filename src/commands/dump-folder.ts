@@ -1,8 +1,9 @@
 /**
  * The dump folder on disk, as dump uses it: what an earlier run left there
  * (refused, resumed or replaced), the manifest rewritten atomically after
- * every kind, and dump.log appended line by line. Writes of one kind are
- * chained, so the manifest on disk is always the latest one handed over.
+ * every kind (with the dspipe version that wrote it), and dump.log appended
+ * line by line. Writes of one kind are chained, so the manifest on disk is
+ * always the latest one handed over.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,6 +14,21 @@ import { formatManifest, MANIFEST_FILE, parseManifest, type DumpManifest, type M
 import { createFileSink } from '../stages/file-sink.js';
 
 export const DUMP_LOG_FILE = 'dump.log';
+
+let versionCache: string | undefined;
+/** dspipe's own version, from the package.json above this module (dist/ or a build dir). */
+export async function dspipeVersion(): Promise<string> {
+  if (versionCache !== undefined) return versionCache;
+  for (let up = '../../'; up.length < 30; up += '../') {
+    try {
+      const pkg = JSON.parse(await readFile(new URL(`${up}package.json`, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'dspipe' && pkg.version) return (versionCache = pkg.version);
+    } catch {
+      // not here; look one level up
+    }
+  }
+  return (versionCache = '0.0.0');
+}
 
 /** Writes a file atomically (temp file in the same folder, fsync, rename), as the kind files are written. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {

@@ -10,7 +10,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable, type Writable } from 'node:stream';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DspipeError } from '../errors.js';
 import type { Connection, ConnectionOptions, DatastoreClient } from '../datastore/connection.js';
@@ -26,9 +26,9 @@ import { createEntityReader, ReadAheadBudget } from '../stages/entity-reader.js'
 import { createSerializer } from '../stages/serializer.js';
 import { createCompressor } from '../stages/compressor.js';
 import { createFileSink } from '../stages/file-sink.js';
-import { DumpFolder, prepareFolder, readExistingManifest } from './dump-folder.js';
+import { DumpFolder, dspipeVersion, prepareFolder, readExistingManifest } from './dump-folder.js';
 import { runKinds } from './kind-scheduler.js';
-import { describeRpcError, retryEvent, withCommandContext, type CommandContext, type ResolvedContext, type RetryEvent } from './context.js';
+import { describeRpcError, retryEvent, withCommandContext, type CommandContext, type KindEvents, type ResolvedContext, type RetryEvent } from './context.js';
 
 export { DUMP_LOG_FILE } from './dump-folder.js';
 /**
@@ -42,9 +42,7 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 
 export type DumpEvent =
   | { type: 'start'; name: string; dir: string | null; readTime: string | null; kinds: KindRef[]; resumed: number }
-  | { type: 'kind-start'; namespace: string; kind: string; total: number | undefined; splits: number }
-  | { type: 'kind-progress'; namespace: string; kind: string; entities: number; rawBytes: number }
-  | { type: 'kind-done'; namespace: string; kind: string; entities: number; rawBytes: number; bytes: number; seconds: number }
+  | KindEvents<{ entities: number; rawBytes: number }, { total: number | undefined; splits: number }, { entities: number; rawBytes: number; bytes: number; seconds: number }>
   | RetryEvent;
 
 /** dump's own options; where to read from, signal, retry and onEvent come in the CommandContext. */
@@ -74,21 +72,6 @@ export interface DumpSummary {
   bytes: number;
   retries: number;
   seconds: number;
-}
-
-let versionCache: string | undefined;
-/** dspipe's own version, from the package.json above this module (dist/ or a build dir). */
-export async function dspipeVersion(): Promise<string> {
-  if (versionCache !== undefined) return versionCache;
-  for (let up = '../../'; up.length < 30; up += '../') {
-    try {
-      const pkg = JSON.parse(await readFile(new URL(`${up}package.json`, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'dspipe' && pkg.version) return (versionCache = pkg.version);
-    } catch {
-      // not here; look one level up
-    }
-  }
-  return (versionCache = '0.0.0');
 }
 
 class DumpRun {

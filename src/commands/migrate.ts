@@ -30,14 +30,12 @@ import { rewriteKind } from '../migrate/rewrite-kind.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import type { ChangeExample } from '../migrate/transformer.js';
 import { formatKey } from '../model/key-text.js';
-import { withCommandContext, type CommandContext, type ResolvedContext } from './context.js';
+import { withCommandContext, type CommandContext, type KindEvents, type ResolvedContext } from './context.js';
 
 export type MigrateEvent =
   | { type: 'migration-start'; name: string; description: string; kinds: KindRef[]; resumed: boolean; dryRun: boolean }
   | { type: 'backup'; name: string; dir: string; skipped: boolean }
-  | { type: 'kind-start'; name: string; namespace: string; kind: string; resumeAfter: string | null }
-  | { type: 'kind-progress'; name: string; namespace: string; kind: string; counts: MigrationCounts }
-  | { type: 'kind-done'; name: string; namespace: string; kind: string; counts: MigrationCounts; skipped: number }
+  | KindEvents<{ name: string; counts: MigrationCounts }, { name: string; resumeAfter: string | null }, { name: string; counts: MigrationCounts; skipped: number }>
   | { type: 'migration-done'; name: string; counts: MigrationCounts; dryRun: boolean }
   | { type: 'changed-allowed'; name: string };
 

@@ -36,7 +36,7 @@ import { createEntityCounter } from '../stages/entity-counter.js';
 import { createRejectsSink, type RejectsSink } from '../stages/rejects-sink.js';
 import { createSelectionFilter } from '../stages/selection-filter.js';
 import { runKinds } from './kind-scheduler.js';
-import { withCommandContext, type CommandContext, type ResolvedContext } from './context.js';
+import { withCommandContext, type CommandContext, type KindEvents, type ResolvedContext } from './context.js';
 import type { DatabaseRef } from '../format/key-rewrite.js';
 
 /** Which pass a kind event belongs to: every kind is verified first, then written. */
@@ -45,9 +45,7 @@ export type RestorePhase = 'verify' | 'write';
 export type RestoreEvent =
   | { type: 'start'; source: string; target: { projectId: string; databaseId: string }; kinds: KindRef[]; dryRun: boolean }
   /** `total`: the entities the kind holds (from the manifest, or the verify pass), when known. */
-  | { type: 'kind-start'; phase: RestorePhase; namespace: string; kind: string; total: number | undefined }
-  | { type: 'kind-progress'; phase: RestorePhase; namespace: string; kind: string; entities: number; total: number | undefined }
-  | { type: 'kind-done'; phase: RestorePhase; namespace: string; kind: string; entities: number; total: number | undefined };
+  | KindEvents<{ phase: RestorePhase; entities: number; total: number | undefined }, { phase: RestorePhase; total: number | undefined }>;
 
 /** restore's own options; the target (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
 export interface RestoreCommandOptions extends Omit<RestoreOptionsInput, 'retry'> {

@@ -19,14 +19,12 @@ import { createFileSource, openDump } from '../stages/file-source.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import { createParser } from '../stages/parser.js';
 import { createSchemaCollector } from '../stages/schema-collector.js';
-import { retryEvent, withCommandContext, type CommandContext, type ResolvedContext, type RetryEvent } from './context.js';
+import { retryEvent, withCommandContext, type CommandContext, type KindEvents, type ResolvedContext, type RetryEvent } from './context.js';
 
 export type SchemaEvent =
   | { type: 'start'; source: SchemaReport['source'] }
-  | { type: 'kind-start'; namespace: string; kind: string }
-  /** After each entity page (live) or at the end of the kind's file (dump). */
-  | { type: 'kind-progress'; namespace: string; kind: string; entities: number }
-  | { type: 'kind-done'; namespace: string; kind: string; entities: number }
+  /** kind-progress after each entity page (live data only). */
+  | KindEvents<{ entities: number }>
   | RetryEvent;
 
 /** schema's own options; the database (`connection` or `client`; not needed with `from`), signal, retry and onEvent come in the CommandContext. */

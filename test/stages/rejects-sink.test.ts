@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -128,7 +129,8 @@ describe('rejectsSink', () => {
     });
     await assert.rejects(pipeline(source, sink), /upstream failed/);
     await assert.rejects(done);
-    await tick();
+    // The sink closes once its temp file is gone.
+    if (!sink.closed) await once(sink, 'close');
     assert.deepEqual(await readdir(sub), []);
   });
 
@@ -138,6 +140,7 @@ describe('rejectsSink', () => {
     const sink = createRejectsSink(join(sub, 'blocker', 'rejects.ndjson'));
     const events = recordEvents(sink);
     await assert.rejects(pipeline(Readable.from(rejects), sink), (err) => isDspipeError(err, 'DSPIPE_IO') && /blocker/.test(err.file!));
+    if (!sink.closed) await once(sink, 'close');
     await tick();
     assert.deepEqual([events.get('error'), events.get('close'), events.get('finish')], [1, 1, undefined]);
     // Outside a pipeline (as restore uses it): the add that met the failure rejects with it, and so does finished().
