@@ -40,6 +40,12 @@ export interface RetryHooks {
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
   signal?: AbortSignal;
   random?: () => number;
+  /**
+   * Asked about an error of a transient code before waiting: false fails at
+   * once. A code is not always enough: RESOURCE_EXHAUSTED is also how a
+   * backend refuses a request that is too large, which no wait will fix.
+   */
+  retryable?: (err: unknown) => boolean;
 }
 
 export async function withRetry<T>(
@@ -52,7 +58,7 @@ export async function withRetry<T>(
     try {
       return await operation(attempt);
     } catch (err) {
-      if (!isTransient(err) || attempt >= policy.maxAttempts) throw err;
+      if (!isTransient(err) || attempt >= policy.maxAttempts || hooks.retryable?.(err) === false) throw err;
       const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** (attempt - 1));
       const delayMs = Math.round(random() * ceiling);
       hooks.onRetry?.(err, attempt, delayMs);

@@ -208,3 +208,26 @@ export class BatchAccumulator {
     return batch;
   }
 }
+
+/**
+ * Cuts a batch into runs of at most `maxBytes` encoded mutation bytes, in
+ * order; an op larger than that travels alone. The batch's keys are already
+ * distinct, so only bytes decide.
+ */
+export function splitByBytes(batch: readonly WriteOp[], maxBytes: number): WriteOp[][] {
+  const runs: WriteOp[][] = [];
+  let run: WriteOp[] = [];
+  let bytes = 0;
+  for (const op of batch) {
+    const size = mutationBytes(op);
+    if (run.length > 0 && bytes + size > maxBytes) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(op);
+    bytes += size;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}

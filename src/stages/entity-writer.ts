@@ -8,6 +8,12 @@
  * upserts, deletes and updates; an insert retried after a commit that did land
  * would report its key as existing, a limit of insert mode we accept.
  *
+ * A request refused for its size (Google's emulators take 4 MiB, production
+ * and ours 10 MiB; datastore/commit-refusals.ts reads the refusal) is not
+ * retried as it is: it is split in halves, and the byte budget is lowered for
+ * the rest of the run, so later batches are cut to it before they are sent and
+ * only the first oversize batch (and any in flight beside it) pays.
+ *
  * When Datastore refuses a batch with INVALID_ARGUMENT (an entity too large,
  * an indexed string over 1,500 bytes, …) or ALREADY_EXISTS (insert mode), the
  * batch is retried split in halves down to single ops, so the one at fault is
@@ -21,15 +27,18 @@ import type { DatastoreClient, Connection } from '../datastore/connection.js';
 import { requestBase } from '../datastore/connection.js';
 import type { ICommitResponse, IMutation } from '../model/proto.js';
 import { DEFAULT_RETRY, grpcCode, isTransient, withRetry, type RetryPolicy } from '../datastore/retry.js';
+import { budgetAfter, errorDetails, isEntityTooLarge, sizeRefusal, type SizeRefusal } from '../datastore/commit-refusals.js';
 import { DspipeError } from '../errors.js';
-import { mutationBytes, opKey, type WriteOp } from '../format/batching.js';
+import { mutationBytes, opKey, splitByBytes, type WriteOp } from '../format/batching.js';
 import { formatKey } from '../model/key-text.js';
 
 /** Per-call options that switch google-gax's retries off: ours (withRetry) decide. */
 export const NO_GAX_RETRY = { retry: null } as unknown as CallOptions;
 
+const CANCELLED = 1;
 const INVALID_ARGUMENT = 3;
 const ALREADY_EXISTS = 6;
+const RESOURCE_EXHAUSTED = 8;
 
 export interface EntityWriterOptions {
   /** Commits in flight at once (default 4). */
@@ -41,7 +50,22 @@ export interface EntityWriterOptions {
   onRejected?: (op: WriteOp, error: DspipeError) => void | Promise<void>;
   /** After each successful commit, with the ops it carried. */
   onCommitted?: (batch: WriteOp[]) => void;
+  /** The budget to learn into: share one between a run's writers so every kind learns from the first refusal. */
+  budget?: CommitBudget;
 }
+
+/**
+ * How many mutation bytes one commit may carry on this backend, learnt from
+ * refusals: unlimited (the batcher's limit holds) until a request is refused
+ * for its size, then lowered, never raised.
+ */
+export class CommitBudget {
+  bytes = Infinity;
+  /** Batches split because the backend refused them for their size, by every writer sharing this budget. */
+  splits = 0;
+}
+
+const sumBytes = (batch: readonly WriteOp[]): number => batch.reduce((n, op) => n + mutationBytes(op), 0);
 
 function toMutation(op: WriteOp): IMutation {
   const m: IMutation = {};
@@ -60,6 +84,9 @@ export class EntityWriter extends Writable {
   retries = 0;
   /** Encoded mutation bytes committed. */
   bytes = 0;
+  /** Batches this writer split because the backend refused them for their size. */
+  splits = 0;
+  readonly budget: CommitBudget;
   private readonly writers: number;
   private readonly retry: RetryPolicy;
   private readonly inflight = new Set<Promise<void>>();
@@ -76,6 +103,12 @@ export class EntityWriter extends Writable {
     super({ objectMode: true, highWaterMark: 1 });
     this.writers = writers;
     this.retry = options.retry ?? DEFAULT_RETRY;
+    this.budget = options.budget ?? new CommitBudget();
+  }
+
+  /** Mutation bytes a commit may carry now: Infinity until the backend refused a request for its size. */
+  get batchBytesLimit(): number {
+    return this.budget.bytes;
   }
 
   override _write(batch: WriteOp[], _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
@@ -111,16 +144,50 @@ export class EntityWriter extends Writable {
   }
 
   private async commitBatch(batch: WriteOp[]): Promise<void> {
+    if (batch.length > 1 && this.budget.bytes !== Infinity) {
+      const runs = splitByBytes(batch, this.budget.bytes);
+      if (runs.length > 1) {
+        for (const run of runs) await this.commitRun(run);
+        return;
+      }
+    }
+    await this.commitRun(batch);
+  }
+
+  /** A refusal of `batch` for its size, if `err` is one. */
+  private sizeRefusal(err: unknown, batch: WriteOp[]): SizeRefusal | undefined {
+    const code = grpcCode(err);
+    // the codes a size refusal comes with, before the batch's bytes are counted
+    if (code !== CANCELLED && code !== INVALID_ARGUMENT && code !== RESOURCE_EXHAUSTED) return undefined;
+    return sizeRefusal(err, { bytes: sumBytes(batch), cancelledByUs: this.abort.signal.aborted });
+  }
+
+  private async commitRun(batch: WriteOp[]): Promise<void> {
     let response: ICommitResponse;
     try {
       [response] = await withRetry(
         () => this.client.commit({ ...requestBase(this.connection), mode: 'NON_TRANSACTIONAL', mutations: batch.map(toMutation) }, NO_GAX_RETRY),
         this.retry,
-        { signal: this.abort.signal, onRetry: () => void this.retries++ },
+        {
+          signal: this.abort.signal,
+          onRetry: () => void this.retries++,
+          // RESOURCE_EXHAUSTED is transient, but not when it names the request's size
+          retryable: (err) => this.sizeRefusal(err, batch) === undefined,
+        },
       );
     } catch (err) {
+      const refusal = this.sizeRefusal(err, batch);
+      if (refusal && batch.length > 1) {
+        this.splits++;
+        this.budget.splits++;
+        this.budget.bytes = Math.min(this.budget.bytes, budgetAfter(refusal, sumBytes(batch)));
+        const half = batch.length >> 1;
+        await this.commitBatch(batch.slice(0, half));
+        await this.commitBatch(batch.slice(half));
+        return;
+      }
       const code = grpcCode(err);
-      if (code !== INVALID_ARGUMENT && code !== ALREADY_EXISTS) throw this.rpcFailed(err, batch);
+      if (!refusal && code !== INVALID_ARGUMENT && code !== ALREADY_EXISTS) throw this.rpcFailed(err, batch);
       if (batch.length > 1) {
         const half = batch.length >> 1;
         await this.commitBatch(batch.slice(0, half));
@@ -128,7 +195,7 @@ export class EntityWriter extends Writable {
         return;
       }
       const op = batch[0]!;
-      const rejection = this.rejection(op, err, code);
+      const rejection = this.rejection(op, err, code, refusal !== undefined);
       if (!this.options.onRejected) throw rejection;
       this.rejected++;
       await this.options.onRejected(op, rejection);
@@ -148,9 +215,9 @@ export class EntityWriter extends Writable {
     this.options.onCommitted?.(batch);
   }
 
-  private rejection(op: WriteOp, err: unknown, code: number): DspipeError {
+  private rejection(op: WriteOp, err: unknown, code: number | undefined, tooBigRequest: boolean): DspipeError {
     const key = opKey(op);
-    const details = String((err as { details?: unknown }).details ?? (err as Error).message);
+    const details = errorDetails(err);
     const where = {
       key: formatKey(key),
       ...(key?.path?.length && { kind: key.path[key.path.length - 1]!.kind ?? '' }),
@@ -163,7 +230,7 @@ export class EntityWriter extends Writable {
         hint: 'restore with --mode upsert to overwrite, or clear the target first (dspipe clear)',
       });
     }
-    const tooLarge = /too (large|big)|exceed|size/i.test(details);
+    const tooLarge = tooBigRequest || isEntityTooLarge(details);
     return new DspipeError(tooLarge ? 'DSPIPE_ENTITY_TOO_LARGE' : 'DSPIPE_REJECTED_ENTITY', `Datastore refused the entity: ${details}`, {
       ...where,
       hint: 'fix the entity, or pass --on-error skip to write refused entities to a rejects file and go on',
@@ -173,7 +240,7 @@ export class EntityWriter extends Writable {
   private rpcFailed(err: unknown, batch: WriteOp[]): Error {
     if (err instanceof DspipeError || (err as Error)?.name === 'AbortError') return err as Error;
     const first = opKey(batch[0]!);
-    return new DspipeError('DSPIPE_RPC_FAILED', `commit of ${batch.length} mutation(s) failed${isTransient(err) ? ` after ${this.retry.maxAttempts} attempts` : ''}: ${String((err as { details?: unknown }).details ?? (err as Error).message)}`, {
+    return new DspipeError('DSPIPE_RPC_FAILED', `commit of ${batch.length} mutation(s) failed${isTransient(err) ? ` after ${this.retry.maxAttempts} attempts` : ''}: ${errorDetails(err)}`, {
       ...(first?.path?.length && { kind: first.path[first.path.length - 1]!.kind ?? '' }),
       ...(first?.partitionId?.namespaceId && { namespace: first.partitionId.namespaceId }),
       cause: err,

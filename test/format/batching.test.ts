@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { decodeEntity } from '../../src/format/entity-codec.js';
 import type { IEntity } from '../../src/model/proto.js';
-import { BatchAccumulator, DEFAULT_MAX_BATCH_BYTES, mutationBytes, type WriteOp } from '../../src/format/batching.js';
+import { BatchAccumulator, DEFAULT_MAX_BATCH_BYTES, mutationBytes, splitByBytes, type WriteOp } from '../../src/format/batching.js';
 import { MAX_REQUEST_BYTES } from '../../src/model/limits.js';
 
 const require = createRequire(import.meta.url);
@@ -119,5 +119,16 @@ describe('BatchAccumulator', () => {
     assert.equal(acc.add(op(1, 500))!.length, 1);
     assert.equal(acc.add(op(2))!.length, 1);
     assert.equal(acc.take(), undefined);
+  });
+
+  test('splitByBytes cuts a batch into runs under the budget, in order; an op over it alone', () => {
+    const ops = [op(1, 400), op(2, 400), op(3, 5000), op(4, 10), op(5, 400)];
+    const size = (o: WriteOp) => mutationBytes(o);
+    const budget = size(ops[0]!) + size(ops[1]!);
+    const runs = splitByBytes(ops, budget);
+    assert.deepEqual(runs, [[ops[0], ops[1]], [ops[2]], [ops[3], ops[4]]]);
+    for (const run of runs) assert.ok(run.length === 1 || run.reduce((n, o) => n + size(o), 0) <= budget);
+    assert.deepEqual(splitByBytes(ops, Infinity), [ops]);
+    assert.deepEqual(splitByBytes([], 10), []);
   });
 });
