@@ -23,7 +23,7 @@ export type ClearEvent =
   | RetryEvent;
 
 /** clear's own options; the target (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
-export type ClearCommandOptions = Omit<ClearOptionsInput, 'retry'>;
+export type ClearCommandOptions = ClearOptionsInput;
 
 export type ClearContext = CommandContext<ClearEvent>;
 
@@ -43,7 +43,7 @@ export interface ClearResult {
 /** Deletes every entity of the selected kinds in the database the context names (after the confirmation check). */
 export async function clear(options: ClearCommandOptions, context: ClearContext = {}): Promise<ClearResult> {
   const started = performance.now();
-  const o = normalizeClearOptions({ ...options, ...(context.retry && { retry: context.retry }) });
+  const o = normalizeClearOptions(options);
   return withCommandContext(context, async (ctx) => {
     const { connection, retry } = ctx;
     checkClearConfirmation(o, connection);

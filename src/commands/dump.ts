@@ -13,7 +13,7 @@ import { Readable, type Writable } from 'node:stream';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DspipeError } from '../errors.js';
-import type { Connection, ConnectionOptions, DatastoreClient } from '../datastore/connection.js';
+import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import type { RetryPolicy } from '../datastore/retry.js';
 import type { ITimestamp } from '../model/proto.js';
 import { countKind, rfc3339ToTimestamp, serverReadTime, timestampToRfc3339, type ReadContext } from '../datastore/run-query.js';
@@ -46,7 +46,7 @@ export type DumpEvent =
   | RetryEvent;
 
 /** dump's own options; where to read from, signal, retry and onEvent come in the CommandContext. */
-export interface DumpRunOptions extends Omit<DumpOptions, keyof ConnectionOptions | 'retry'> {
+export interface DumpRunOptions extends DumpOptions {
   /** Where `out: '-'` writes (default process.stdout). */
   output?: Writable;
 }
@@ -225,7 +225,7 @@ function placeholder(ref: KindRef, file: string): ManifestKind {
  */
 export async function dump(options: DumpRunOptions = {}, context: DumpContext = {}): Promise<DumpSummary> {
   const started = Date.now();
-  const o = normalizeDumpOptions({ ...options, ...(context.retry && { retry: context.retry }) });
+  const o = normalizeDumpOptions(options);
   const kindOptions = await loadKindOptions(o.optionsFile);
   return withCommandContext(context, async (ctx) => {
     const connection = ctx.connection; // before the folder is touched: no project, nothing removed

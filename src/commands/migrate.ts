@@ -40,7 +40,7 @@ export type MigrateEvent =
   | { type: 'changed-allowed'; name: string };
 
 /** migrate's own options; the database (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
-export type MigrateCommandOptions = Omit<MigrateOptions, 'retry'>;
+export type MigrateCommandOptions = MigrateOptions;
 
 export type MigrateContext = CommandContext<MigrateEvent>;
 
@@ -243,7 +243,7 @@ function scriptRef(m: Migration): ScriptRef {
 
 /** Applied, pending, interrupted and changed migrations, in order. */
 export async function migrateStatus(options: MigrateCommandOptions = {}, context: MigrateContext = {}): Promise<MigrationStatusEntry[]> {
-  const o = normalizeMigrateOptions({ ...options, ...(context.retry && { retry: context.retry }) });
+  const o = normalizeMigrateOptions(options);
   const files = await discoverMigrations(o.dir);
   return withContext(context, o, async (ctx) => {
     const records = await readMigrationRecords(ctx.client, ctx.connection, ctx.retry);
@@ -272,7 +272,7 @@ export interface UpResult {
 
 /** Runs the pending migrations in order (up to `to`), resuming an interrupted one. */
 export async function migrateUp(options: MigrateCommandOptions = {}, context: MigrateContext = {}): Promise<UpResult> {
-  const o = normalizeUpOptions({ ...options, ...(context.retry && { retry: context.retry }) });
+  const o = normalizeUpOptions(options);
   const files = await discoverMigrations(o.dir);
   return withContext(context, o, async (ctx) => {
     const records = await readMigrationRecords(ctx.client, ctx.connection, ctx.retry);
@@ -305,8 +305,8 @@ export async function migrateUp(options: MigrateCommandOptions = {}, context: Mi
  * DspipeMigration: every built-in is idempotent, so after an interruption
  * run the same command again — entities already done are left untouched.
  */
-export async function migrateRun(options: Omit<RunTransformsOptions, 'retry'>, context: MigrateContext = {}): Promise<MigrationReport> {
-  const o = normalizeRunOptions({ ...options, ...(context.retry && { retry: context.retry }) });
+export async function migrateRun(options: RunTransformsOptions, context: MigrateContext = {}): Promise<MigrationReport> {
+  const o = normalizeRunOptions(options);
   const transforms = o.transforms;
   const name = `run-${o.kind}`;
   return withContext(context, o, (ctx) =>

@@ -48,7 +48,7 @@ export type RestoreEvent =
   | KindEvents<{ phase: RestorePhase; entities: number; total: number | undefined }, { phase: RestorePhase; total: number | undefined }>;
 
 /** restore's own options; the target (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
-export interface RestoreCommandOptions extends Omit<RestoreOptionsInput, 'retry'> {
+export interface RestoreCommandOptions extends RestoreOptionsInput {
   /** Where `in: '-'` reads from (default process.stdin). */
   stdin?: Readable;
 }
@@ -224,7 +224,7 @@ async function writePart(run: { ctx: ResolvedContext<RestoreEvent>; o: RestoreOp
 /** Restores a dump (or NDJSON on stdin) into the database the context names. */
 export async function restore(options: RestoreCommandOptions, context: RestoreContext = {}): Promise<RestoreResult> {
   const started = performance.now();
-  const o = normalizeRestoreOptions({ ...options, ...(context.retry && { retry: context.retry }) });
+  const o = normalizeRestoreOptions(options);
   return withCommandContext(context, async (ctx) => {
     const target: DatabaseRef = { projectId: ctx.connection.projectId, databaseId: ctx.connection.databaseId };
     const from = await openSource(o, options.stdin);

@@ -28,7 +28,7 @@ export type SchemaEvent =
   | RetryEvent;
 
 /** schema's own options; the database (`connection` or `client`; not needed with `from`), signal, retry and onEvent come in the CommandContext. */
-export type SchemaCommandOptions = Omit<SchemaOptions, 'retry'>;
+export type SchemaCommandOptions = SchemaOptions;
 
 export type SchemaContext = CommandContext<SchemaEvent>;
 
@@ -122,7 +122,7 @@ async function metadata(ctx: Ctx, o: NormalizedSchemaOptions): Promise<SchemaRep
 
 /** Reports the schema of live data, of a dump (`from`: no Datastore access), or from metadata only (`fast`). */
 export async function schema(options: SchemaCommandOptions = {}, context: SchemaContext = {}): Promise<SchemaReport> {
-  const o = normalizeSchemaOptions({ ...options, ...(context.retry && { retry: context.retry }) });
+  const o = normalizeSchemaOptions(options);
   return withCommandContext(context, async (ctx) => {
     const from = o.from;
     ctx.emit({ type: 'start', source: from !== undefined ? 'dump' : o.fast ? 'metadata' : 'live' });

@@ -10,7 +10,6 @@
  * maps exactly and negative seconds (before 1970) need no special case.
  */
 
-import { MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from '../model/limits.js';
 
 const PAD2: string[] = [];
 for (let i = 0; i < 100; i++) PAD2.push(i < 10 ? '0' + i : String(i));

@@ -3,10 +3,9 @@
  * the confirmation it asks for before deleting anything.
  */
 import { DspipeError } from '../errors.js';
-import type { RetryPolicy } from '../datastore/retry.js';
 import type { Selection } from '../format/selection.js';
 import { DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
-import { boolean, opt, retryPolicy, selection, text, wholeNumber } from './validate.js';
+import { boolean, opt, selection, text, wholeNumber } from './validate.js';
 import { DEFAULT_WRITERS, MAX_BATCH_SIZE, MAX_PARALLEL } from './restore.js';
 
 export const DEFAULT_CLEAR_CONCURRENCY = 4;
@@ -21,7 +20,6 @@ export interface ClearOptionsInput {
   concurrency?: number | string;
   writers?: number | string;
   batchSize?: number | string;
-  retry?: Partial<RetryPolicy>;
 }
 
 export interface ClearOptions {
@@ -31,7 +29,6 @@ export interface ClearOptions {
   concurrency: number;
   writers: number;
   batchSize: number;
-  retry: RetryPolicy;
 }
 
 export function normalizeClearOptions(input: ClearOptionsInput): ClearOptions {
@@ -42,7 +39,6 @@ export function normalizeClearOptions(input: ClearOptionsInput): ClearOptions {
     concurrency: wholeNumber(opt('--concurrency'), input.concurrency, 1, MAX_PARALLEL, DEFAULT_CLEAR_CONCURRENCY),
     writers: wholeNumber(opt('--writers'), input.writers, 1, MAX_PARALLEL, DEFAULT_WRITERS),
     batchSize: wholeNumber(opt('--batch-size'), input.batchSize, 1, MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_OPS),
-    retry: retryPolicy(input.retry),
   };
 }
 

@@ -5,10 +5,8 @@
  * before anything is read or written.
  */
 import type { Selection } from '../format/selection.js';
-import type { RetryPolicy } from '../datastore/retry.js';
-import type { ConnectionOptions } from '../datastore/connection.js';
 import type { FileCompression } from '../format/file-names.js';
-import { boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, opt, retryPolicy, selection, text, wholeNumber } from './validate.js';
+import { boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, opt, selection, text, wholeNumber } from './validate.js';
 
 export const DUMP_DEFAULTS = {
   root: DEFAULT_ROOT,
@@ -36,7 +34,7 @@ export type SplitsOption = number | 'auto';
 export const MAX_SPLITS = 64;
 export const MAX_PAGE_SIZE = 10_000;
 
-export interface DumpOptions extends ConnectionOptions {
+export interface DumpOptions {
   /** Dump name: the folder under `root`. Default: a UTC timestamp like 20261122T094500Z. */
   name?: string;
   /** Folder holding dumps. Default `_backup`. */
@@ -62,7 +60,6 @@ export interface DumpOptions extends ConnectionOptions {
   resume?: boolean;
   /** Per-kind overrides; default `<root>/options.json`. */
   optionsFile?: string;
-  retry?: Partial<RetryPolicy>;
 }
 
 export interface NormalizedDumpOptions {
@@ -83,8 +80,6 @@ export interface NormalizedDumpOptions {
   force: boolean;
   resume: boolean;
   optionsFile: string;
-  retry: RetryPolicy;
-  connection: ConnectionOptions;
 }
 
 /** 20261122T094500Z: sorts by time, and is a valid folder name everywhere. */
@@ -158,10 +153,6 @@ export function normalizeDumpOptions(options: DumpOptions = {}, now: Date = new 
   if (force && resume) conflict(opt('--resume'), opt('--force'), 'cannot be combined with', '--force starts over; --resume keeps completed kinds');
   if (toStdout && resume) conflict(opt('--resume'), { flag: '--out -', option: 'out' }, 'cannot be used with', 'resume works on dump folders');
 
-  const connection: ConnectionOptions = {};
-  if (options.projectId !== undefined) connection.projectId = options.projectId;
-  if (options.databaseId !== undefined) connection.databaseId = options.databaseId;
-  if (options.emulatorHost !== undefined) connection.emulatorHost = options.emulatorHost;
 
   return {
     name,
@@ -179,8 +170,6 @@ export function normalizeDumpOptions(options: DumpOptions = {}, now: Date = new 
     force,
     resume,
     optionsFile: text(opt('--options', 'optionsFile'), options.optionsFile, 'name a JSON file, e.g. --options _backup/options.json', joinPath(root, 'options.json')),
-    retry: retryPolicy(options.retry),
-    connection,
   };
 }
 

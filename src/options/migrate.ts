@@ -3,12 +3,11 @@
  * library: fills defaults and refuses bad values with a coded error quoting
  * them.
  */
-import type { RetryPolicy } from '../datastore/retry.js';
 import type { NameFilter } from '../format/selection.js';
 import type { BuiltinTransform } from '../format/transforms.js';
 import { isReservedName } from '../model/limits.js';
 import {
-  boolean, choice, conflict, folderName, folderPath, invalid, missing, nameList, opt, retryPolicy, text, wholeNumber, type OptionName,
+  boolean, choice, conflict, folderName, folderPath, invalid, missing, nameList, opt, text, wholeNumber, type OptionName,
 } from './validate.js';
 import { MAX_PAGE_SIZE } from './dump.js';
 import { MAX_BATCH_SIZE, MAX_PARALLEL } from './restore.js';
@@ -43,7 +42,6 @@ export interface MigrateOptions {
   examples?: number | string;
   /** Entities per RunQuery page (default: what Datastore returns). */
   pageSize?: number | string;
-  retry?: Partial<RetryPolicy>;
 }
 
 export interface NormalizedMigrateOptions {
@@ -60,7 +58,6 @@ export interface NormalizedMigrateOptions {
   checkpointEvery: number;
   examples: number;
   pageSize: number | undefined;
-  retry: RetryPolicy;
 }
 
 export function normalizeMigrateOptions(options: MigrateOptions = {}): NormalizedMigrateOptions {
@@ -82,7 +79,6 @@ export function normalizeMigrateOptions(options: MigrateOptions = {}): Normalize
     checkpointEvery: wholeNumber(opt('--checkpoint-every'), options.checkpointEvery, 1, Number.MAX_SAFE_INTEGER, 500),
     examples: wholeNumber(opt('--examples'), options.examples, 0, Number.MAX_SAFE_INTEGER, 3),
     pageSize: wholeNumber(opt('--page-size'), options.pageSize, 1, MAX_PAGE_SIZE),
-    retry: retryPolicy(options.retry),
   };
 }
 

@@ -3,13 +3,12 @@
  * defaults filled in one place, every bad value refused with a coded error
  * that quotes it.
  */
-import type { RetryPolicy } from '../datastore/retry.js';
 import type { Selection } from '../format/selection.js';
 import { parseNamespaceMap } from '../format/key-rewrite.js';
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { MAX_REQUEST_BYTES } from '../model/limits.js';
 import {
-  boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, missing, opt, parsed, retryPolicy, selection, text, wholeNumber,
+  boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, missing, opt, parsed, selection, text, wholeNumber,
 } from './validate.js';
 
 export const DEFAULT_RESTORE_CONCURRENCY = 4;
@@ -45,7 +44,6 @@ export interface RestoreOptionsInput {
   dryRun?: boolean;
   /** Per-kind overrides (restore.batchSize, restore.writers); default `<root>/options.json`. */
   optionsFile?: string;
-  retry?: Partial<RetryPolicy>;
 }
 
 export interface RestoreOptions {
@@ -62,7 +60,6 @@ export interface RestoreOptions {
   rejects: string | undefined;
   dryRun: boolean;
   optionsFile: string;
-  retry: RetryPolicy;
 }
 
 const NAME = opt('--name');
@@ -110,6 +107,5 @@ export function normalizeRestoreOptions(input: RestoreOptionsInput): RestoreOpti
     rejects,
     dryRun: boolean(opt('--dry-run'), input.dryRun, false),
     optionsFile: text(opt('--options', 'optionsFile'), input.optionsFile, 'name a JSON file, e.g. --options _backup/options.json', `${root}/options.json`),
-    retry: retryPolicy(input.retry),
   };
 }

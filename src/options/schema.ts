@@ -3,9 +3,8 @@
  * library: fills defaults and refuses bad combinations with a coded error
  * that quotes the value.
  */
-import type { RetryPolicy } from '../datastore/retry.js';
 import type { Selection } from '../format/selection.js';
-import { boolean, conflict, folderPath, opt, retryPolicy, selection } from './validate.js';
+import { boolean, conflict, folderPath, opt, selection } from './validate.js';
 
 export interface SchemaOptions {
   /** Kinds to report (comma list, `-Kind` excludes, `*` wildcards). Default: all. */
@@ -18,7 +17,6 @@ export interface SchemaOptions {
   fast?: boolean;
   /** Read live data at one consistent read time (default true). */
   snapshot?: boolean;
-  retry?: Partial<RetryPolicy>;
 }
 
 export interface NormalizedSchemaOptions {
@@ -26,7 +24,6 @@ export interface NormalizedSchemaOptions {
   from: string | undefined;
   fast: boolean;
   snapshot: boolean;
-  retry: RetryPolicy;
 }
 
 const FROM = opt('--from');
@@ -42,6 +39,5 @@ export function normalizeSchemaOptions(options: SchemaOptions = {}): NormalizedS
     from,
     fast,
     snapshot: boolean(opt('--no-snapshot', 'snapshot'), options.snapshot, true),
-    retry: retryPolicy(options.retry),
   };
 }

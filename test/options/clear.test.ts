@@ -15,14 +15,13 @@ describe('clear options: refusals', () => {
     ['yes as text', { yes: 'yes' as never }, '--yes', 'yes', '"yes"'],
     ['an empty project to confirm', { confirmProject: '' }, '--project', 'confirmProject', '""'],
     ['an empty namespaces entry', { namespaces: ['a', ''] }, '--namespaces', 'namespaces', '["a",""]'],
-    ['a fractional retry multiplier below 1', { retry: { multiplier: 0.5 } }, 'retry.multiplier', 'retry.multiplier', '0.5'],
   ];
   refusalTests((input: Input) => normalizeClearOptions(input), refusals);
 });
 
 test('clear options: defaults and numbers from strings', () => {
   const o = normalizeClearOptions({});
-  assert.deepEqual([o.yes, o.confirmProject, o.concurrency, o.writers, o.batchSize, o.retry.maxAttempts], [false, undefined, DEFAULT_CLEAR_CONCURRENCY, 4, DEFAULT_MAX_BATCH_OPS, 10]);
+  assert.deepEqual([o.yes, o.confirmProject, o.concurrency, o.writers, o.batchSize], [false, undefined, DEFAULT_CLEAR_CONCURRENCY, 4, DEFAULT_MAX_BATCH_OPS]);
   assert.equal(normalizeClearOptions({ writers: 2 }).writers, 2);
   assert.equal(normalizeClearOptions({ batchSize: '50' }).batchSize, 50);
 });

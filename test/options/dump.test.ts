@@ -35,8 +35,6 @@ describe('dump options: refusals', () => {
     ['force as text', { force: 'yes' as unknown as boolean }, '--force', 'force', '"yes"'],
     ['resume as a number', { resume: 1 as unknown as boolean }, '--resume', 'resume', '1'],
     ['an empty options file', { optionsFile: '' }, '--options', 'optionsFile', '""'],
-    ['retry attempts 0', { retry: { maxAttempts: 0 } }, 'retry.maxAttempts', 'retry.maxAttempts', '0'],
-    ['an unknown retry setting', { retry: { tries: 3 } as never }, 'retry.tries', 'retry.tries', '3'],
   ];
   const conflicts: Conflict<Input>[] = [
     ['a read time without a snapshot', { readTime: '2026-01-01T00:00:00Z', snapshot: false }, ['--read-time', '--no-snapshot'], ['readTime', 'snapshot']],
@@ -71,7 +69,6 @@ test('defaults', () => {
   assert.equal(o.snapshot, true);
   assert.equal(o.readTime, undefined);
   assert.equal(o.optionsFile, '_backup/options.json');
-  assert.equal(o.retry.maxAttempts, 10);
   assert.equal(timestampName(now), '20261122T094500Z');
 });
 
@@ -100,9 +97,8 @@ test('selection and read time', () => {
   assert.equal(normalizeReadTime('2026-01-02T03:04:05Z'), '2026-01-02T03:04:05.000000Z');
 });
 
-test('accepted at the edges of each range, and retry filled from the defaults', () => {
-  const o = normalizeDumpOptions({ name: 'nightly.2026-11-22_a', level: 22, splits: 'auto', concurrency: 64, pageSize: 10_000, retry: { maxAttempts: 3 } });
+test('accepted at the edges of each range', () => {
+  const o = normalizeDumpOptions({ name: 'nightly.2026-11-22_a', level: 22, splits: 'auto', concurrency: 64, pageSize: 10_000 });
   assert.deepEqual([o.level, o.splits, o.concurrency, o.pageSize], [22, 'auto', 64, 10_000]);
-  assert.deepEqual(o.retry, { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 30_000, multiplier: 2 });
   assert.equal(normalizeDumpOptions({ splits: 64, level: 1 }).splits, 64);
 });

@@ -22,8 +22,6 @@ describe('migrate options: refusals', () => {
     ['negative examples', { examples: -1 }, '--examples', 'examples', '-1'],
     ['page size 0', { pageSize: 0 }, '--page-size', 'pageSize', '0'],
     ['page size in words', { pageSize: 'lots' }, '--page-size', 'pageSize', '"lots"'],
-    ['retry attempts 0', { retry: { maxAttempts: 0 } }, 'retry.maxAttempts', 'retry.maxAttempts', '0'],
-    ['retry as a number', { retry: 3 as never }, 'retry', 'retry', '3'],
     ['an empty namespaces entry', { namespaces: 'a,,b' }, '--namespaces', 'namespaces', '"a,,b"'],
     ['an empty backup root', { backupRoot: '' }, '--backup-root', 'backupRoot', '""'],
     ['dry run as text', { dryRun: 'yes' as never }, '--dry-run', 'dryRun', '"yes"'],
@@ -51,7 +49,6 @@ test('migrate options: defaults', () => {
   assert.equal(o.backupRoot, '_backup');
   assert.deepEqual([o.dryRun, o.backup, o.allowChanged, o.writers, o.batchSize, o.maxConflictAttempts, o.checkpointEvery, o.examples], [false, false, false, 4, 500, 20, 500, 3]);
   assert.equal(o.pageSize, undefined);
-  assert.equal(o.retry.maxAttempts, 10);
   assert.equal(normalizeMigrateOptions({ to: '0002-x.ts' }).to, '0002-x');
   assert.equal(normalizeRunOptions({ kind: 'User', transforms: [parseDrop('x')] }).kind, 'User');
 });

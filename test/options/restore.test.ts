@@ -27,7 +27,6 @@ describe('restore options: refusals', () => {
     ['an empty rejects file', { name: 'a', onError: 'skip', rejects: '' }, '--rejects', 'rejects', '""'],
     ['dry run as text', { name: 'a', dryRun: 'yes' as never }, '--dry-run', 'dryRun', '"yes"'],
     ['an empty options file', { name: 'a', optionsFile: '' }, '--options', 'optionsFile', '""'],
-    ['a retry delay below the first', { name: 'a', retry: { initialDelayMs: 500, maxDelayMs: 100 } }, 'retry.maxDelayMs', 'retry.maxDelayMs', '100'],
   ];
   const conflicts: Conflict<Input>[] = [
     ['no dump named', {}, ['--name', '--in'], ['name', 'in']],

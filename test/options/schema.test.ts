@@ -13,8 +13,6 @@ describe('schema options: refusals', () => {
     ['an empty kinds entry', { kinds: ',' }, '--kinds', 'kinds', '","'],
     ['fast as text', { fast: 'yes' as never }, '--fast', 'fast', '"yes"'],
     ['snapshot as a number', { snapshot: 0 as never }, '--no-snapshot', 'snapshot', '0'],
-    ['retry attempts 0', { retry: { maxAttempts: 0 } }, 'retry.maxAttempts', 'retry.maxAttempts', '0'],
-    ['a negative retry delay', { retry: { initialDelayMs: -1 } }, 'retry.initialDelayMs', 'retry.initialDelayMs', '-1'],
   ];
   const conflicts: Conflict<Input>[] = [
     ['--fast with --from', { from: '_backup/x', fast: true }, ['--fast', '--from'], ['fast', 'from']],
@@ -26,7 +24,5 @@ test('schema options: defaults', () => {
   const o = normalizeSchemaOptions({ kinds: 'User' });
   assert.deepEqual([o.fast, o.snapshot, o.from], [false, true, undefined]);
   assert.ok(matches(o.selection.kinds, 'User') && !matches(o.selection.kinds, 'Order'));
-  assert.equal(o.retry.maxAttempts, 10);
-  assert.deepEqual(normalizeSchemaOptions({ retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 5 } }).retry, { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 5, multiplier: 2 });
   assert.equal(normalizeSchemaOptions({ from: '_backup/x', snapshot: false }).from, '_backup/x');
 });
