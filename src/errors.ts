@@ -13,6 +13,8 @@ export type DspipeErrorCode =
   | 'DSPIPE_DUMP_EXISTS'
   | 'DSPIPE_NOT_FOUND'
   | 'DSPIPE_RPC_FAILED'
+  /** ReserveIds refused an id: the entity is still written, but Datastore may allocate its id again. */
+  | 'DSPIPE_ID_NOT_RESERVED'
   | 'DSPIPE_CONFIRMATION_REQUIRED'
   | 'DSPIPE_MIGRATION_FAILED'
   | 'DSPIPE_MIGRATION_CHANGED'

@@ -8,14 +8,23 @@
  * not in the dump still owns its id. Reserving happens before the entity is
  * passed on, so there is never a moment when a restored id is written but
  * still allocatable. ReserveIds is idempotent, hence freely retried.
+ *
+ * One id a backend will not reserve fails the whole call (Firestore's emulator
+ * answers UNKNOWN, with no message, for any id of 3·2^51 or more, though it
+ * stores such ids). So a call refused for what it carries is narrowed by
+ * halves to the keys refused; the rest are reserved, each refused key goes to
+ * `onUnreserved` and is counted, and every entity still passes on: its id is
+ * merely not protected from the allocator.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import type { DatastoreClient, Connection } from '../datastore/connection.js';
 import { requestBase } from '../datastore/connection.js';
 import type { IEntity, IKey } from '../model/proto.js';
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../datastore/retry.js';
+import { DEFAULT_RETRY, grpcCode, withRetry, type RetryPolicy } from '../datastore/retry.js';
+import { errorDetails } from '../datastore/commit-refusals.js';
 import { DspipeError } from '../errors.js';
 import { keyIdentity, opKey, type WriteOp } from '../format/batching.js';
+import { formatKey } from '../model/key-text.js';
 import { NO_GAX_RETRY } from './entity-writer.js';
 
 export interface IdReserverOptions {
@@ -24,7 +33,17 @@ export interface IdReserverOptions {
   /** ReserveIds calls in flight at once (default 4): one round trip per batch would cap a kind's rate. */
   concurrency?: number;
   retry?: RetryPolicy;
+  /** A key whose id the backend refused to reserve (the entity still passes on); `error` says why. */
+  onUnreserved?: (key: IKey, error: DspipeError) => void | Promise<void>;
 }
+
+/**
+ * The codes a refusal of the call's keys comes with: INVALID_ARGUMENT (id 0,
+ * a bad key), UNKNOWN (Firestore's emulator for large ids), OUT_OF_RANGE.
+ * Other failures (permission, a missing database, …) are about the call
+ * itself: narrowing would only repeat them, so they fail the stream.
+ */
+const KEY_REFUSALS: ReadonlySet<number> = new Set([2, 3, 11]);
 
 /** Entities held until the ReserveIds call for their ids has answered. */
 interface Held {
@@ -46,8 +65,10 @@ interface Held {
 export const REMEMBER_ANCESTORS = 4096;
 
 export class IdReserver extends Transform {
-  /** Distinct keys passed to ReserveIds. */
+  /** Distinct keys reserved. */
   reserved = 0;
+  /** Keys the backend refused to reserve (each went to `onUnreserved`). */
+  unreserved = 0;
   calls = 0;
   retries = 0;
   private readonly batchSize: number;
@@ -64,7 +85,7 @@ export class IdReserver extends Transform {
   constructor(
     private readonly client: DatastoreClient,
     private readonly connection: Connection,
-    options: IdReserverOptions = {},
+    private readonly options: IdReserverOptions = {},
   ) {
     // Entities wait in `held` for their ReserveIds call; the stream buffers need hold little more.
     super({ objectMode: true, highWaterMark: 64 });
@@ -199,24 +220,55 @@ export class IdReserver extends Transform {
     this.pendingCount = 0;
     for (const [namespace, keys] of groups) {
       const all = [...keys.values()];
-      for (let i = 0; i < all.length; i += this.batchSize) {
-        const slice = all.slice(i, i + this.batchSize);
-        try {
-          await withRetry(() => this.client.reserveIds({ ...requestBase(this.connection), keys: slice }, NO_GAX_RETRY), this.retry, {
-            signal: this.abort.signal,
-            onRetry: () => void this.retries++,
-          });
-        } catch (err) {
-          throw new DspipeError('DSPIPE_RPC_FAILED', `ReserveIds failed: ${String((err as { details?: unknown }).details ?? (err as Error).message)}`, {
-            ...(namespace !== '' && { namespace }),
-            hint: 'nothing of this batch was written yet; run the restore again (upserts are idempotent)',
-            cause: err,
-          });
-        }
-        this.calls++;
-        this.reserved += slice.length;
-      }
+      for (let i = 0; i < all.length; i += this.batchSize) await this.reserve(all.slice(i, i + this.batchSize), namespace);
     }
+  }
+
+  /** Reserves `keys`; a call refused for its keys is narrowed by halves to the ones refused. */
+  private async reserve(keys: IKey[], namespace: string): Promise<void> {
+    try {
+      await withRetry(() => this.client.reserveIds({ ...requestBase(this.connection), keys }, NO_GAX_RETRY), this.retry, {
+        signal: this.abort.signal,
+        onRetry: () => void this.retries++,
+      });
+    } catch (err) {
+      const code = grpcCode(err);
+      if (code === undefined || !KEY_REFUSALS.has(code) || this.abort.signal.aborted) {
+        throw new DspipeError('DSPIPE_RPC_FAILED', `ReserveIds failed: ${errorDetails(err) || `gRPC code ${code ?? '?'} with no message`}`, {
+          ...(namespace !== '' && { namespace }),
+          hint: 'nothing of this batch was written yet; run the restore again (upserts are idempotent)',
+          cause: err,
+        });
+      }
+      if (keys.length > 1) {
+        const half = keys.length >> 1;
+        await this.reserve(keys.slice(0, half), namespace);
+        await this.reserve(keys.slice(half), namespace);
+        return;
+      }
+      await this.refused(keys[0]!, namespace, code, err);
+      return;
+    }
+    this.calls++;
+    this.reserved += keys.length;
+  }
+
+  private async refused(key: IKey, namespace: string, code: number, err: unknown): Promise<void> {
+    const path = key.path ?? [];
+    const last = path[path.length - 1];
+    const error = new DspipeError(
+      'DSPIPE_ID_NOT_RESERVED',
+      `ReserveIds refused id ${String(last?.id)}: ${errorDetails(err) || `gRPC code ${code} with no message`}`,
+      {
+        key: formatKey(key),
+        kind: last?.kind ?? '',
+        ...(namespace !== '' && { namespace }),
+        hint: 'the entity is still written, but Datastore may allocate this id to a new entity of the same kind and parent',
+        cause: err,
+      },
+    );
+    this.unreserved++;
+    await this.options.onUnreserved?.(key, error);
   }
 }
 

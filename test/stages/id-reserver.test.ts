@@ -8,6 +8,7 @@ import { IdAllocator } from '../../src/emulator/ids.js';
 import { requestBase, type DatastoreClient } from '../../src/datastore/connection.js';
 import type { IEntity, IKey } from '../../src/model/proto.js';
 import { keyIdentity } from '../../src/format/batching.js';
+import type { DspipeError } from '../../src/errors.js';
 import { collect, recordEvents, tick } from './restore-stream-helpers.js';
 
 let t: TestEmulator;
@@ -120,4 +121,37 @@ test('idReserver: reserved entities wait in it, not in its output buffer, while 
   const out: IEntity[] = [];
   for await (const e of r) out.push(e as IEntity);
   assert.deepEqual(out, entities);
+});
+
+test('idReserver: a call refused for its keys is narrowed by halves to the ids refused; the rest are reserved, every entity passes on', async () => {
+  // The real client, refusing (as Firestore's emulator does: UNKNOWN, no message) any call that carries an id ending in 7.
+  const calls: string[][] = [];
+  const client = new Proxy(t.client, {
+    get(target, prop, receiver) {
+      if (prop !== 'reserveIds') return Reflect.get(target, prop, receiver);
+      return async (request: { keys?: IKey[] }, options: unknown) => {
+        const ids = (request.keys ?? []).map((k) => String(k.path!.at(-1)!.id));
+        calls.push(ids);
+        if (ids.some((id) => id.endsWith('7'))) throw Object.assign(new Error('2 UNKNOWN: '), { code: 2, details: '' });
+        return (target.reserveIds as (r: unknown, o: unknown) => Promise<unknown>)(request, options);
+      };
+    },
+  }) as DatastoreClient;
+  const entities: IEntity[] = Array.from({ length: 20 }, (_, i) => ({ key: { partitionId: { projectId: 'r', namespaceId: 'n' }, path: [{ kind: 'N', id: String(100 + i) }] }, properties: {} }));
+  const unreserved: Array<[IKey, DspipeError]> = [];
+  const r = createIdReserver(client, t.connection, { batchSize: 8, onUnreserved: (key, error) => void unreserved.push([key, error]) });
+  const sink = collect<IEntity>();
+  await pipeline(Readable.from(entities), r, sink);
+  assert.deepEqual(sink.items, entities);
+  // batches are reserved concurrently: refusals arrive in any order
+  unreserved.sort(([a], [b]) => String(a.path![0]!.id).localeCompare(String(b.path![0]!.id)));
+  assert.deepEqual(unreserved.map(([k]) => String(k.path!.at(-1)!.id)), ['107', '117']);
+  const [, error] = unreserved[0]!;
+  assert.equal(error.code, 'DSPIPE_ID_NOT_RESERVED');
+  assert.deepEqual([error.key, error.kind, error.namespace], ['N(107) in namespace "n"', 'N', 'n']);
+  assert.match(error.message, /refused id 107: gRPC code 2 with no message/);
+  assert.deepEqual([r.reserved, r.unreserved], [18, 2]);
+  // each refused batch of 8 costs 2·log2(8) more calls, not one per key
+  assert.ok(calls.length <= 3 + 2 * 2 * 3, `${calls.length} calls`);
+  assert.ok(calls.every((ids) => ids.length <= 8));
 });
