@@ -54,7 +54,26 @@ export interface QueryPage {
   done: boolean;
 }
 
-const CONTINUE = new Set(['NOT_FINISHED', 'MORE_RESULTS_AFTER_LIMIT']);
+/**
+ * Whether a batch ends the query, as the official client decides: only
+ * NOT_FINISHED goes on, and MORE_RESULTS_AFTER_LIMIT only when the batch
+ * filled the query's limit (our page size: the next page may hold more).
+ * Google's legacy emulator ends every unlimited query, and the short last
+ * page of a limited one, with MORE_RESULTS_AFTER_LIMIT and would answer the
+ * next page with nothing and the same cursor forever (BACKENDS.md, 1);
+ * production and the Firestore emulator say NO_MORE_RESULTS there.
+ * MORE_RESULTS_AFTER_CURSOR only follows an end cursor, which we never set.
+ */
+export function isLastBatch(moreResults: string, results: number, limit: number | undefined): boolean {
+  if (moreResults === 'NOT_FINISHED') return false;
+  if (moreResults === 'MORE_RESULTS_AFTER_LIMIT') return limit === undefined || results < limit;
+  return true;
+}
+
+function limitOf(query: IQuery): number | undefined {
+  const v = (query.limit as { value?: number | null } | null | undefined)?.value;
+  return typeof v === 'number' && v > 0 ? v : undefined;
+}
 
 /** One RunQuery call (retried on transient errors): the page starting at `startCursor`. */
 export async function runQueryPage(
@@ -76,8 +95,7 @@ export async function runQueryPage(
   const results = batch.entityResults ?? [];
   const more = String(batch.moreResults ?? 'NO_MORE_RESULTS');
   const endCursor = (batch.endCursor ?? undefined) as Buffer | undefined;
-  // The only limit we set is a page size, so MORE_RESULTS_AFTER_LIMIT means "go on".
-  const done = !CONTINUE.has(more);
+  const done = isLastBatch(more, results.length, limitOf(query));
   return { results, endCursor, done };
 }
 
@@ -145,20 +163,31 @@ export async function countKind(
  * local clock may run ahead of Datastore's, and a read time in the future is
  * refused; the server's time is by definition not. Truncated to microseconds,
  * the precision Datastore accepts for read times.
+ *
+ * Undefined when the backend reports none. Google's legacy emulator never
+ * does, and it also ignores read times it is sent (BACKENDS.md, 2): a backend
+ * that reports no read time cannot be trusted to read at one.
  */
-export async function serverReadTime(client: DatastoreClient, connection: Connection, ctx: ReadContext = {}): Promise<ITimestamp> {
+export async function reportedReadTime(client: DatastoreClient, connection: Connection, ctx: ReadContext = {}): Promise<ITimestamp | undefined> {
   const probe: IKey = { partitionId: partition(connection, ''), path: [{ kind: 'dspipe-read-time', name: 'probe' }] };
   const [response] = await retrying<[ILookupResponse]>(ctx, () =>
     client.lookup({ ...requestBase(connection), keys: [probe] }, SINGLE_ATTEMPT),
   );
   const t = response.readTime;
-  if (!t || t.seconds === undefined || t.seconds === null) {
-    throw new DspipeError('DSPIPE_RPC_FAILED', 'Lookup returned no read_time to take the snapshot from', {
-      hint: 'use --no-snapshot with a Datastore emulator that does not report read times',
-    });
-  }
+  if (!t || t.seconds === undefined || t.seconds === null || (String(t.seconds) === '0' && !t.nanos)) return undefined;
   const nanos = Number(t.nanos ?? 0);
   return { seconds: String(t.seconds), nanos: nanos - (nanos % 1000) };
+}
+
+/** The server's read time, for callers that cannot go on without one. */
+export async function serverReadTime(client: DatastoreClient, connection: Connection, ctx: ReadContext = {}): Promise<ITimestamp> {
+  const t = await reportedReadTime(client, connection, ctx);
+  if (t === undefined) {
+    throw new DspipeError('DSPIPE_RPC_FAILED', 'this Datastore reports no read time (Google\'s legacy emulator never does)', {
+      hint: 'read current data instead (--no-snapshot)',
+    });
+  }
+  return t;
 }
 
 export function timestampToRfc3339(t: ITimestamp): string {
