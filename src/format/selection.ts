@@ -12,6 +12,12 @@ export const DEFAULT_NAMESPACE_TOKEN = '(default)';
 export interface NameFilter {
   include: RegExp[];
   exclude: RegExp[];
+  /**
+   * The names the include entries spell out, when every one is a plain name
+   * (no `*`): then the filter names exactly what to read and no listing is
+   * needed. Undefined when there are no includes or one is a pattern.
+   */
+  names?: string[];
 }
 
 export interface Selection {
@@ -29,6 +35,7 @@ export function parseNameFilter(spec: string | readonly string[] | undefined, op
   const filter: NameFilter = { include: [], exclude: [] };
   if (spec === undefined) return filter;
   const entries = (typeof spec === 'string' ? [spec] : spec).flatMap((s) => s.split(','));
+  const literals: (string | undefined)[] = [];
   for (const raw of entries) {
     const entry = raw.trim();
     if (entry === '' || entry === '-') {
@@ -38,7 +45,14 @@ export function parseNameFilter(spec: string | readonly string[] | undefined, op
       });
     }
     if (entry.startsWith('-')) filter.exclude.push(pattern(entry.slice(1), namespaces));
-    else filter.include.push(pattern(entry, namespaces));
+    else {
+      filter.include.push(pattern(entry, namespaces));
+      literals.push(entry.includes('*') ? undefined : namespaces && entry === DEFAULT_NAMESPACE_TOKEN ? '' : entry);
+    }
+  }
+  if (literals.length > 0 && literals.every((n) => n !== undefined)) {
+    // Excluded names drop out here, so `names` is exactly what matches().
+    filter.names = [...new Set(literals as string[])].filter((n) => matches(filter, n));
   }
   return filter;
 }

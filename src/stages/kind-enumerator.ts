@@ -1,14 +1,27 @@
 /**
- * kindEnumerator: every selected { namespace, kind } of a database, from the
- * `__namespace__` and `__kind__` metadata queries at the dump's read time.
+ * kindEnumerator: every selected { namespace, kind } of a database.
  * Namespaces come in Datastore's order (the default namespace first), kinds
  * by name; Datastore's own `__*__` kinds are never listed.
+ *
+ * What is listed, and how, follows what the selection names and what the
+ * backend answers (BACKENDS.md, difference 3):
+ * - `--namespaces` and `--kinds` that both name plain names (no `*`): nothing
+ *   is listed and no metadata query is sent; every named kind of every named
+ *   namespace is read (one that holds nothing reads as empty).
+ * - otherwise the `__namespace__` and `__kind__` metadata queries, at the read
+ *   time. Production and dspipe's emulator answer them; Google's Firestore
+ *   emulator in Datastore mode refuses both (INVALID_ARGUMENT). Then, without
+ *   a plain `--namespaces` list, only the default namespace is read, with a
+ *   warning; and kinds are found by a keys-only kindless scan of the namespace.
  */
 import { Readable } from 'node:stream';
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
-import type { IQuery, ITimestamp } from '../model/proto.js';
+import type { ITimestamp } from '../model/proto.js';
 import type { RetryPolicy } from '../datastore/retry.js';
+import { grpcCode } from '../datastore/retry.js';
 import { queryPages, type ReadContext } from '../datastore/run-query.js';
+import { isReservedName } from '../model/limits.js';
+import { compareUtf8 } from '../model/key-order.js';
 import { matches, SELECT_ALL, type Selection } from '../format/selection.js';
 
 export interface KindRef {
@@ -21,36 +34,92 @@ export interface KindEnumeratorOptions {
   readTime?: ITimestamp | undefined;
   retry?: RetryPolicy | undefined;
   onRetry?: ((err: unknown, attempt: number, delayMs: number) => void) | undefined;
+  /** Told once, in plain words, when the backend refuses metadata queries and what is read instead. */
+  onWarning?: ((message: string) => void) | undefined;
 }
 
-const RESERVED = /^__.*__$/s;
+const KEYS_ONLY = { projection: [{ property: { name: '__key__' } }], order: [{ property: { name: '__key__' }, direction: 'ASCENDING' as const }] };
 
-function keysOnly(kind: string): IQuery {
-  return { kind: [{ name: kind }], projection: [{ property: { name: '__key__' } }], order: [{ property: { name: '__key__' }, direction: 'ASCENDING' }] };
+/** A backend that does not serve a metadata query says so with INVALID_ARGUMENT or UNIMPLEMENTED. */
+function isRefusal(err: unknown): boolean {
+  const code = grpcCode(err);
+  return code === 3 || code === 12;
 }
 
 /** Names of the metadata entities a keys-only `__namespace__`/`__kind__` query returns. */
-async function* metadataNames(client: DatastoreClient, connection: Connection, namespace: string, kind: string, ctx: ReadContext) {
-  for await (const page of queryPages(client, connection, namespace, keysOnly(kind), ctx)) {
+async function metadataNames(client: DatastoreClient, connection: Connection, namespace: string, kind: string, ctx: ReadContext): Promise<string[]> {
+  const names: string[] = [];
+  for await (const page of queryPages(client, connection, namespace, { kind: [{ name: kind }], ...KEYS_ONLY }, ctx)) {
     for (const result of page.results) {
-      const element = result.entity?.key?.path?.at(-1);
       // The default namespace is the `__namespace__` entity with id 1 and no name.
-      yield element?.name ?? '';
+      names.push(result.entity?.key?.path?.at(-1)?.name ?? '');
     }
   }
+  return names;
+}
+
+/** The kinds of a namespace from a keys-only kindless scan: every key, each path's last kind. */
+async function scannedKinds(client: DatastoreClient, connection: Connection, namespace: string, ctx: ReadContext): Promise<string[]> {
+  const kinds = new Set<string>();
+  for await (const page of queryPages(client, connection, namespace, { ...KEYS_ONLY }, ctx)) {
+    for (const result of page.results) {
+      const kind = result.entity?.key?.path?.at(-1)?.kind;
+      if (kind) kinds.add(kind);
+    }
+  }
+  return [...kinds].sort(compareUtf8);
+}
+
+async function namespacesOf(client: DatastoreClient, connection: Connection, selection: Selection, ctx: ReadContext, warn: (m: string) => void): Promise<string[]> {
+  const named = selection.namespaces.names;
+  if (named !== undefined) return [...named].sort(compareUtf8);
+  try {
+    return (await metadataNames(client, connection, '', '__namespace__', ctx)).filter((ns) => matches(selection.namespaces, ns));
+  } catch (err) {
+    if (!isRefusal(err)) throw err;
+    warn(
+      `this Datastore does not list namespaces (${describe(err)}); only the default namespace is read. ` +
+        'Name the namespaces to read with --namespaces, e.g. --namespaces "(default),tenant-a".',
+    );
+    return matches(selection.namespaces, '') ? [''] : [];
+  }
+}
+
+async function kindsOf(client: DatastoreClient, connection: Connection, namespace: string, selection: Selection, ctx: ReadContext, state: { scanning: boolean }, warn: (m: string) => void): Promise<string[]> {
+  let kinds: string[];
+  if (state.scanning) kinds = await scannedKinds(client, connection, namespace, ctx);
+  else {
+    try {
+      kinds = await metadataNames(client, connection, namespace, '__kind__', ctx);
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      warn(`this Datastore does not list kinds (${describe(err)}); kinds are found by reading every key instead, which is slower. Name the kinds with --kinds to skip it.`);
+      state.scanning = true;
+      kinds = await scannedKinds(client, connection, namespace, ctx);
+    }
+  }
+  return kinds.filter((kind) => kind !== '' && !isReservedName(kind) && matches(selection.kinds, kind));
+}
+
+function describe(err: unknown): string {
+  const e = err as { details?: unknown; message?: unknown };
+  return String(e.details || e.message || err);
 }
 
 export async function* enumerateKinds(client: DatastoreClient, connection: Connection, options: KindEnumeratorOptions = {}): AsyncGenerator<KindRef> {
   const selection = options.selection ?? SELECT_ALL;
   const ctx: ReadContext = { readTime: options.readTime, retry: options.retry, onRetry: options.onRetry };
-  const namespaces: string[] = [];
-  for await (const ns of metadataNames(client, connection, '', '__namespace__', ctx)) {
-    if (matches(selection.namespaces, ns)) namespaces.push(ns);
+  const warn = (message: string) => options.onWarning?.(message);
+  const ns = selection.namespaces.names;
+  const kinds = selection.kinds.names;
+  if (ns !== undefined && kinds !== undefined) {
+    // Both named outright: read exactly those, and ask the backend nothing (a named kind that holds nothing dumps empty).
+    for (const namespace of [...ns].sort(compareUtf8)) for (const kind of [...kinds].sort(compareUtf8)) yield { namespace, kind };
+    return;
   }
-  for (const namespace of namespaces) {
-    for await (const kind of metadataNames(client, connection, namespace, '__kind__', ctx)) {
-      if (kind !== '' && !RESERVED.test(kind) && matches(selection.kinds, kind)) yield { namespace, kind };
-    }
+  const state = { scanning: false };
+  for (const namespace of await namespacesOf(client, connection, selection, ctx, warn)) {
+    for (const kind of await kindsOf(client, connection, namespace, selection, ctx, state, warn)) yield { namespace, kind };
   }
 }
 
