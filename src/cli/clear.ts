@@ -91,6 +91,7 @@ export async function run(argv: string[]): Promise<number> {
   const tasks = new Map<string, ProgressTask>();
   const onEvent = (e: ClearEvent) => {
     if (e.type === 'start') return;
+    if (e.type === 'warning') return progress.warn(`dspipe: warning: ${e.message}`);
     if (e.type === 'retry') return progress.log(`retrying ${e.kind !== undefined ? `${e.namespace ? `${e.namespace}/` : ''}${e.kind} ` : ''}in ${e.delayMs} ms: ${e.error}`);
     const id = JSON.stringify([e.namespace, e.kind]);
     if (e.type === 'kind-start') {

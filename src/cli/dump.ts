@@ -133,7 +133,7 @@ export function summaryTable(summary: DumpSummary): string {
     formatTable(rows) +
     `${formatCount(summary.entities)} entities, ${formatBytes(summary.rawBytes)} NDJSON → ${formatBytes(summary.bytes)} in ${formatDuration(summary.seconds)}` +
     ` (${formatCount(rate)} entities/s)${summary.retries ? `, ${summary.retries} retries` : ''}` +
-    `${summary.dir ? `\n→ ${summary.dir}` : ''}${summary.readTime ? ` at read time ${summary.readTime}` : ''}\n`
+    `${summary.dir ? `\n→ ${summary.dir}` : ''}${summary.readTime ? ` at read time ${summary.readTime}` : ' (current data, not a snapshot)'}\n`
   );
 }
 
@@ -164,7 +164,7 @@ export async function run(argv: string[]): Promise<number> {
   let kindsTotal = 0;
   let name = '';
   const onEvent = (e: DumpEvent) => {
-    const id = e.type === 'start' || e.type === 'retry' ? '' : JSON.stringify([e.namespace, e.kind]);
+    const id = e.type === 'start' || e.type === 'retry' || e.type === 'warning' ? '' : JSON.stringify([e.namespace, e.kind]);
     switch (e.type) {
       case 'start':
         kindsTotal = e.kinds.length;
@@ -184,6 +184,9 @@ export async function run(argv: string[]): Promise<number> {
         break;
       case 'retry':
         progress.log(`retrying ${e.kind !== undefined ? `${kindLabel(e.namespace ?? '', e.kind)} ` : ''}in ${e.delayMs} ms: ${e.error}`);
+        break;
+      case 'warning':
+        progress.warn(`dspipe: warning: ${e.message}`);
         break;
     }
   };

@@ -189,6 +189,7 @@ export async function run(argv: string[]): Promise<number> {
     else if (e.type === 'kind-progress') tasks.get(id)?.update(e.counts.read);
     else if (e.type === 'kind-done') tasks.get(id)?.done();
     else if (e.type === 'backup') progress.log(e.skipped ? `backup kept from the first run: ${e.dir}` : `backup written: ${e.dir}`);
+    else if (e.type === 'warning') progress.warn(`dspipe: warning: ${e.message}`);
     else if (e.type === 'changed-allowed') process.stderr.write(`dspipe: warning: ${e.name} changed after it was applied (--allow-changed)\n`);
   };
   const str = (flag: string) => values[flag] as string | undefined;

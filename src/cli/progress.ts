@@ -140,6 +140,13 @@ export class Progress {
   }
 
   /** Prints a line above the live area (only when enabled: a terminal is watching). */
+  /** A line the user must see even without a progress display (warnings): always written. */
+  warn(line: string): void {
+    if (this.enabled) this.clear();
+    this.stream.write(`${line}\n`);
+    if (this.enabled) this.schedule();
+  }
+
   log(line: string): void {
     if (!this.enabled) return;
     this.clear();

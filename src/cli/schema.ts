@@ -79,6 +79,7 @@ export async function run(argv: string[]): Promise<number> {
     snapshot: values['no-snapshot'] !== true,
   };
   const onEvent = (e: SchemaEvent) => {
+    if (e.type === 'warning') return progress.warn(`dspipe: warning: ${e.message}`);
     if (e.type === 'start' || e.type === 'retry') return;
     const id = `${e.namespace}\u0000${e.kind}`;
     if (e.type === 'kind-start') tasks.set(id, progress.task(`${e.namespace || '(default)'} / ${e.kind}`));

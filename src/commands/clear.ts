@@ -13,14 +13,15 @@ import { createDeleteOps, createEntityDeleter } from '../stages/entity-deleter.j
 import { createEntityReader } from '../stages/entity-reader.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import { runKinds } from './kind-scheduler.js';
-import { retryEvent, withCommandContext, type CommandContext, type KindEvents, type RetryEvent } from './context.js';
+import { retryEvent, withCommandContext, type CommandContext, type KindEvents, type RetryEvent, type WarningEvent } from './context.js';
 import { checkClearConfirmation, normalizeClearOptions, type ClearOptionsInput } from '../options/clear.js';
 
 export type ClearEvent =
   /** The kinds are known; nothing is deleted yet. */
   | { type: 'start'; target: { projectId: string; databaseId: string }; kinds: KindRef[] }
   | KindEvents<{ deleted: number }>
-  | RetryEvent;
+  | RetryEvent
+  | WarningEvent;
 
 /** clear's own options; the target (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
 export type ClearCommandOptions = ClearOptionsInput;
@@ -52,7 +53,7 @@ export async function clear(options: ClearCommandOptions, context: ClearContext 
     let commits = 0;
     let retries = 0;
     const onRetry = (ref?: KindRef) => (err: unknown, attempt: number, delayMs: number) => ctx.emit(retryEvent(err, attempt, delayMs, ref));
-    for await (const ref of enumerateKinds(client, connection, { selection: o.selection, retry, onRetry: onRetry() })) kinds.push({ ...ref, deleted: 0 });
+    for await (const ref of enumerateKinds(client, connection, { selection: o.selection, retry, onRetry: onRetry(), onWarning: (message) => ctx.emit({ type: 'warning', message }) })) kinds.push({ ...ref, deleted: 0 });
     const target = { projectId: connection.projectId, databaseId: connection.databaseId };
     ctx.emit({ type: 'start', target, kinds: kinds.map(({ namespace, kind }) => ({ namespace, kind })) });
     await runKinds(kinds, { concurrency: o.concurrency, signal: ctx.signal }, async (entry, signal) => {

@@ -78,6 +78,16 @@ export type KindEvents<Progress, Start = unknown, Done = Progress> =
   | ({ type: 'kind-progress'; namespace: string; kind: string } & Progress)
   | ({ type: 'kind-done'; namespace: string; kind: string } & Done);
 
+/**
+ * Something the user should know that does not stop the command: what this
+ * backend cannot do and what is done instead (no consistent snapshot, a
+ * namespace list it refuses). Sent once per cause; the CLI prints it.
+ */
+export interface WarningEvent {
+  type: 'warning';
+  message: string;
+}
+
 /** The `retry` event of every command, sent before each wait. */
 export interface RetryEvent {
   type: 'retry';

@@ -16,11 +16,12 @@ import { DspipeError } from '../errors.js';
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import type { RetryPolicy } from '../datastore/retry.js';
 import type { ITimestamp } from '../model/proto.js';
-import { countKind, rfc3339ToTimestamp, serverReadTime, timestampToRfc3339, type ReadContext } from '../datastore/run-query.js';
+import { countKind, reportedReadTime, rfc3339ToTimestamp, timestampToRfc3339, type ReadContext } from '../datastore/run-query.js';
 import { DUMP_DEFAULTS, normalizeDumpOptions, readTimeProblem, type DumpOptions, type NormalizedDumpOptions } from '../options/dump.js';
 import { assignFilePaths } from '../format/file-names.js';
 import { FORMAT_NAME, FORMAT_VERSION, type DumpManifest, type ManifestKind } from '../format/manifest.js';
 import { loadKindOptions, type KindOptionsFile } from '../options/kind-options.js';
+import { invalid, opt } from '../options/validate.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import { createEntityReader, ReadAheadBudget } from '../stages/entity-reader.js';
 import { createSerializer } from '../stages/serializer.js';
@@ -28,7 +29,7 @@ import { createCompressor } from '../stages/compressor.js';
 import { createFileSink } from '../stages/file-sink.js';
 import { DumpFolder, dspipeVersion, prepareFolder, readExistingManifest } from './dump-folder.js';
 import { runKinds } from './kind-scheduler.js';
-import { describeRpcError, retryEvent, withCommandContext, type CommandContext, type KindEvents, type ResolvedContext, type RetryEvent } from './context.js';
+import { describeRpcError, retryEvent, withCommandContext, type CommandContext, type KindEvents, type ResolvedContext, type RetryEvent, type WarningEvent } from './context.js';
 
 export { DUMP_LOG_FILE } from './dump-folder.js';
 /**
@@ -43,7 +44,8 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 export type DumpEvent =
   | { type: 'start'; name: string; dir: string | null; readTime: string | null; kinds: KindRef[]; resumed: number }
   | KindEvents<{ entities: number; rawBytes: number }, { total: number | undefined; splits: number }, { entities: number; rawBytes: number; bytes: number; seconds: number }>
-  | RetryEvent;
+  | RetryEvent
+  | WarningEvent;
 
 /** dump's own options; where to read from, signal, retry and onEvent come in the CommandContext. */
 export interface DumpRunOptions extends DumpOptions {
@@ -65,6 +67,9 @@ export interface DumpSummary {
   /** The dump folder, or null for `out: '-'`. */
   dir: string | null;
   readTime: string | null;
+  /** Whether the dump is one consistent snapshot; when not, `snapshotReason` says why. */
+  snapshot: boolean;
+  snapshotReason?: string;
   compression: 'zstd' | 'none';
   kinds: DumpKindSummary[];
   entities: number;
@@ -109,6 +114,14 @@ class DumpRun {
 
   log(line: string): void {
     this.folder?.log(line);
+  }
+
+  /** Why this dump is not one consistent snapshot, when it is not. */
+  snapshotReason: string | undefined;
+
+  warn(message: string): void {
+    this.log(`warning: ${message}`);
+    this.emit({ type: 'warning', message });
   }
 
   /** Splits and page size for one kind: options.json first, then flags, then the auto rule. */
@@ -234,23 +247,49 @@ export async function dump(options: DumpRunOptions = {}, context: DumpContext = 
     const run = resuming ? resumeAt(o, options, resuming) : o;
     const kept = run.dir === null ? [] : await prepareFolder(run.dir, previous, run);
 
-    let readTime: ITimestamp | undefined;
-    if (resuming) readTime = resuming.readTime === null ? undefined : rfc3339ToTimestamp(resuming.readTime);
-    else if (run.readTime !== undefined) readTime = rfc3339ToTimestamp(run.readTime);
-    else if (run.snapshot) readTime = await serverReadTime(ctx.client, connection, { retry: ctx.retry, signal: ctx.signal });
+    const { readTime, snapshotReason } = await snapshotOf(run, resuming, ctx);
     const dumpRun = new DumpRun(run, ctx, readTime, kindOptions);
+    if (snapshotReason !== undefined && run.snapshot) dumpRun.warn(snapshotReason);
     const kinds: KindRef[] = [];
-    for await (const ref of enumerateKinds(ctx.client, connection, { selection: run.selection, readTime, retry: ctx.retry, onRetry: (e, a, d) => dumpRun.onRetry(e, a, d) })) {
-      kinds.push(ref);
-    }
+    const listing = { selection: run.selection, readTime, retry: ctx.retry, onRetry: (e: unknown, a: number, d: number) => dumpRun.onRetry(e, a, d), onWarning: (m: string) => dumpRun.warn(m) };
+    for await (const ref of enumerateKinds(ctx.client, connection, listing)) kinds.push(ref);
+    dumpRun.snapshotReason = snapshotReason;
     if (run.dir === null) {
       const readTimeText = readTime === undefined ? null : timestampToRfc3339(readTime);
       ctx.emit({ type: 'start', name: run.name, dir: null, readTime: readTimeText, kinds, resumed: 0 });
       const streamed = await dumpRun.toStream(kinds, options.output ?? process.stdout);
-      return { ...summarize(run, readTimeText, streamed.kinds, dumpRun.retries, started), rawBytes: streamed.rawBytes, bytes: streamed.bytes };
+      return { ...summarize(run, readTimeText, snapshotReason, streamed.kinds, dumpRun.retries, started), rawBytes: streamed.rawBytes, bytes: streamed.bytes };
     }
     return toFolder(dumpRun, kinds, kept, resuming, started);
   });
+}
+
+/**
+ * The read time to dump at, or why there is none. A backend that reports no
+ * read time (Google's legacy emulator) also ignores the read times it is sent
+ * (BACKENDS.md, 2): the dump then reads current data, kind by kind, and says
+ * so; and an explicit --read-time is refused rather than silently read as now.
+ */
+async function snapshotOf(run: NormalizedDumpOptions, resuming: DumpManifest | undefined, ctx: ResolvedContext<DumpEvent>): Promise<{ readTime?: ITimestamp; snapshotReason?: string }> {
+  if (resuming) {
+    return resuming.readTime === null
+      ? { snapshotReason: resuming.snapshotReason ?? 'dumped with --no-snapshot' }
+      : { readTime: rfc3339ToTimestamp(resuming.readTime) };
+  }
+  if (!run.snapshot) return { snapshotReason: 'dumped with --no-snapshot: current data, kind by kind' };
+  const reported = await reportedReadTime(ctx.client, ctx.connection, { retry: ctx.retry, signal: ctx.signal });
+  if (run.readTime !== undefined) {
+    if (reported === undefined) {
+      invalid(opt('--read-time'), run.readTime, 'cannot be honoured: this Datastore reports no read time and ignores the read times it is sent (as Google\'s legacy emulator does), so it would read current data', 'leave --read-time out: the dump then reads current data and records that it is not a snapshot');
+    }
+    return { readTime: rfc3339ToTimestamp(run.readTime) };
+  }
+  if (reported !== undefined) return { readTime: reported };
+  return {
+    snapshotReason:
+      'this Datastore reports no read time (as Google\'s legacy emulator does), so the dump cannot be one consistent snapshot: ' +
+      'it reads current data, kind by kind, and the manifest records snapshot: false. Stop writes to it while dumping for a consistent copy.',
+  };
 }
 
 /** The options of a resumed dump: its compression and snapshot, checked against what was asked and what Datastore still serves. */
@@ -294,6 +333,8 @@ async function toFolder(run: DumpRun, kinds: KindRef[], kept: ManifestKind[], re
       ? { projectId: connection.projectId, databaseId: connection.databaseId }
       : { projectId: connection.projectId, databaseId: connection.databaseId, emulatorHost: connection.emulatorHost },
     readTime: readTimeText,
+    snapshot: run.readTime !== undefined,
+    ...(run.snapshotReason !== undefined && { snapshotReason: run.snapshotReason }),
     startedAt: resuming ? resuming.startedAt : new Date(started).toISOString(),
     finishedAt: null,
     complete: false,
@@ -325,17 +366,19 @@ async function toFolder(run: DumpRun, kinds: KindRef[], kept: ManifestKind[], re
   manifest.finishedAt = new Date().toISOString();
   manifest.complete = true;
   await folder.writeManifest(manifest);
-  const summary = summarize(o, readTimeText, summaries.map((k) => k!), run.retries, started);
+  const summary = summarize(o, readTimeText, run.snapshotReason, summaries.map((k) => k!), run.retries, started);
   run.log(`finished: ${summary.entities} entities, ${summary.rawBytes} raw bytes, ${summary.bytes} bytes, ${summary.retries} retries, ${summary.seconds.toFixed(1)} s`);
   await folder.flushLog();
   return summary;
 }
 
-function summarize(o: NormalizedDumpOptions, readTime: string | null, kinds: DumpKindSummary[], retries: number, started: number): DumpSummary {
+function summarize(o: NormalizedDumpOptions, readTime: string | null, snapshotReason: string | undefined, kinds: DumpKindSummary[], retries: number, started: number): DumpSummary {
   return {
     name: o.name,
     dir: o.dir,
     readTime,
+    snapshot: readTime !== null,
+    ...(snapshotReason !== undefined && { snapshotReason }),
     compression: o.compression,
     kinds,
     entities: kinds.reduce((n, k) => n + k.entities, 0),

@@ -30,14 +30,15 @@ import { rewriteKind } from '../migrate/rewrite-kind.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import type { ChangeExample } from '../migrate/transformer.js';
 import { formatKey } from '../model/key-text.js';
-import { withCommandContext, type CommandContext, type KindEvents, type ResolvedContext } from './context.js';
+import { withCommandContext, type CommandContext, type KindEvents, type ResolvedContext, type WarningEvent } from './context.js';
 
 export type MigrateEvent =
   | { type: 'migration-start'; name: string; description: string; kinds: KindRef[]; resumed: boolean; dryRun: boolean }
   | { type: 'backup'; name: string; dir: string; skipped: boolean }
   | KindEvents<{ name: string; counts: MigrationCounts }, { name: string; resumeAfter: string | null }, { name: string; counts: MigrationCounts; skipped: number }>
   | { type: 'migration-done'; name: string; counts: MigrationCounts; dryRun: boolean }
-  | { type: 'changed-allowed'; name: string };
+  | { type: 'changed-allowed'; name: string }
+  | WarningEvent;
 
 /** migrate's own options; the database (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
 export type MigrateCommandOptions = MigrateOptions;
@@ -102,14 +103,14 @@ const addCounts = (a: MigrationCounts, b: MigrationCounts): MigrationCounts => (
 });
 
 function exactFilter(names: readonly string[]): NameFilter {
-  return { include: names.map((n) => new RegExp(`^${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'su')), exclude: [] };
+  return { include: names.map((n) => new RegExp(`^${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'su')), exclude: [], names: [...names] };
 }
 
 /** The namespaces and kinds a migration touches that hold data now. */
 async function touchedKinds(ctx: Context, kinds: readonly string[], scriptNamespaces: NameFilter): Promise<KindRef[]> {
   const refs: KindRef[] = [];
   const selection = { namespaces: ctx.o.namespaces, kinds: exactFilter(kinds) };
-  for await (const ref of enumerateKinds(ctx.client, ctx.connection, { selection, retry: ctx.retry })) {
+  for await (const ref of enumerateKinds(ctx.client, ctx.connection, { selection, retry: ctx.retry, onWarning: (message) => ctx.emit({ type: 'warning', message }) })) {
     if (matches(scriptNamespaces, ref.namespace)) refs.push(ref);
   }
   return refs;

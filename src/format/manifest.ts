@@ -31,8 +31,16 @@ export interface DumpManifest {
   formatVersion: number;
   dspipeVersion: string;
   source: { projectId: string; databaseId: string; emulatorHost?: string };
-  /** RFC 3339 read time of the snapshot, or null when dumped with --no-snapshot. */
+  /** RFC 3339 read time of the snapshot, or null when the dump read current data. */
   readTime: string | null;
+  /**
+   * Whether the dump is one consistent snapshot (read at `readTime`). False
+   * with --no-snapshot, or when the backend reports no read time (Google's
+   * legacy emulator); `snapshotReason` then says why. Absent in dumps from
+   * before it was recorded: `readTime !== null` tells the same.
+   */
+  snapshot?: boolean;
+  snapshotReason?: string;
   startedAt: string;
   finishedAt: string | null;
   complete: boolean;
@@ -68,6 +76,9 @@ export function parseManifest(text: string, file: string): DumpManifest {
   }
   const source = data.source;
   if (!isRecord(source) || typeof source.projectId !== 'string' || typeof source.databaseId !== 'string') fail(file, 'has no valid source');
+  if (data.snapshot !== undefined && typeof data.snapshot !== 'boolean') fail(file, `has a snapshot flag that is not true or false: ${JSON.stringify(data.snapshot)}`);
+  if (data.snapshot === true && data.readTime === null) fail(file, 'says it is a snapshot but has no read time');
+  if (data.snapshotReason !== undefined && typeof data.snapshotReason !== 'string') fail(file, 'has a snapshotReason that is not a string');
   if (data.compression !== 'zstd' && data.compression !== 'none') fail(file, `has unknown compression ${JSON.stringify(data.compression)}`);
   if (!Array.isArray(data.kinds)) return fail(file, 'has no kinds list');
   const seen = new Set<string>();
@@ -96,6 +107,8 @@ export function formatManifest(manifest: DumpManifest): string {
     dspipeVersion: manifest.dspipeVersion,
     source: manifest.source,
     readTime: manifest.readTime,
+    ...(manifest.snapshot !== undefined && { snapshot: manifest.snapshot }),
+    ...(manifest.snapshotReason !== undefined && { snapshotReason: manifest.snapshotReason }),
     startedAt: manifest.startedAt,
     finishedAt: manifest.finishedAt,
     complete: manifest.complete,

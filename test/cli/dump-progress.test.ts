@@ -66,7 +66,7 @@ test('formatting helpers and the summary table', () => {
   assert.equal(formatDuration(Infinity), '?');
   assert.equal(formatTable([['a', 'n'], ['xx', '1,000'], ['y', '5']]), 'a       n\nxx  1,000\ny       5\n');
   const table = summaryTable({
-    name: 'n', dir: '_backup/n', readTime: '2026-11-22T09:45:00.000000Z', compression: 'zstd', retries: 2, seconds: 2,
+    name: 'n', dir: '_backup/n', readTime: '2026-11-22T09:45:00.000000Z', snapshot: true, compression: 'zstd', retries: 2, seconds: 2,
     entities: 10, rawBytes: 2048, bytes: 100,
     kinds: [{ namespace: '', kind: 'User', file: '(default)/User.ndjson.zst', entities: 10, rawBytes: 2048, bytes: 100, sha256: '0'.repeat(64), complete: true, resumed: false, seconds: 1.5 }],
   });
