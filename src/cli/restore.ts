@@ -143,9 +143,13 @@ export function restoreSummary(result: RestoreResult): string {
     `${formatCount(result.written)} entities (${formatBytes(result.bytes)}) written to ${target} in ${formatDuration(result.seconds)}` +
     ` (${formatCount(rate)} entities/s), ${formatCount(result.reservedIds)} ids reserved, ${formatCount(result.commits)} commits` +
     `${result.retries ? `, ${result.retries} retries` : ''}` +
+    `${result.unreservedIds ? `\nids not reserved: ${formatCount(result.unreservedIds)} (the backend refused them${result.unreservedIds > UNRESERVED_SHOWN ? `; the first ${UNRESERVED_SHOWN} are named above` : ', named above'}): Datastore may allocate them to new entities` : ''}` +
     `${result.rejected ? `\n${formatCount(result.rejected)} entities refused by Datastore → ${result.rejectsFile}` : ''}\n`
   );
 }
+
+/** Refused reservations named one by one before the rest are only counted. */
+const UNRESERVED_SHOWN = 10;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('restore', argv, OPTIONS, true);
@@ -160,8 +164,14 @@ export async function run(argv: string[]): Promise<number> {
   const json = values.json === true;
   const progress = createProgress({ enabled: process.stderr.isTTY === true && !quiet && !json });
   const tasks = new Map<string, ProgressTask>();
+  let unreserved = 0;
   const onEvent = (e: RestoreEvent) => {
     if (e.type === 'start') return;
+    if (e.type === 'id-not-reserved') {
+      // Each one is named, up to a screenful; the summary counts them all.
+      if (++unreserved <= UNRESERVED_SHOWN) progress.warn(`dspipe: warning: id not reserved: ${e.key}: ${e.error}`);
+      return;
+    }
     const id = JSON.stringify([e.phase, e.namespace, e.kind]);
     if (e.type === 'kind-start') {
       tasks.set(id, progress.task(`${e.phase} ${label(e.namespace, e.kind)}`, e.total));

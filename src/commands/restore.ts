@@ -30,6 +30,7 @@ import { createDecompressor } from '../stages/decompressor.js';
 import { createEntityWriter } from '../stages/entity-writer.js';
 import { createFileSource, openDump } from '../stages/file-source.js';
 import { createIdReserver } from '../stages/id-reserver.js';
+import { formatKey } from '../model/key-text.js';
 import { createKeyRewriter } from '../stages/key-rewriter.js';
 import { createParser } from '../stages/parser.js';
 import { createEntityCounter } from '../stages/entity-counter.js';
@@ -45,7 +46,13 @@ export type RestorePhase = 'verify' | 'write';
 export type RestoreEvent =
   | { type: 'start'; source: string; target: { projectId: string; databaseId: string }; kinds: KindRef[]; dryRun: boolean }
   /** `total`: the entities the kind holds (from the manifest, or the verify pass), when known. */
-  | KindEvents<{ phase: RestorePhase; entities: number; total: number | undefined }, { phase: RestorePhase; total: number | undefined }>;
+  | KindEvents<{ phase: RestorePhase; entities: number; total: number | undefined }, { phase: RestorePhase; total: number | undefined }>
+  /**
+   * The backend refused to reserve this key's id (Google's Firestore emulator
+   * refuses ids >= 3·2^51): the entity is written all the same, but Datastore
+   * might allocate its id to a new entity later.
+   */
+  | { type: 'id-not-reserved'; namespace: string; kind: string; key: string; error: string };
 
 /** restore's own options; the target (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
 export interface RestoreCommandOptions extends RestoreOptionsInput {
@@ -79,8 +86,10 @@ export interface RestoreResult {
   rejected: number;
   /** Where rejected entities were written (onError 'skip' and at least one reject). */
   rejectsFile: string | undefined;
-  /** Distinct keys passed to ReserveIds. */
+  /** Distinct keys whose ids were reserved (ReserveIds). */
   reservedIds: number;
+  /** Keys whose ids the backend refused to reserve; each was written all the same (see the `id-not-reserved` event). */
+  unreservedIds: number;
   commits: number;
   retries: number;
   bytes: number;
@@ -177,6 +186,8 @@ async function verifyPart(ctx: ResolvedContext<RestoreEvent>, part: Part, result
 
 interface WriteTotals {
   reservedIds: number;
+  /** Ids the backend refused to reserve (each reported as an `id-not-reserved` event). */
+  unreservedIds: number;
   commits: number;
   retries: number;
 }
@@ -187,7 +198,10 @@ async function writePart(run: { ctx: ResolvedContext<RestoreEvent>; o: RestoreOp
   const client: DatastoreClient = ctx.client;
   const connection: Connection = ctx.connection;
   const perKind = from.kindOptions.restore[part.entry.kind] ?? {};
-  const reserver = createIdReserver(client, connection, { retry: ctx.retry });
+  const reserver = createIdReserver(client, connection, {
+    retry: ctx.retry,
+    onUnreserved: (key, error) => ctx.emit({ type: 'id-not-reserved', namespace: part.entry.namespace, kind: part.entry.kind, key: formatKey(key), error: error.message }),
+  });
   const writer = createEntityWriter(client, connection, {
     writers: perKind.writers ?? o.writers,
     retry: ctx.retry,
@@ -214,6 +228,7 @@ async function writePart(run: { ctx: ResolvedContext<RestoreEvent>; o: RestoreOp
     result.rejected = writer.rejected;
     result.bytes = writer.bytes;
     totals.reservedIds += reserver.reserved;
+    totals.unreservedIds += reserver.unreserved;
     totals.commits += writer.commits;
     totals.retries += writer.retries + reserver.retries;
   }
@@ -237,7 +252,7 @@ export async function restore(options: RestoreCommandOptions, context: RestoreCo
     // Listened to from the start: a rejects file that fails fails the write that met it, and is reported at the end.
     const rejectsDone = rejects && finished(rejects);
     rejectsDone?.catch(() => {});
-    const totals: WriteTotals = { reservedIds: 0, commits: 0, retries: 0 };
+    const totals: WriteTotals = { reservedIds: 0, unreservedIds: 0, commits: 0, retries: 0 };
     let rejectsFile: string | undefined;
     ctx.emit({ type: 'start', source: from.label, target, kinds: from.parts.map(({ entry }) => ({ namespace: entry.namespace, kind: entry.kind })), dryRun: o.dryRun });
     try {
