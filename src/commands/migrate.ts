@@ -30,6 +30,7 @@ import { rewriteKind } from '../migrate/rewrite-kind.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import type { ChangeExample } from '../migrate/transformer.js';
 import { formatKey } from '../model/key-text.js';
+import { honoursBaseVersion } from '../migrate/base-version-probe.js';
 import { withCommandContext, type CommandContext, type KindEvents, type ResolvedContext, type WarningEvent } from './context.js';
 
 export type MigrateEvent =
@@ -94,6 +95,31 @@ function withContext<T>(context: MigrateContext, o: NormalizedMigrateOptions, bo
   );
 }
 
+const honours = new WeakMap<DatastoreClient, boolean>();
+const warned = new WeakSet<Context>();
+
+/**
+ * Says so, before the first write, when the backend ignores base_version
+ * (Google's Firestore emulator): the rewrites then cannot detect an app's
+ * concurrent write, and a migration run beside the app can overwrite it.
+ * Probed once per client, said once per command.
+ */
+async function checkConflictSafety(ctx: Context): Promise<void> {
+  let safe = honours.get(ctx.client);
+  if (safe === undefined) {
+    safe = await honoursBaseVersion(ctx.client, ctx.connection, ctx.retry, ctx.signal);
+    honours.set(ctx.client, safe);
+  }
+  if (safe || warned.has(ctx)) return;
+  warned.add(ctx);
+  ctx.emit({
+    type: 'warning',
+    message:
+      'this Datastore ignores base_version (as Google\'s Firestore emulator does), so the migration cannot detect writes the app makes ' +
+      'while it runs: a rewrite may overwrite them. Stop writes to the kinds being migrated while it runs.',
+  });
+}
+
 const addCounts = (a: MigrationCounts, b: MigrationCounts): MigrationCounts => ({
   read: a.read + b.read,
   changed: a.changed + b.changed,
@@ -141,6 +167,8 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
   const refs = spec.kinds.length === 0 ? [] : await touchedKinds(ctx, spec.kinds, spec.scriptNamespaces);
   const resuming = spec.record && !dryRun && spec.previous !== undefined && spec.previous.status !== 'applied';
   ctx.emit({ type: 'migration-start', name: script.name, description: spec.description, kinds: refs, resumed: resuming, dryRun });
+
+  if (!dryRun && refs.length > 0) await checkConflictSafety(ctx);
 
   let backupDir: string | null = null;
   if (ctx.o.backup && !dryRun) {
