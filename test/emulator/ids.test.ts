@@ -16,7 +16,8 @@ describe('emulator AllocateIds / ReserveIds', () => {
     await withEmulator(async (t) => {
       const ids = [...(await allocate(t, incomplete(500))), ...(await allocate(t, incomplete(500, 'Parent', 'p')))];
       assert.equal(new Set(ids).size, ids.length, 'unique');
-      for (const id of ids) assert.ok(BigInt(id) >= 2n ** 52n && BigInt(id) < 2n ** 53n, `scattered id ${id}`);
+      // [2^52, 3·2^51), as production and Google's emulators: Firestore's will not reserve ids past it
+      for (const id of ids) assert.ok(BigInt(id) >= 2n ** 52n && BigInt(id) < 3n * 2n ** 51n, `scattered id ${id}`);
       const sorted = [...ids].map(BigInt).sort((a, b) => (a < b ? -1 : 1));
       assert.notDeepEqual(sorted.map(String), ids, 'not handed out in ascending order');
       const [r] = await t.client.allocateIds(
@@ -25,6 +26,19 @@ describe('emulator AllocateIds / ReserveIds', () => {
       );
       assert.equal(r.keys![0]!.partitionId!.namespaceId, 'ns');
       assert.equal(r.keys![0]!.path![0]!.name, 'x');
+    });
+  });
+
+  it('allocates ids in [2^52, 3·2^51) over many allocations, by AllocateIds and by inserts of incomplete keys', async () => {
+    await withEmulator(async (t) => {
+      const ids = (await allocate(t, incomplete(2000))).map(BigInt);
+      const inserted = await commit(t, Array.from({ length: 200 }, () => ({ insert: entity(key('Item')) })));
+      for (const r of inserted.mutationResults!) ids.push(BigInt(r.key!.path![0]!.id!));
+      const [min, max] = [ids.reduce((a, b) => (a < b ? a : b)), ids.reduce((a, b) => (a > b ? a : b))];
+      assert.ok(min >= 2n ** 52n && max < 3n * 2n ** 51n, `ids from ${min} to ${max}`);
+      // spread over the range, not packed at one end
+      assert.ok(max - min > 2n ** 50n, `ids from ${min} to ${max}`);
+      assert.equal(new Set(ids).size, ids.length);
     });
   });
 

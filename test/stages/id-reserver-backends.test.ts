@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describeBackend, startTestBackend, type TestBackend } from '../helpers/backend.js';
+import { startTestEmulator } from '../helpers/emulator.js';
 import { createIdReserver } from '../../src/stages/id-reserver.js';
 import type { IEntity, IKey } from '../../src/model/proto.js';
 import type { DspipeError } from '../../src/errors.js';
@@ -52,4 +53,23 @@ test(`idReserver ${describeBackend()}: ids the backend refuses are reported with
     assert.deepEqual(refused, []);
     assert.deepEqual([r.reserved, r.unreserved], [9, 0]);
   }
+});
+
+test(`idReserver ${describeBackend()}: every id dspipe's emulator allocates is one the backend reserves`, async () => {
+  // a dump taken from our emulator must restore with its ids reserved, into Firestore's emulator too
+  const ours = await startTestEmulator({ projectId: 'ids-source' });
+  let ids: string[];
+  try {
+    const [res] = await ours.client.allocateIds({ projectId: 'ids-source', keys: Array.from({ length: 500 }, () => ({ path: [{ kind: 'A' }] })) });
+    ids = (res.keys ?? []).map((k: IKey) => String(k.path!.at(-1)!.id));
+  } finally {
+    await ours.close();
+  }
+  assert.equal(ids.length, 500);
+  const entities: IEntity[] = ids.map((id) => ({ key: { partitionId: { projectId: t.connection.projectId, namespaceId: '' }, path: [{ kind: 'A', id }] }, properties: {} }));
+  const refused: IKey[] = [];
+  const r = createIdReserver(t.client, t.connection, { onUnreserved: (k) => void refused.push(k) });
+  await pipeline(Readable.from(entities), r, collect<IEntity>());
+  assert.deepEqual(refused.map((k) => String(k.path![0]!.id)), []);
+  assert.equal(r.reserved, 500);
 });
