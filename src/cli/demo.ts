@@ -22,12 +22,18 @@ Options:
       --root DIR     where the demo dump is written (default: ${DEFAULT_ROOT})
   -n, --name NAME    dump name (default: demo-<UTC time>)
       --users N      users per namespace in the sample data (default: 50)
+      --emulator-host H:P
+                     run it against an emulator already running there (Google's
+                     or dspipe's) instead of the embedded one; the demo seeds,
+                     clears and restores only its own kinds in project --project
+      --project ID   the project on that emulator (default: dspipe-demo)
       --json         print the result as JSON on stdout
   -h, --help         this help
 
 Examples:
   npm start
   dspipe demo --root /tmp/dspipe-demo --users 500
+  dspipe demo --emulator-host localhost:8081      # e.g. gcloud beta emulators datastore start
   dspipe cat _backup/demo-*/tenant-a/Post.ndjson.zst | head -2
 
 Exit codes: 0 the restored data equals the original, 1 it does not (or a step failed), 2 bad usage.
@@ -38,6 +44,8 @@ export async function run(argv: string[]): Promise<number> {
     root: { type: 'string' },
     name: { type: 'string', short: 'n' },
     users: { type: 'string' },
+    'emulator-host': { type: 'string' },
+    project: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   }, true);
@@ -54,7 +62,12 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.root !== undefined && { root: values.root as string }),
     ...(values.name !== undefined && { name: values.name as string }),
     ...(values.users !== undefined && { users: values.users as string }),
-  }, { onEvent: (e) => write(e.line) });
+  }, {
+    onEvent: (e) => write(e.line),
+    ...(values['emulator-host'] !== undefined && {
+      connection: { emulatorHost: values['emulator-host'] as string, ...(values.project !== undefined && { projectId: values.project as string }) },
+    }),
+  });
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     write(result.ok

@@ -5,7 +5,9 @@
  * Lookup returns it (keys, every value type, meaning, excludeFromIndexes).
  */
 import { startEmulator } from '../emulator/index.js';
-import { createClient, resolveConnection } from '../datastore/connection.js';
+import { createClient, resolveConnection, type ConnectionOptions } from '../datastore/connection.js';
+import { DEFAULT_NAMESPACE_TOKEN } from '../format/selection.js';
+import { DspipeError } from '../errors.js';
 import { DEMO_NAMESPACES, sampleDataset } from '../demo/dataset.js';
 import { compareEntities, lookupAll, seedEntities } from '../demo/seed.js';
 import { dump } from './dump.js';
@@ -28,8 +30,11 @@ export type DemoStep = 'emulator' | 'seed' | 'dump' | 'clear' | 'restore' | 'ver
 /** Each step as it happens, as one line of text (and lines naming what differs, after verify). */
 export type DemoEvent = { type: 'step'; step: DemoStep; line: string };
 
-/** The demo talks to its own emulator, so its context has no connection or client. */
-export type DemoContext = Pick<CommandContext<DemoEvent>, 'signal' | 'retry' | 'onEvent'>;
+/**
+ * The demo starts its own emulator unless `connection` names one (an
+ * emulator only: the demo clears what it seeded); it makes its own client.
+ */
+export type DemoContext = Pick<CommandContext<DemoEvent>, 'connection' | 'signal' | 'retry' | 'onEvent'>;
 
 export interface DemoResult {
   ok: boolean;
@@ -46,13 +51,20 @@ export interface DemoResult {
 
 export async function demo(options: DemoOptions = {}, context: DemoContext = {}): Promise<DemoResult> {
   const { root, name, users } = normalizeDemoOptions(options);
-  return withCommandContext(context, (ctx) => run(root, name, users, ctx));
+  const external = context.connection;
+  if (external !== undefined && (external.emulatorHost ?? process.env.DATASTORE_EMULATOR_HOST ?? '') === '') {
+    throw new DspipeError('DSPIPE_INVALID_OPTION', 'the demo runs only against an emulator: it clears the data it seeded', {
+      hint: 'leave the connection out for the embedded emulator, or name one with --emulator-host HOST:PORT',
+    });
+  }
+  const { connection: _external, ...rest } = context;
+  return withCommandContext(rest, (ctx) => run(root, name, users, ctx, external));
 }
 
-async function run(root: string, name: string, users: number, ctx: ResolvedContext<DemoEvent>): Promise<DemoResult> {
+async function run(root: string, name: string, users: number, ctx: ResolvedContext<DemoEvent>, external: ConnectionOptions | undefined): Promise<DemoResult> {
   const started = performance.now();
   const log = (step: DemoStep, line: string) => ctx.emit({ type: 'step', step, line });
-  const projectId = 'dspipe-demo';
+  const projectId = external?.projectId ?? 'dspipe-demo';
   const step = async <T>(title: DemoStep, body: () => Promise<T>, describe: (value: T) => string): Promise<T> => {
     const t0 = performance.now();
     const value = await body();
@@ -60,22 +72,28 @@ async function run(root: string, name: string, users: number, ctx: ResolvedConte
     return value;
   };
 
-  const emulator = await startEmulator({ port: 0 });
-  const connection = resolveConnection({ emulatorHost: emulator.address, projectId }, {});
+  const emulator = external === undefined ? await startEmulator({ port: 0 }) : undefined;
+  const connection = resolveConnection({ ...external, emulatorHost: emulator?.address ?? external?.emulatorHost, projectId });
   const client = createClient(connection);
   const on = { connection, client, signal: ctx.signal, retry: ctx.retry };
   try {
-    log('emulator', `emulator  started on ${emulator.address} (project ${projectId})`);
+    log('emulator', emulator ? `emulator  started on ${emulator.address} (project ${projectId})` : `emulator  ${connection.emulatorHost} (project ${projectId})`);
     const entities = sampleDataset({ projectId, users });
+    // What the demo wrote, named outright: dump and clear then list nothing, which every
+    // backend serves (Google's Firestore emulator refuses the __namespace__/__kind__ queries).
+    const selection = {
+      namespaces: DEMO_NAMESPACES.map((ns) => (ns === '' ? DEFAULT_NAMESPACE_TOKEN : ns)),
+      kinds: [...new Set(entities.map((e) => e.key!.path!.at(-1)!.kind!))],
+    };
     const keys = entities.map((e) => e.key!);
     const kinds = new Set(entities.map((e) => `${e.key!.partitionId!.namespaceId}/${e.key!.path!.at(-1)!.kind}`));
     await step('seed', () => seedEntities(client, connection, entities),
       (n) => `${n} entities, ${kinds.size} kinds in ${DEMO_NAMESPACES.length} namespaces: parents/children, references, blobs, two ~900 KB values, every value type`);
     const original = await lookupAll(client, connection, keys);
 
-    const dumped = await step('dump', () => dump({ root, name }, on),
+    const dumped = await step('dump', () => dump({ root, name, ...selection }, on),
       (s) => `${s.entities} entities in ${s.kinds.length} kind files → ${s.dir} (${(s.bytes / 1024).toFixed(0)} KiB zstd)`);
-    const cleared = await step('clear', () => clear({ yes: true }, on), (r) => `${r.deleted} entities deleted`);
+    const cleared = await step('clear', () => clear({ yes: true, ...selection }, on), (r) => `${r.deleted} entities deleted`);
     const left = await lookupAll(client, connection, keys);
     if (left.size !== 0) log('clear', `clear     ${left.size} entities still there!`);
     const restored = await step('restore', () => restore({ root, name }, on),
@@ -100,6 +118,6 @@ async function run(root: string, name: string, users: number, ctx: ResolvedConte
     };
   } finally {
     await client.close();
-    await emulator.stop();
+    await emulator?.stop();
   }
 }
