@@ -79,9 +79,10 @@ async function run(root: string, name: string, users: number, ctx: ResolvedConte
   try {
     log('emulator', emulator ? `emulator  started on ${emulator.address} (project ${projectId})` : `emulator  ${connection.emulatorHost} (project ${projectId})`);
     const entities = sampleDataset({ projectId, users });
-    // What the demo wrote, named outright: dump and clear then list nothing, which every
-    // backend serves (Google's Firestore emulator refuses the __namespace__/__kind__ queries).
-    const selection = {
+    // On an emulator of someone else's, what the demo wrote is named outright: dump and clear touch
+    // nothing else and list nothing, which every backend serves (Google's Firestore emulator refuses
+    // the __namespace__/__kind__ queries). Its own emulator holds only the demo: everything is listed.
+    const selection = external === undefined ? {} : {
       namespaces: DEMO_NAMESPACES.map((ns) => (ns === '' ? DEFAULT_NAMESPACE_TOKEN : ns)),
       kinds: [...new Set(entities.map((e) => e.key!.path!.at(-1)!.kind!))],
     };
