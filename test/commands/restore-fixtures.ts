@@ -44,13 +44,15 @@ export async function writeDumpFolder(
   return manifest;
 }
 
-/** Every entity of the database (all namespaces, all kinds), via a kindless query per namespace. */
-export async function readAll(client: DatastoreClient, connection: Connection): Promise<IEntity[]> {
+/**
+ * Every entity of the database (all namespaces, all kinds), via a kindless
+ * query per namespace. Namespaces come from `__namespace__`; where the backend
+ * refuses that query (Google's Firestore emulator, BACKENDS.md 3) from
+ * `namespaces`, which such a caller must give (the ones it wrote to).
+ */
+export async function readAll(client: DatastoreClient, connection: Connection, namespaces?: readonly string[]): Promise<IEntity[]> {
   const out: IEntity[] = [];
-  const namespaces: string[] = [];
-  const [nsRes] = await client.runQuery({ ...requestBase(connection), partitionId: { projectId: connection.projectId, databaseId: connection.databaseId, namespaceId: '' }, query: { kind: [{ name: '__namespace__' }] } });
-  for (const r of nsRes.batch?.entityResults ?? []) namespaces.push(r.entity!.key!.path!.at(-1)!.name ?? '');
-  for (const ns of namespaces) {
+  for (const ns of await namespacesOf(client, connection, namespaces)) {
     let cursor: Buffer | Uint8Array | undefined;
     for (;;) {
       const [res] = await client.runQuery({
@@ -67,6 +69,18 @@ export async function readAll(client: DatastoreClient, connection: Connection): 
     }
   }
   return out;
+}
+
+async function namespacesOf(client: DatastoreClient, connection: Connection, given: readonly string[] | undefined): Promise<string[]> {
+  try {
+    const [res] = await client.runQuery({ ...requestBase(connection), partitionId: { projectId: connection.projectId, databaseId: connection.databaseId, namespaceId: '' }, query: { kind: [{ name: '__namespace__' }] } });
+    const names: string[] = [];
+    for (const r of res.batch?.entityResults ?? []) names.push(r.entity!.key!.path!.at(-1)!.name ?? '');
+    return names;
+  } catch (err) {
+    if ((err as { code?: number }).code !== 3 || given === undefined) throw err;
+    return [...new Set(given)];
+  }
 }
 
 export const keysOf = (entities: readonly IEntity[]): IKey[] => entities.map((e) => e.key!);

@@ -489,7 +489,7 @@ export function freshProjectId(prefix = 'dspipe-test'): string {
   return `${prefix}-${++projectCounter}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Connects to the backend DSPIPE_TEST_BACKEND names, in a project of its own. */
+/** Connects to the backend DSPIPE_TEST_BACKEND (or `backend`) names, in a project of its own. */
 export async function startTestBackend(options: TestBackendOptions = {}): Promise<TestBackend> {
   const name = options.backend ?? backendName();
   const server = name === 'dspipe' ? dspipeServer(await startEmulator({ port: 0 })) : await googleServer(name);
