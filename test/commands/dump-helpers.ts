@@ -5,6 +5,7 @@ import { DecompressStream } from 'zstd-napi';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { parseManifest, type DumpManifest } from '../../src/format/manifest.js';
+import type { TestEmulator } from '../helpers/emulator.js';
 
 export async function readManifest(dir: string): Promise<DumpManifest> {
   return parseManifest(await readFile(join(dir, 'manifest.json'), 'utf8'), join(dir, 'manifest.json'));
@@ -39,3 +40,9 @@ export function timeless(m: DumpManifest): unknown {
   const { startedAt: _s, finishedAt: _f, readTime: _r, source: _src, ...rest } = m;
   return rest;
 }
+
+/**
+ * test/stages/seed.ts's helpers are typed for a TestEmulator but use only its
+ * connection and client, which every test backend has.
+ */
+export const seedTarget = (b: Pick<TestEmulator, 'connection' | 'client'>): TestEmulator => b as TestEmulator;

@@ -3,16 +3,17 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
-import { schema } from '../../src/commands/schema.js';
+import { backendTraits, namespacesToName, startTestBackend, todoOn, type TestBackend } from '../helpers/backend.js';
+import { schema, type SchemaEvent } from '../../src/commands/schema.js';
 import { dump } from '../../src/commands/dump.js';
 import { migrateUp } from '../../src/commands/migrate.js';
 import { commit, expectedCounts, migrationsDir, seedUsers } from '../migrate/fixtures.js';
 import { isDspipeError } from '../../src/errors.js';
 
-let t: TestEmulator;
+let t: TestBackend;
+const traits = backendTraits();
 before(async () => {
-  t = await startTestEmulator();
+  t = await startTestBackend();
 });
 after(() => t.close());
 
@@ -31,9 +32,15 @@ test('live, from a dump, and after the migration: schema tells the birthday stor
   ]);
   const common = { connection: t.connection, client: t.client };
 
-  const live = await schema({ namespaces: '(default)' }, common);
+  const warnings: string[] = [];
+  const live = await schema({ namespaces: '(default)' }, { ...common, onEvent: (e: SchemaEvent) => void (e.type === 'warning' && warnings.push(e.message)) });
   assert.equal(live.source, 'live');
-  assert.ok(live.readTime);
+  if (traits.readTimes) assert.ok(live.readTime);
+  else {
+    // No read times: the scan reads current data, and says so.
+    assert.equal(live.readTime, null);
+    assert.ok(warnings.some((w) => /no read time/.test(w)), JSON.stringify(warnings));
+  }
   assert.deepEqual(live.kinds.map((k) => [k.namespace, k.kind, k.entities]), [['', 'Profile', 2], ['', 'User', N]]);
   const user = live.kinds[1]!;
   assert.deepEqual(user.properties.birthday, {
@@ -50,12 +57,13 @@ test('live, from a dump, and after the migration: schema tells the birthday stor
   assert.deepEqual(profile.properties['tags[]']!.types, { boolean: 1, string: 1 });
   assert.equal(profile.properties.tags!.missing, 1);
 
-  const kindsOnly = await schema({ kinds: 'User' }, common);
+  const both = namespacesToName(['', 'tenant']);
+  const kindsOnly = await schema({ kinds: 'User', ...(both && { namespaces: both }) }, common);
   assert.deepEqual(kindsOnly.kinds.map((k) => [k.namespace, k.kind, k.entities]), [['', 'User', N], ['tenant', 'User', 5]]);
 
   // The dump has the same story, read offline.
   const root = await mkdtemp(join(tmpdir(), 'dspipe-schema-'));
-  await dump({ root, name: 'before', kinds: 'User' }, { connection: { projectId: t.connection.projectId, emulatorHost: t.emulator.address } });
+  await dump({ root, name: 'before', kinds: 'User' }, { connection: { projectId: t.connection.projectId, emulatorHost: t.emulatorHost } });
   const offline = await schema({ from: join(root, 'before'), namespaces: '(default)' });
   assert.equal(offline.source, 'dump');
   assert.deepEqual(offline.kinds, live.kinds.filter((k) => k.kind === 'User'));
@@ -66,6 +74,7 @@ test('live, from a dump, and after the migration: schema tells the birthday stor
   // and the old dump still says what was there before
   assert.deepEqual((await schema({ from: join(root, 'before'), namespaces: '(default)' })).kinds[0]!.properties.birthday!.types, { timestamp: exp.timestamp, string: exp.string });
 
+  if (!traits.listsProperties) return; // __property__ answers nothing here: the next test
   const fast = await schema({ fast: true, namespaces: '(default)' }, common);
   assert.equal(fast.source, 'metadata');
   assert.deepEqual(fast.kinds, []);
@@ -74,6 +83,30 @@ test('live, from a dump, and after the migration: schema tells the birthday stor
   assert.equal(fastUser.properties.bio, undefined, 'unindexed properties are not in __property__');
   assert.deepEqual(fast.metadata.map((k) => k.kind), ['DspipeMigration', 'Profile', 'User']);
 });
+
+test(
+  '--fast where __property__ lists nothing says so instead of reporting no properties',
+  todoOn('firestore', "waiting for schema --fast to warn when __property__ returns nothing (Firestore's emulator: 0 rows, BACKENDS.md 3); today it reports an empty list with no warning"),
+  async () => {
+    const b = await t.fresh();
+    try {
+      await seedUsers(b.client, b.connection, 5);
+      const warnings: string[] = [];
+      const fast = await schema({ fast: true, namespaces: '(default)' }, { connection: b.connection, client: b.client, onEvent: (e) => void (e.type === 'warning' && warnings.push(e.message)) });
+      assert.equal(fast.source, 'metadata');
+      if (traits.listsProperties) {
+        assert.deepEqual(fast.metadata.map((k) => k.kind), ['User']);
+        assert.deepEqual(warnings, []);
+      } else {
+        assert.deepEqual(fast.metadata, []);
+        assert.equal(warnings.length, 1, JSON.stringify(warnings));
+        assert.match(warnings[0]!, /__property__|propert/);
+      }
+    } finally {
+      await b.close();
+    }
+  },
+);
 
 test('schema --from refuses a missing dump and a damaged one without touching Datastore', async () => {
   await assert.rejects(schema({ from: '/nonexistent/dump' }), (err: unknown) => isDspipeError(err, 'DSPIPE_NOT_FOUND'));
