@@ -132,7 +132,8 @@ export function sampleDataset(options: DatasetOptions): IEntity[] {
         ],
       },
     },
-    withMeaning: { integerValue: '42', meaning: 15 },
+    // meanings Datastore keeps (15 TEXT is for unindexed strings only; Google's emulators refuse it elsewhere)
+    withMeaning: { stringValue: '42', meaning: 15, excludeFromIndexes: true },
     gdBlob: { blobValue: Buffer.from('ZGF0YQ==', 'base64'), meaning: 16, excludeFromIndexes: true },
     textMeaning: { stringValue: 'long text', meaning: 15, excludeFromIndexes: true },
   };

@@ -1,13 +1,19 @@
 /**
  * Property validation, as Datastore does it on write: reserved and over-long
  * names, indexed strings and blobs over 1,500 bytes, timestamps and geo points
- * out of range, arrays in arrays, key values. The entity size limit is
- * checked with model/storage-size.ts by the caller (commit.ts).
+ * out of range, arrays in arrays, meanings that do not fit their value
+ * (meanings.ts), key values. The entity size limit is checked with
+ * model/storage-size.ts by the caller (commit.ts).
  */
 import { isReservedName, MAX_INDEXED_BYTES, MAX_NAME_BYTES, MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from '../model/limits.js';
 import type { Value as IValue } from '../model/proto.js';
+import type { ValueField } from '../model/value-types.js';
 import { normalizeKey, type RequestScope } from './keys.js';
+import { keepsMeaning, meaningRefusal, POINT_WITHOUT_V3_MEANING, URL_MEANING } from './meanings.js';
 import { invalidArgument } from './rpc-error.js';
+
+/** A refusal in Google's words, with where it happened after them. */
+const refused = (google: string, where: string, path: string) => invalidArgument(`${google} (${where}, property "${path}")`);
 
 function blobLength(b: unknown): number {
   if (b === null || b === undefined) return 0;
@@ -31,23 +37,31 @@ export function validateProperties(
     if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {
       throw invalidArgument(`${where}: property name "${name.slice(0, 40)}..." is longer than ${MAX_NAME_BYTES} bytes`);
     }
-    validateValue(properties![name]!, name, scope, where, false, false);
+    validateValue(properties![name]!, name, name, scope, where, false, false);
   }
 }
 
+/** `name` is the property's path for our messages, `leaf` its own name for Google's. */
 function validateValue(
   v: IValue,
   name: string,
+  leaf: string,
   scope: RequestScope,
   where: string,
   inArray: boolean,
   parentExcluded: boolean,
 ): void {
   const excluded = parentExcluded || v.excludeFromIndexes === true;
-  if (v.meaning === 18) throw invalidArgument(`${where}: property "${name}" has meaning 18, which is reserved`);
+  const field = v.valueType as ValueField | undefined;
+  if (v.meaning && field !== undefined) {
+    const refusal = meaningRefusal(v, field, leaf, v.excludeFromIndexes === true);
+    if (refusal !== undefined) throw refused(refusal, where, name);
+    if (!keepsMeaning(v, field, v.excludeFromIndexes === true)) v.meaning = 0;
+  }
   switch (v.valueType) {
     case 'stringValue':
-      if (!excluded && Buffer.byteLength(v.stringValue ?? '', 'utf8') > MAX_INDEXED_BYTES) {
+      // a URL may be indexed up to its own limit, checked with its meaning
+      if (!excluded && v.meaning !== URL_MEANING && Buffer.byteLength(v.stringValue ?? '', 'utf8') > MAX_INDEXED_BYTES) {
         throw invalidArgument(
           `${where}: the value of property "${name}" is longer than ${MAX_INDEXED_BYTES} bytes` +
             ' (set excludeFromIndexes on it to store longer strings)',
@@ -81,7 +95,8 @@ function validateValue(
     case 'geoPointValue': {
       const lat = v.geoPointValue?.latitude ?? 0;
       const lng = v.geoPointValue?.longitude ?? 0;
-      if (!(lat >= -90 && lat <= 90) || !(lng >= -180 && lng <= 180)) {
+      // a v3 point (meaning 23) was never range-checked, and Datastore keeps it as it is
+      if (v.meaning !== POINT_WITHOUT_V3_MEANING && (!(lat >= -90 && lat <= 90) || !(lng >= -180 && lng <= 180))) {
         throw invalidArgument(`${where}: property "${name}" has an invalid geo point (${lat}, ${lng})`);
       }
       return;
@@ -105,18 +120,18 @@ function validateValue(
       }
       for (const sub in e.properties ?? {}) {
         if (isReservedName(sub)) throw invalidArgument(`${where}: property name "${name}.${sub}" is reserved`);
-        validateValue(e.properties![sub]!, `${name}.${sub}`, scope, where, false, excluded);
+        validateValue(e.properties![sub]!, `${name}.${sub}`, sub, scope, where, false, excluded);
       }
       return;
     }
     case 'arrayValue':
-      if (inArray) throw invalidArgument(`${where}: property "${name}" is an array inside an array, which Datastore does not allow`);
+      // The documented API: an array "cannot contain another array value". The legacy
+      // emulator takes an empty inner array ([[]]), Firestore's refuses it too; so do we.
+      if (inArray) throw refused('list_value cannot contain a Value containing another list_value.', where, name);
       if (v.excludeFromIndexes === true) {
-        throw invalidArgument(
-          `${where}: property "${name}": an array value cannot have excludeFromIndexes set; set it on the array's values`,
-        );
+        throw invalidArgument(`Exclude from indexes cannot be set on a list value (${where}, property "${name}": set it on the array's values)`);
       }
-      for (const e of v.arrayValue?.values ?? []) validateValue(e, name, scope, where, true, excluded);
+      for (const e of v.arrayValue?.values ?? []) validateValue(e, name, leaf, scope, where, true, excluded);
       return;
     default:
       throw invalidArgument(`${where}: property "${name}" has no value type`);

@@ -48,7 +48,7 @@ function rich(k: IKey): IEntity {
       arrayValue: {
         values: [
           { integerValue: '1', excludeFromIndexes: true },
-          { doubleValue: 1, meaning: 7 },
+          { integerValue: '253402300800000000', meaning: 7 },
           { stringValue: 'x'.repeat(2000), excludeFromIndexes: true },
           { nullValue: 'NULL_VALUE' },
           { entityValue: { key: key('', { kind: 'Emb', name: 'e' }), properties: { a: { booleanValue: true } } } },
@@ -57,7 +57,7 @@ function rich(k: IKey): IEntity {
     },
     embedded: { entityValue: { properties: { x: { integerValue: '5', excludeFromIndexes: true } } } },
     deep,
-    meaningful: { stringValue: 'x', meaning: 15 },
+    meaningful: { stringValue: 'x', meaning: 15, excludeFromIndexes: true },
   };
   return { key: k, properties: props } as IEntity;
 }

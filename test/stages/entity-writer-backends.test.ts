@@ -11,7 +11,7 @@ import { describeBackend, startTestBackend, type TestBackend } from '../helpers/
 import { createEntityWriter } from '../../src/stages/entity-writer.js';
 import { mutationBytes, type WriteOp } from '../../src/format/batching.js';
 import type { DatastoreClient } from '../../src/datastore/connection.js';
-import type { ICommitRequest, IKey, IValue } from '../../src/model/proto.js';
+import type { ICommitRequest, IEntity, IKey, IValue } from '../../src/model/proto.js';
 import { isDspipeError } from '../../src/errors.js';
 import { lookupAll } from '../../src/demo/seed.js';
 
@@ -125,7 +125,27 @@ describe(`entityWriter: each backend's refusal maps to the same dspipe error cod
     assert.equal(await refusedAs(one('Long', 'indexed', { stringValue: 'y'.repeat(1501) })), 'DSPIPE_REJECTED_ENTITY');
   });
 
+  test('a meaning that does not fit its value is DSPIPE_REJECTED_ENTITY', async () => {
+    assert.equal(await refusedAs(one('Meaning', 'int14', { integerValue: '5', meaning: 14 })), 'DSPIPE_REJECTED_ENTITY');
+    assert.equal(await refusedAs(one('Meaning', 'str22', { stringValue: 'p', meaning: 22 })), 'DSPIPE_REJECTED_ENTITY');
+  });
+
   test('an array inside an array is DSPIPE_REJECTED_ENTITY', async () => {
     assert.equal(await refusedAs(one('Nested', 'a', { arrayValue: { values: [{ arrayValue: { values: [{ integerValue: '1' }] } }] } })), 'DSPIPE_REJECTED_ENTITY');
+  });
+
+  test('what Datastore keeps is written: text (15) and zlib (22) unindexed, a URL (2) indexed past 1,500 bytes', async () => {
+    const entity: IEntity = {
+      key: key('Kept', 'k'),
+      properties: {
+        text: { stringValue: 't'.repeat(3000), meaning: 15, excludeFromIndexes: true },
+        zlib: { blobValue: Buffer.from([1, 2, 3]), meaning: 22, excludeFromIndexes: true },
+        url: { stringValue: `https://example.com/${'u'.repeat(1600)}`, meaning: 2 },
+      },
+    };
+    const w = createEntityWriter(t.client, t.connection);
+    await pipeline(Readable.from([[{ op: 'upsert' as const, entity }]]), w);
+    const [back] = [...(await lookupAll(t.client, t.connection, [entity.key!])).values()];
+    assert.deepEqual([back!.properties!.text!.meaning, back!.properties!.zlib!.meaning, back!.properties!.url!.meaning], [15, 22, 2]);
   });
 });
