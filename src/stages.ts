@@ -32,7 +32,7 @@ export { createIdReserver } from './stages/id-reserver.js';
 export type { IdReserverOptions } from './stages/id-reserver.js';
 export { createBatcher } from './stages/batcher.js';
 export type { BatcherOptions } from './stages/batcher.js';
-export { createEntityWriter } from './stages/entity-writer.js';
+export { createEntityWriter, CommitBudget } from './stages/entity-writer.js';
 export type { EntityWriterOptions } from './stages/entity-writer.js';
 export { createDeleteOps, createEntityDeleter } from './stages/entity-deleter.js';
 export type { EntityDeleterOptions } from './stages/entity-deleter.js';
