@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { startTestBackend, todoOn, type TestBackend } from '../helpers/backend.js';
 import { migrateStatus, migrateUp } from '../../src/commands/migrate.js';
 import { birthdayString, commit, kindLines, migrationsDir, readKind, seedUsers, user, userKey } from '../migrate/fixtures.js';
 import { EntityHelper } from '../../src/format/entity-helper.js';
@@ -11,16 +11,23 @@ import { isDspipeError, type DspipeError } from '../../src/errors.js';
 import { MIGRATION_KIND } from '../../src/options/migrate.js';
 import type { Connection } from '../../src/datastore/connection.js';
 
-let t: TestEmulator;
+let t: TestBackend;
 before(async () => {
-  t = await startTestEmulator();
+  t = await startTestBackend();
 });
 after(() => t.close());
 
 const N = 120;
-/** Each test works in its own database, so they never see each other's data or records. */
-function db(name: string): { connection: Connection; client: TestEmulator['client'] } {
-  return { connection: { ...t.connection, databaseId: name }, client: t.client };
+/** Each test works in its own named database of its own project, so they never see each other's data or records. */
+type Db = { connection: Connection; client: TestBackend['client'] };
+const opened: TestBackend[] = [];
+after(async () => {
+  for (const b of opened) await b.close();
+});
+async function db(name: string): Promise<Db> {
+  const b = await t.fresh({ databaseId: name });
+  opened.push(b);
+  return { connection: b.connection, client: b.client };
 }
 
 /** A script converting birthdays like the example, but misbehaving on one entity. */
@@ -37,7 +44,7 @@ export function transform(user) {
 `;
 
 /** Every entity is either exactly as seeded or exactly converted: nothing half-written. */
-async function assertConsistent(c: ReturnType<typeof db>): Promise<{ converted: number; original: number }> {
+async function assertConsistent(c: Db): Promise<{ converted: number; original: number }> {
   let converted = 0;
   let original = 0;
   const entities = await readKind(c.client, c.connection, 'User');
@@ -62,7 +69,7 @@ for (const [label, misbehave, message] of [
   ['returns a plain object', "return { hello: 'world' };", /not an entity/],
 ] as const) {
   test(`a script that ${label} stops with DSPIPE_MIGRATION_FAILED naming the script and the key; migrated entities stay consistent`, async () => {
-    const c = db(`bad-${label.replaceAll(' ', '-')}`);
+    const c = await db(`bad-${label.replaceAll(' ', '-')}`);
     await seedUsers(c.client, c.connection, N);
     const dir = await migrationsDir({ '0001-bad.mjs': badScript(misbehave) }, false);
     const err = await migrateUp({ dir, checkpointEvery: 10, writers: 2 }, c).then(
@@ -99,7 +106,7 @@ for (const [label, misbehave, message] of [
 }
 
 test('a changed applied script is refused with DSPIPE_MIGRATION_CHANGED unless allowChanged', async () => {
-  const c = db('changed');
+  const c = await db('changed');
   await seedUsers(c.client, c.connection, 10);
   const dir = await migrationsDir();
   await migrateUp({ dir }, c);
@@ -113,7 +120,7 @@ test('a changed applied script is refused with DSPIPE_MIGRATION_CHANGED unless a
 });
 
 test('--dry-run reads and transforms everything, writes nothing, reports counts and before/after examples', async () => {
-  const c = db('dry');
+  const c = await db('dry');
   await seedUsers(c.client, c.connection, N);
   const before = await kindLines(c.client, c.connection, 'User');
   const dir = await migrationsDir();
@@ -134,7 +141,7 @@ test('--dry-run reads and transforms everything, writes nothing, reports counts 
 });
 
 test('up runs in name order, stops at --to, and a transform returning null deletes', async () => {
-  const c = db('order');
+  const c = await db('order');
   await seedUsers(c.client, c.connection, 100);
   const dir = await migrationsDir({
     '0002-drop-without-birthday.mjs': `export const kinds = ['User'];
@@ -157,7 +164,7 @@ export const transform = (u) => (u.has('birthday') ? undefined : null);`,
 });
 
 test('a script that cannot load, or exports no transform, stops before anything is written', async () => {
-  const c = db('load');
+  const c = await db('load');
   await seedUsers(c.client, c.connection, 10);
   const before = await kindLines(c.client, c.connection, 'User');
   const syntax = await migrationsDir({ '0002-broken.ts': 'export const kind = ;' });
@@ -170,29 +177,33 @@ test('a script that cannot load, or exports no transform, stops before anything 
   assert.deepEqual(await kindLines(c.client, c.connection, 'User'), before);
 });
 
-test('a script limits its namespaces; --namespaces limits only dry runs of up', async () => {
-  const c = db('ns');
-  await seedUsers(c.client, c.connection, 10);
-  await seedUsers(c.client, c.connection, 10, 'tenant-a');
-  await commit(c.client, c.connection, [{ upsert: { key: userKey(c.connection, 99, 'tenant-b'), properties: { birthday: { timestampValue: { seconds: '0', nanos: 0 } } } } }]);
-  const dir = await migrationsDir({
-    '0001-birthday-to-string.mjs': `export const kind = 'User';
+test(
+  'a script limits its namespaces; --namespaces limits only dry runs of up',
+  todoOn('firestore', "waiting for migrate up to reach namespaces besides the default where __namespace__ is refused: the script's namespaces '-tenant-b' is a pattern, so the listing is asked for, refused, and only '' is migrated (with a warning), while --namespaces is refused for an up that is not a dry run; today up migrates [''] instead of ['', 'tenant-a']"),
+  async () => {
+    const c = await db('ns');
+    await seedUsers(c.client, c.connection, 10);
+    await seedUsers(c.client, c.connection, 10, 'tenant-a');
+    await commit(c.client, c.connection, [{ upsert: { key: userKey(c.connection, 99, 'tenant-b'), properties: { birthday: { timestampValue: { seconds: '0', nanos: 0 } } } } }]);
+    const dir = await migrationsDir({
+      '0001-birthday-to-string.mjs': `export const kind = 'User';
 export const namespaces = '-tenant-b';
 export function transform(u) { const b = u.get('birthday'); if (b instanceof Date) return u.set('birthday', b.toISOString().slice(0, 10)); }`,
-  }, false);
-  await assert.rejects(migrateUp({ dir, namespaces: 'tenant-a' }, c), (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /recorded as applied everywhere/.test(err.message));
-  const dry = await migrateUp({ dir, namespaces: 'tenant-a', dryRun: true }, c);
-  assert.deepEqual(dry.migrations[0]!.kinds.map((k) => k.namespace), ['tenant-a']);
-  const up = await migrateUp({ dir }, c);
-  assert.deepEqual(up.migrations[0]!.kinds.map((k) => k.namespace), ['', 'tenant-a']);
-  const b = await readKind(c.client, c.connection, 'User', 'tenant-b');
-  assert.ok(b[0]!.properties!.birthday!.timestampValue, 'tenant-b left alone');
-  const a = await readKind(c.client, c.connection, 'User', 'tenant-a');
-  assert.equal(a[1]!.properties!.birthday!.stringValue, birthdayString(1));
-});
+    }, false);
+    await assert.rejects(migrateUp({ dir, namespaces: 'tenant-a' }, c), (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /recorded as applied everywhere/.test(err.message));
+    const dry = await migrateUp({ dir, namespaces: 'tenant-a', dryRun: true }, c);
+    assert.deepEqual(dry.migrations[0]!.kinds.map((k) => k.namespace), ['tenant-a']);
+    const up = await migrateUp({ dir }, c);
+    assert.deepEqual(up.migrations[0]!.kinds.map((k) => k.namespace), ['', 'tenant-a']);
+    const b = await readKind(c.client, c.connection, 'User', 'tenant-b');
+    assert.ok(b[0]!.properties!.birthday!.timestampValue, 'tenant-b left alone');
+    const a = await readKind(c.client, c.connection, 'User', 'tenant-a');
+    assert.equal(a[1]!.properties!.birthday!.stringValue, birthdayString(1));
+  },
+);
 
 test('two runs of one migration at once: the second is stopped, the first finishes', async () => {
-  const c = db('twice');
+  const c = await db('twice');
   await seedUsers(c.client, c.connection, N);
   const dir = await migrationsDir();
   const results = await Promise.allSettled([

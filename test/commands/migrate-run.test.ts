@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { startTestBackend, type TestBackend } from '../helpers/backend.js';
 import { migrateRun } from '../../src/commands/migrate.js';
 import { parseConvert, parseDrop, parseRename, parseSet } from '../../src/format/transforms.js';
 import { commit, kindLines, readKind, seedUsers, birthdayString } from '../migrate/fixtures.js';
@@ -9,19 +9,26 @@ import { isDspipeError } from '../../src/errors.js';
 import { MIGRATION_KIND } from '../../src/options/migrate.js';
 import type { Connection } from '../../src/datastore/connection.js';
 
-let t: TestEmulator;
+let t: TestBackend;
 before(async () => {
-  t = await startTestEmulator();
+  t = await startTestBackend();
 });
 after(() => t.close());
 
 const N = 60;
+const opened: TestBackend[] = [];
+after(async () => {
+  for (const b of opened) await b.close();
+});
+/** A named database of a project of its own, seeded. */
 async function fresh(name: string) {
-  const c = { connection: { ...t.connection, databaseId: name } as Connection, client: t.client };
+  const b = await t.fresh({ databaseId: name });
+  opened.push(b);
+  const c = { connection: b.connection as Connection, client: b.client };
   await seedUsers(c.client, c.connection, N);
   return c;
 }
-const users = async (c: { connection: Connection; client: TestEmulator['client'] }) =>
+const users = async (c: { connection: Connection; client: TestBackend['client'] }) =>
   (await readKind(c.client, c.connection, 'User')).map((e) => new EntityHelper(e));
 
 test('--convert birthday:timestamp->string:date converts timestamps, leaves strings and missing, keeps index flags', async () => {

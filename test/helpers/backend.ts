@@ -476,8 +476,14 @@ export interface TestBackend {
   client: DatastoreClient;
   /** High-level client. */
   datastore: Datastore;
-  /** Another handle on the same server with a new, empty project (same databaseId). Close it too. */
-  fresh(): Promise<TestBackend>;
+  /**
+   * Another handle on the same server with a new, empty project (same databaseId,
+   * or the one given). Close it too. A test that wants a named database of its own
+   * asks for it here rather than beside other databases of one project: Google's
+   * legacy emulator keeps Lookup apart by database, but its RunQuery returns the
+   * entities of every database of the project (seen 2026-12-01).
+   */
+  fresh(options?: { databaseId?: string }): Promise<TestBackend>;
   /** Closes this handle's clients; the server goes when its last handle closes (Google's: at process exit). */
   close(): Promise<void>;
 }
@@ -514,7 +520,10 @@ async function openHandle(server: Server, options: TestBackendOptions): Promise<
     connection,
     client,
     datastore,
-    fresh: () => openHandle(server, options.databaseId === undefined ? {} : { databaseId: options.databaseId }),
+    fresh: (more = {}) => {
+      const databaseId = more.databaseId ?? options.databaseId;
+      return openHandle(server, databaseId === undefined ? {} : { databaseId });
+    },
     close: () =>
       (closed ??= (async () => {
         try {
