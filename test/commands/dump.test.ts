@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { backendTraits, dspipeOnly, namespacesToName, startTestBackend, type TestBackend } from '../helpers/backend.js';
+import { backendTraits, dspipeOnly, namespacesToName, startTestBackend, todoOn, type TestBackend } from '../helpers/backend.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { dump, type DumpContext, type DumpEvent, type DumpRunOptions } from '../../src/commands/dump.js';
 import { encodeEntity, decodeEntity } from '../../src/format/entity-codec.js';
@@ -178,6 +178,27 @@ test('a named database dumps its own data and records it as the source', async (
     await named.close();
   }
 });
+
+test(
+  'a named database dumps none of the other databases of its project',
+  todoOn('legacy', "waiting for the dump to keep to the named database: Google's legacy emulator's RunQuery returns the entities of every database of the project (Lookup keeps them apart), and the dump writes them all"),
+  async () => {
+    const named = await startTestBackend({ databaseId: 'mine' });
+    const neighbour = { ...named.connection, databaseId: '' };
+    try {
+      const entities = await seedKind(seedTarget(named), '', 'Thing', 5);
+      await seedKind(seedTarget({ connection: neighbour, client: named.client }), '', 'Thing', 7);
+      const lines = (await lookupAll(seedTarget(named), entities.map((e) => e.key!).sort(compareKeys))).map(encodeEntity);
+      const summary = await dump({ root, name: 'mine-db' }, { connection: named.connection });
+      assert.equal(summary.entities, 5);
+      const m = await readManifest(join(root, 'mine-db'));
+      assert.deepEqual(m.kinds.map((k) => [k.namespace, k.kind, k.entities]), [['', 'Thing', 5]]);
+      assert.deepEqual(await kindLines(join(root, 'mine-db'), m.kinds[0]!.file), lines);
+    } finally {
+      await named.close();
+    }
+  },
+);
 
 test('bad options fail with coded errors before anything is written', async () => {
   const optionsFile = join(root, 'bad-opts.json');
