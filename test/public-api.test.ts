@@ -36,7 +36,7 @@ const API: Record<string, { values: string[]; types: string[] }> = {
   },
   'dspipe/stages': {
     values: [
-    'createBatcher', 'createClient', 'createCompressor', 'createDecompressor', 'createDeleteOps',
+    'CommitBudget', 'createBatcher', 'createClient', 'createCompressor', 'createDecompressor', 'createDeleteOps',
     'createEntityCounter', 'createEntityDeleter', 'createEntityReader', 'createEntityWriter', 'createFileSink',
     'createFileSource', 'createIdReserver', 'createKeyRewriter', 'createKindEnumerator', 'createParser',
     'createRejectsSink', 'createSchemaCollector', 'createSelectionFilter', 'createSerializer',
