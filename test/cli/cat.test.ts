@@ -6,20 +6,22 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decompress } from 'zstd-napi';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
-import { sampleDataset } from '../../src/demo/dataset.js';
+import { namespacesToName, startTestBackend, type TestBackend } from '../helpers/backend.js';
+import { sampleDatasetFor } from '../helpers/dataset.js';
+import { DEMO_NAMESPACES } from '../../src/demo/dataset.js';
 import { seedEntities } from '../../src/demo/seed.js';
 import { dump } from '../../src/commands/dump.js';
 import { collectOutput, dspipe, MAIN } from './restore-cli-helpers.js';
 
-let t: TestEmulator;
+let t: TestBackend;
 let root: string;
 let manifest: { kinds: Array<{ file: string; entities: number }> };
 before(async () => {
-  t = await startTestEmulator({ projectId: 'cli-cat' });
+  t = await startTestBackend({ projectId: 'cli-cat' });
   root = await mkdtemp(join(tmpdir(), 'dspipe-cli-cat-'));
-  await seedEntities(t.client, t.connection, sampleDataset({ projectId: 'cli-cat', users: 30, large: false }));
-  await dump({ root, name: 'd' }, { connection: { emulatorHost: t.emulator.address, projectId: 'cli-cat' } });
+  await seedEntities(t.client, t.connection, sampleDatasetFor({ projectId: 'cli-cat', users: 30, large: false }));
+  const namespaces = namespacesToName(DEMO_NAMESPACES);
+  await dump({ root, name: 'd', ...(namespaces && { namespaces }) }, { connection: { emulatorHost: t.emulatorHost, projectId: 'cli-cat' } });
   manifest = JSON.parse(await readFile(join(root, 'd', 'manifest.json'), 'utf8'));
 });
 after(async () => {

@@ -1,6 +1,6 @@
 /**
- * `dspipe dump` as users run it: a child process talking to an emulator in
- * this process. Broken pipes, kill -9 then --resume, exit codes, --json.
+ * `dspipe dump` as users run it: a child process talking to the test backend
+ * (DSPIPE_TEST_BACKEND). Broken pipes, kill -9 then --resume, exit codes, --json.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,34 +10,51 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backendTraits, dspipeOnly, namespacesToName, startTestBackend, type TestBackend } from '../helpers/backend.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { seedKind } from '../stages/seed.js';
-import { readManifest, timeless } from '../commands/dump-helpers.js';
+import { readManifest, seedTarget, timeless } from '../commands/dump-helpers.js';
 import { dump } from '../../src/commands/dump.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-let t: TestEmulator;
-let slow: TestEmulator;
+const traits = backendTraits();
+let t: TestBackend;
+/** dspipe's emulator only: its latency is what lets a test stop a dump half way. */
+let slow: TestEmulator | undefined;
+const LATENCY = 'needs dspipe emulator --latency-ms to stop the dump half way';
 let root: string;
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'dspipe-cli-dump-'));
-  t = await startTestEmulator();
-  await seedKind(t, '', 'Big', 3000);
-  await seedKind(t, 'ns', 'Small', 20);
-  // 15 ms per RPC and 50-entity pages: slow enough to kill a dump half way.
-  slow = await startTestEmulator({ latencyMs: 15 });
-  for (const kind of ['A', 'B', 'C', 'D', 'E', 'F']) await seedKind(slow, '', kind, 150);
+  t = await startTestBackend();
+  await seedKind(seedTarget(t), '', 'Big', 3000);
+  await seedKind(seedTarget(t), 'ns', 'Small', 20);
+  if (traits.dspipeEmulator) {
+    // 15 ms per RPC and 50-entity pages: slow enough to kill a dump half way.
+    slow = await startTestEmulator({ latencyMs: 15 });
+    for (const kind of ['A', 'B', 'C', 'D', 'E', 'F']) await seedKind(slow, '', kind, 150);
+  }
 });
 after(async () => {
   await t.close();
-  await slow.close();
+  await slow?.close();
   await rm(root, { recursive: true, force: true });
 });
 
-function args(target: TestEmulator, ...rest: string[]): string[] {
-  return [MAIN, 'dump', '--emulator-host', target.connection.emulatorHost!, '--project', target.connection.projectId, '--root', root, ...rest];
+/** Where the backend lists no namespaces (Firestore's emulator), a dump of t's data names them. */
+const T_NAMESPACES = namespacesToName(['', 'ns']);
+
+function args(target: Pick<TestBackend, 'connection'>, ...rest: string[]): string[] {
+  const namespaces = target === t && T_NAMESPACES !== undefined ? ['--namespaces', T_NAMESPACES] : [];
+  return [MAIN, 'dump', '--emulator-host', target.connection.emulatorHost!, '--project', target.connection.projectId, '--root', root, ...namespaces, ...rest];
+}
+
+/** What a backend cannot do is said on stderr, one warning each: no read time (legacy), no kind listing (Firestore). */
+function assertOnlyWarnings(stderr: string): void {
+  const lines = stderr.split('\n').filter(Boolean);
+  assert.deepEqual(lines.filter((l) => !l.startsWith('dspipe: warning: ')), [], stderr);
+  assert.equal(lines.length, (traits.readTimes ? 0 : 1) + (traits.listsKinds ? 0 : 1), stderr);
 }
 
 interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
@@ -63,13 +80,14 @@ test('--out - piped into head -1 exits 0 without an error message', async () => 
   assert.equal(h.code, 0);
   const line = JSON.parse(h.stdout) as { key: { path: Array<{ kind: string }> } };
   assert.equal(line.key.path[0]!.kind, 'Big');
-  assert.equal(d.stderr, '');
+  assertOnlyWarnings(d.stderr);
   assert.deepEqual([d.code, d.signal], [0, null]);
 });
 
 test('--json prints the summary; an existing dump is refused with a hint; bad flags exit 2', async () => {
   const ok = await runCli(args(t, '-n', 'json', '--json'));
   assert.equal(ok.code, 0, ok.stderr);
+  assertOnlyWarnings(ok.stderr);
   const summary = JSON.parse(ok.stdout) as { entities: number; kinds: Array<{ kind: string }> };
   assert.equal(summary.entities, 3020);
   assert.deepEqual(summary.kinds.map((k) => k.kind), ['Big', 'Small']);
@@ -86,9 +104,10 @@ test('--json prints the summary; an existing dump is refused with a hint; bad fl
   }
 });
 
-test('kill -9 mid-dump, then --resume: the same manifest as an uninterrupted run', async () => {
+test('kill -9 mid-dump, then --resume: the same manifest as an uninterrupted run', dspipeOnly(LATENCY), async () => {
+  const slow_ = slow!;
   const flags = ['--concurrency', '1', '--page-size', '50', '--quiet'];
-  const child = spawn(process.execPath, args(slow, '-n', 'killed', ...flags), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args(slow_, '-n', 'killed', ...flags), { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = collect(child);
   const dir = join(root, 'killed');
   // Kill once at least one kind is complete and the next is under way.
@@ -105,17 +124,17 @@ test('kill -9 mid-dump, then --resume: the same manifest as an uninterrupted run
   assert.equal(partial.complete, false);
   assert.ok(partial.kinds.some((k) => !k.complete), 'killed before the end');
 
-  const resumed = await runCli(args(slow, '-n', 'killed', '--resume', ...flags));
+  const resumed = await runCli(args(slow_, '-n', 'killed', '--resume', ...flags));
   assert.equal(resumed.code, 0, resumed.stderr);
-  await dump({ root, name: 'whole' }, { connection: { emulatorHost: slow.connection.emulatorHost!, projectId: slow.connection.projectId } });
+  await dump({ root, name: 'whole' }, { connection: { emulatorHost: slow_.connection.emulatorHost!, projectId: slow_.connection.projectId } });
   assert.deepEqual(timeless(await readManifest(dir)), timeless(await readManifest(join(root, 'whole'))));
   const leftovers = (await readdir(dir, { recursive: true })).filter((f) => String(f).endsWith('.tmp'));
   assert.deepEqual(leftovers, []);
   assert.match(await readFile(join(dir, 'dump.log'), 'utf8'), /resume dump killed/);
 });
 
-test('SIGINT stops with 130 and leaves a resumable dump', async () => {
-  const child = spawn(process.execPath, args(slow, '-n', 'interrupted', '--concurrency', '1', '--page-size', '50'), { stdio: ['ignore', 'pipe', 'pipe'] });
+test('SIGINT stops with 130 and leaves a resumable dump', dspipeOnly(LATENCY), async () => {
+  const child = spawn(process.execPath, args(slow!, '-n', 'interrupted', '--concurrency', '1', '--page-size', '50'), { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = collect(child);
   const dir = join(root, 'interrupted');
   for (let i = 0; !(await readManifest(dir).catch(() => undefined)); i++) {

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { dspipeOnly } from '../helpers/backend.js';
 import { migrateStatus, migrateUp } from '../../src/commands/migrate.js';
 import { readMigrationRecords } from '../../src/migrate/record.js';
 import { kindLines, migrationsDir, readKind, seedUsers } from '../migrate/fixtures.js';
@@ -20,7 +21,7 @@ after(async () => {
   for (const t of open) await t.close();
 });
 
-test('a killed migration resumes from its checkpoint and finishes with the same result as an uninterrupted one', async () => {
+test('a killed migration resumes from its checkpoint and finishes with the same result as an uninterrupted one', dspipeOnly('needs dspipe emulator --latency-ms to kill the migration half way'), async () => {
   const killed = await startTestEmulator({ latencyMs: 15 });
   const clean = await startTestEmulator();
   open.push(killed, clean);

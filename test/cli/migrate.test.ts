@@ -2,22 +2,22 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { startTestBackend, type TestBackend } from '../helpers/backend.js';
 import { migrationsDir, readKind, seedUsers } from '../migrate/fixtures.js';
 import { transformsFromArgv } from '../../src/cli/migrate.js';
 import { EntityHelper } from '../../src/format/entity-helper.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-let t: TestEmulator;
+let t: TestBackend;
 before(async () => {
-  t = await startTestEmulator();
+  t = await startTestBackend();
   await seedUsers(t.client, t.connection, 30);
 });
 after(() => t.close());
 
 function dspipe(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, DATASTORE_EMULATOR_HOST: t.emulator.address, DATASTORE_PROJECT_ID: t.connection.projectId } }, (err, stdout, stderr) =>
+    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, DATASTORE_EMULATOR_HOST: t.emulatorHost, DATASTORE_PROJECT_ID: t.connection.projectId } }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
   });
 }

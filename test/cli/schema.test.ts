@@ -2,20 +2,20 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { backendTraits, startTestBackend, todoOn, type TestBackend } from '../helpers/backend.js';
 import { expectedCounts, seedUsers } from '../migrate/fixtures.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-let t: TestEmulator;
+let t: TestBackend;
 before(async () => {
-  t = await startTestEmulator();
+  t = await startTestBackend();
   await seedUsers(t.client, t.connection, 40);
 });
 after(() => t.close());
 
 function dspipe(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, DATASTORE_EMULATOR_HOST: t.emulator.address, DATASTORE_PROJECT_ID: t.connection.projectId } }, (err, stdout, stderr) =>
+    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, DATASTORE_EMULATOR_HOST: t.emulatorHost, DATASTORE_PROJECT_ID: t.connection.projectId } }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
   });
 }
@@ -27,7 +27,7 @@ test('--help documents every flag', async () => {
   assert.match(stdout, /Examples:/);
 });
 
-test('a table on stdout, JSON with --json, metadata with --fast', async () => {
+test('a table on stdout, JSON with --json', async () => {
   const exp = expectedCounts(40);
   let r = await dspipe(['schema', '--kinds', 'User']);
   assert.equal(r.code, 0, r.stderr);
@@ -36,9 +36,22 @@ test('a table on stdout, JSON with --json, metadata with --fast', async () => {
   r = await dspipe(['schema', '--json']);
   const report = JSON.parse(r.stdout);
   assert.deepEqual(report.kinds[0].properties.birthday.types, { timestamp: exp.timestamp, string: exp.string });
-  r = await dspipe(['schema', '--fast']);
-  assert.match(r.stdout, /birthday\s+INT64 · STRING/);
+  // What this backend cannot do is a warning on stderr, never silence: no read time (legacy), no listing (Firestore).
+  const warnings = r.stderr.split('\n').filter((l) => l.startsWith('dspipe: warning: '));
+  const traits = backendTraits();
+  assert.equal(warnings.length, (traits.readTimes ? 0 : 1) + (traits.listsKinds ? 0 : 2), r.stderr);
 });
+
+test(
+  'metadata with --fast',
+  todoOn('firestore', "waiting for schema --fast to warn when __property__ returns nothing (Firestore's emulator: 0 rows, BACKENDS.md 3); today it prints no properties and no warning"),
+  async () => {
+    const r = await dspipe(['schema', '--fast']);
+    assert.equal(r.code, 0, r.stderr);
+    if (backendTraits().listsProperties) assert.match(r.stdout, /birthday\s+INT64 · STRING/);
+    else assert.match(r.stderr, /^dspipe: warning: .*propert/m);
+  },
+);
 
 test('bad usage exits 2; a missing dump exits 1', async () => {
   assert.equal((await dspipe(['schema', '--fast', '--from', 'x'])).code, 2);
