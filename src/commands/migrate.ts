@@ -31,6 +31,7 @@ import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import type { ChangeExample } from '../migrate/transformer.js';
 import { formatKey } from '../model/key-text.js';
 import { honoursBaseVersion } from '../migrate/base-version-probe.js';
+import { CommitBudget } from '../stages/entity-writer.js';
 import { withCommandContext, type CommandContext, type KindEvents, type ResolvedContext, type WarningEvent } from './context.js';
 
 export type MigrateEvent =
@@ -209,6 +210,8 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
     name: script.name, description: spec.description, dryRun, resumed: resuming, kinds: [], counts: { ...ZERO_COUNTS }, examples: [], backupDir,
   };
   let finished: MigrationCounts = { ...ZERO_COUNTS };
+  // One request-size budget for every kind: the first size refusal teaches them all (BACKENDS.md, 6).
+  const budget = new CommitBudget();
   for (const ref of refs) {
     let entry: KindCheckpoint | undefined = record.checkpoint.find((c) => c.namespace === ref.namespace && c.kind === ref.kind);
     if (entry?.done) {
@@ -230,6 +233,7 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
         resumeAfter: dryRun ? null : cp.lastKey,
         dryRun,
         writers: ctx.o.writers,
+        budget,
         batchSize: ctx.o.batchSize,
         maxConflictAttempts: ctx.o.maxConflictAttempts,
         checkpointEvery: ctx.o.checkpointEvery,

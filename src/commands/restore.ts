@@ -27,7 +27,7 @@ import { normalizeRestoreOptions, type RestoreOptions, type RestoreOptionsInput 
 import { loadKindOptions, type RestoreKindOptions } from '../options/kind-options.js';
 import { createBatcher } from '../stages/batcher.js';
 import { createDecompressor } from '../stages/decompressor.js';
-import { createEntityWriter } from '../stages/entity-writer.js';
+import { CommitBudget, createEntityWriter } from '../stages/entity-writer.js';
 import { createFileSource, openDump } from '../stages/file-source.js';
 import { createIdReserver } from '../stages/id-reserver.js';
 import { formatKey } from '../model/key-text.js';
@@ -193,7 +193,18 @@ interface WriteTotals {
 }
 
 /** Pass 2 for one part: keys moved, ids reserved, batched commits. */
-async function writePart(run: { ctx: ResolvedContext<RestoreEvent>; o: RestoreOptions; from: Source; target: DatabaseRef; rejects: RejectsSink | undefined; totals: WriteTotals }, part: Part, result: RestoredKind, signal: AbortSignal): Promise<void> {
+interface WriteRun {
+  ctx: ResolvedContext<RestoreEvent>;
+  o: RestoreOptions;
+  from: Source;
+  target: DatabaseRef;
+  rejects: RejectsSink | undefined;
+  totals: WriteTotals;
+  /** One request-size budget for every kind: the first size refusal teaches them all (BACKENDS.md, 6). */
+  budget: CommitBudget;
+}
+
+async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal: AbortSignal): Promise<void> {
   const { ctx, o, from, target, rejects, totals } = run;
   const client: DatastoreClient = ctx.client;
   const connection: Connection = ctx.connection;
@@ -204,6 +215,7 @@ async function writePart(run: { ctx: ResolvedContext<RestoreEvent>; o: RestoreOp
   });
   const writer = createEntityWriter(client, connection, {
     writers: perKind.writers ?? o.writers,
+    budget: run.budget,
     retry: ctx.retry,
     ...(rejects && { onRejected: (op: WriteOp, error: DspipeError) => rejects.add({ op, error, namespace: part.entry.namespace, kind: part.entry.kind }) }),
   });
@@ -259,7 +271,7 @@ export async function restore(options: RestoreCommandOptions, context: RestoreCo
       const scheduler = { concurrency: o.concurrency, signal: ctx.signal };
       await runKinds(from.parts, scheduler, (part, signal) => verifyPart(ctx, part, results.get(part)!, signal));
       if (!o.dryRun) {
-        const run = { ctx, o, from, target, rejects, totals };
+        const run: WriteRun = { ctx, o, from, target, rejects, totals, budget: new CommitBudget() };
         await runKinds(from.parts, scheduler, (part, signal) => writePart(run, part, results.get(part)!, signal));
       }
     } finally {

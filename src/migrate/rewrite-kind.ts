@@ -17,7 +17,7 @@ import type { RetryPolicy } from '../datastore/retry.js';
 import type { WriteOp } from '../format/batching.js';
 import { createBatcher } from '../stages/batcher.js';
 import { createEntityReader } from '../stages/entity-reader.js';
-import { createEntityWriter } from '../stages/entity-writer.js';
+import { createEntityWriter, type CommitBudget } from '../stages/entity-writer.js';
 import { createTransformer, type ChangeExample } from './transformer.js';
 import { ConflictResolver } from './conflicts.js';
 import type { ScriptRef } from './outcome.js';
@@ -30,6 +30,8 @@ export interface RewriteKindOptions {
   script: ScriptRef;
   /** Resume after this key (from the record's checkpoint). */
   resumeAfter?: IKey | null;
+  /** The request-size budget to learn into, shared by every kind of one migration. */
+  budget?: CommitBudget;
   dryRun?: boolean;
   writers?: number;
   /** Entities per commit at most (default: the batcher's). */
@@ -137,6 +139,7 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
   });
   const writer = createEntityWriter(client, connection, {
     writers: options.writers ?? 4,
+    ...(options.budget && { budget: options.budget }),
     ...(options.retry && { retry: options.retry }),
     onConflict: (op) => {
       counts.conflicts++;
