@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decompress } from 'zstd-napi';
 import { namespacesToName, startTestBackend, type TestBackend } from '../helpers/backend.js';
-import { sampleDatasetFor } from '../helpers/dataset.js';
-import { DEMO_NAMESPACES } from '../../src/demo/dataset.js';
+import { DEMO_NAMESPACES, sampleDataset } from '../../src/demo/dataset.js';
 import { seedEntities } from '../../src/demo/seed.js';
 import { dump } from '../../src/commands/dump.js';
 import { collectOutput, dspipe, MAIN } from './restore-cli-helpers.js';
@@ -19,7 +18,7 @@ let manifest: { kinds: Array<{ file: string; entities: number }> };
 before(async () => {
   t = await startTestBackend({ projectId: 'cli-cat' });
   root = await mkdtemp(join(tmpdir(), 'dspipe-cli-cat-'));
-  await seedEntities(t.client, t.connection, sampleDatasetFor({ projectId: 'cli-cat', users: 30, large: false }));
+  await seedEntities(t.client, t.connection, sampleDataset({ projectId: 'cli-cat', users: 30, large: false }));
   const namespaces = namespacesToName(DEMO_NAMESPACES);
   await dump({ root, name: 'd', ...(namespaces && { namespaces }) }, { connection: { emulatorHost: t.emulatorHost, projectId: 'cli-cat' } });
   manifest = JSON.parse(await readFile(join(root, 'd', 'manifest.json'), 'utf8'));

@@ -2,8 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backendTraits, namespacesToName, startTestBackend, type TestBackend } from '../helpers/backend.js';
-import { sampleDatasetFor } from '../helpers/dataset.js';
-import { DEMO_NAMESPACES } from '../../src/demo/dataset.js';
+import { DEMO_NAMESPACES, sampleDataset } from '../../src/demo/dataset.js';
 import { seedEntities } from '../../src/demo/seed.js';
 import { readAll } from '../commands/restore-fixtures.js';
 import { dspipe } from './restore-cli-helpers.js';
@@ -13,7 +12,7 @@ const all = () => readAll(t.client, t.connection, DEMO_NAMESPACES);
 let count: number;
 before(async () => {
   t = await startTestBackend({ projectId: 'cli-clear' });
-  const entities = sampleDatasetFor({ projectId: 'cli-clear', users: 2, large: false });
+  const entities = sampleDataset({ projectId: 'cli-clear', users: 2, large: false });
   count = entities.length;
   await seedEntities(t.client, t.connection, entities);
 });
@@ -59,7 +58,7 @@ test('--yes against the emulator empties everything and prints counts', async ()
 test('where the backend lists no namespaces, --yes without --namespaces says so and clears the default namespace', async () => {
   const b = await t.fresh();
   try {
-    await seedEntities(b.client, b.connection, sampleDatasetFor({ projectId: b.connection.projectId, users: 1, large: false }));
+    await seedEntities(b.client, b.connection, sampleDataset({ projectId: b.connection.projectId, users: 1, large: false }));
     const r = await dspipe(['clear', '--emulator-host', b.emulatorHost, '--project', b.connection.projectId, '--yes', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const left = await readAll(b.client, b.connection, DEMO_NAMESPACES);

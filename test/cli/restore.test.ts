@@ -5,8 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { namespacesToName, startTestBackend, type TestBackend } from '../helpers/backend.js';
-import { sampleDatasetFor } from '../helpers/dataset.js';
-import { DEMO_NAMESPACES } from '../../src/demo/dataset.js';
+import { DEMO_NAMESPACES, sampleDataset } from '../../src/demo/dataset.js';
 import { seedEntities } from '../../src/demo/seed.js';
 import { dump } from '../../src/commands/dump.js';
 import { readAll } from '../commands/restore-fixtures.js';
@@ -28,7 +27,7 @@ const dumpSource = (name: string) => {
 before(async () => {
   t = await startTestBackend({ projectId: 'cli-src' });
   root = await mkdtemp(join(tmpdir(), 'dspipe-cli-restore-'));
-  const entities = sampleDatasetFor({ projectId: 'cli-src', users: 2, large: false });
+  const entities = sampleDataset({ projectId: 'cli-src', users: 2, large: false });
   count = entities.length;
   await seedEntities(t.client, t.connection, entities);
   await dumpSource('d1');

@@ -2,9 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backendTraits, dspipeOnly, namespacesToName, startTestBackend, type TestBackend } from '../helpers/backend.js';
 import { startTestEmulator } from '../helpers/emulator.js';
-import { sampleDatasetFor } from '../helpers/dataset.js';
 import { clear, type ClearEvent } from '../../src/commands/clear.js';
-import { DEMO_NAMESPACES } from '../../src/demo/dataset.js';
+import { DEMO_NAMESPACES, sampleDataset } from '../../src/demo/dataset.js';
 import { seedEntities } from '../../src/demo/seed.js';
 import type { Connection } from '../../src/datastore/connection.js';
 import { isDspipeError } from '../../src/errors.js';
@@ -18,7 +17,7 @@ const traits = backendTraits();
 async function seeded(): Promise<{ b: TestBackend; n: number; all: () => ReturnType<typeof readAll> }> {
   const b = await t.fresh();
   opened.push(b);
-  const entities = sampleDatasetFor({ projectId: b.connection.projectId, users: 2, large: false });
+  const entities = sampleDataset({ projectId: b.connection.projectId, users: 2, large: false });
   await seedEntities(b.client, b.connection, entities);
   return { b, n: entities.length, all: () => readAll(b.client, b.connection, DEMO_NAMESPACES) };
 }
@@ -85,7 +84,7 @@ describe('clear', () => {
   test('injected transient faults still empty everything', dspipeOnly('needs dspipe emulator fault injection'), async () => {
     const faulty = await startTestEmulator({ projectId: 'f1', faults: { rate: 0.1, seed: 3 } });
     try {
-      const entities = sampleDatasetFor({ projectId: 'f1', users: 2, large: false });
+      const entities = sampleDataset({ projectId: 'f1', users: 2, large: false });
       await seedEntities(faulty.client, faulty.connection, entities);
       const retry = { initialDelayMs: 5, maxDelayMs: 50, maxAttempts: 20 };
       const result = await clear({ yes: true }, { connection: faulty.connection, client: faulty.client, retry });

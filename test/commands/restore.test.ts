@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { backendName, dspipeOnly, freshProjectId, startTestBackend, type TestBackend } from '../helpers/backend.js';
 import { startTestEmulator } from '../helpers/emulator.js';
-import { sampleDatasetFor } from '../helpers/dataset.js';
 import { restore } from '../../src/commands/restore.js';
-import { DEMO_NAMESPACES } from '../../src/demo/dataset.js';
+import { DEMO_NAMESPACES, sampleDataset } from '../../src/demo/dataset.js';
 import { compareEntities, lookupAll, seedEntities } from '../../src/demo/seed.js';
 import { requestBase, type Connection } from '../../src/datastore/connection.js';
 import type { IEntity, IKey } from '../../src/model/proto.js';
@@ -49,7 +48,7 @@ async function deleteAll(connection: Connection): Promise<void> {
 
 before(async () => {
   t = await startTestBackend({ projectId: 'src-app' });
-  const entities = sampleDatasetFor({ projectId: 'src-app', users: 3 });
+  const entities = sampleDataset({ projectId: 'src-app', users: 3 });
   await seedEntities(t.client, t.connection, entities);
   keys = entities.map((e) => e.key!);
   original = await lookupAll(t.client, t.connection, keys);
