@@ -1,4 +1,4 @@
-/** `npm start` = `dspipe demo`, run as a child process the way a new user runs it, on its own emulator and on the test backend. */
+/** `npm start` = `dspipe demo`, run as a child process the way a new user runs it (against the test backend: demo-external.test.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dspipe } from './restore-cli-helpers.js';
-import { startTestBackend } from '../helpers/backend.js';
 
 test('package.json start script runs the demo', async () => {
   // the nearest package.json above this compiled file (dist/ or a build dir)
@@ -34,26 +33,6 @@ test('the demo seeds, dumps, clears, restores, verifies and exits 0', async () =
     const manifest = JSON.parse(await readFile(join(root, dir!, 'manifest.json'), 'utf8'));
     assert.equal(manifest.complete, true);
   } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-});
-
-test('the demo pointed at an external emulator: the test backend, in a project of its own', async () => {
-  const t = await startTestBackend();
-  const root = await mkdtemp(join(tmpdir(), 'dspipe-demo-ext-'));
-  try {
-    const r = await dspipe(['demo', '--root', root, '--users', '5', '--emulator-host', t.emulatorHost, '--project', t.connection.projectId]);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, new RegExp(`^emulator\\s+${t.emulatorHost.replaceAll('.', '\\.')} \\(project ${t.connection.projectId}\\)`, 'm'));
-    for (const step of ['seed', 'dump', 'clear', 'restore', 'verify']) assert.match(r.stdout, new RegExp(`^${step}\\s`, 'm'));
-    // 5 users in each of 3 namespaces (a user, 3 posts, 6 comments each) and 7 more
-    assert.match(r.stdout, /157 entities looked up: all equal to the original/);
-    assert.match(r.stdout, /^OK: 157 entities/m);
-    // The demo wrote into the project it was given, and put back what it cleared.
-    const [found] = await t.datastore.get(t.datastore.key(['Tag', 'a']));
-    assert.equal((found as { label?: string } | undefined)?.label, 'a');
-  } finally {
-    await t.close();
     await rm(root, { recursive: true, force: true });
   }
 });
