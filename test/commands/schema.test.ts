@@ -86,7 +86,7 @@ test('live, from a dump, and after the migration: schema tells the birthday stor
 
 test(
   '--fast where __property__ lists nothing says so instead of reporting no properties',
-  todoOn('firestore', "waiting for schema --fast to warn when __property__ returns nothing (Firestore's emulator: 0 rows, BACKENDS.md 3); today it reports an empty list with no warning"),
+  todoOn('firestore', "waiting for schema --fast to warn when __property__ returns nothing (Firestore's emulator: 0 rows, BACKENDS.md 3); today it reports an empty list, and its only warning is that kinds are found by reading every key"),
   async () => {
     const b = await t.fresh();
     try {
@@ -99,8 +99,7 @@ test(
         assert.deepEqual(warnings, []);
       } else {
         assert.deepEqual(fast.metadata, []);
-        assert.equal(warnings.length, 1, JSON.stringify(warnings));
-        assert.match(warnings[0]!, /__property__|propert/);
+        assert.ok(warnings.some((w) => /__property__|propert/.test(w)), JSON.stringify(warnings));
       }
     } finally {
       await b.close();
