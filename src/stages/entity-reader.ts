@@ -332,10 +332,18 @@ class EntityReaderStream extends Readable implements EntityReader {
         continue;
       }
       let more = true;
+      let kept = 0;
+      const databaseId = this.connection.databaseId;
       // The whole page goes in even past the high-water mark: at most one page over, then we wait.
-      for (const result of page) more = this.push(result);
-      this.results += page.length;
-      this.options.onProgress?.(page.length);
+      for (const result of page) {
+        // Google's legacy emulator answers a query in a named database with the entities of every
+        // database of the project (Lookup keeps them apart); production never does. Not ours: dropped.
+        if ((result.entity?.key?.partitionId?.databaseId ?? '') !== databaseId) continue;
+        more = this.push(result);
+        kept++;
+      }
+      this.results += kept;
+      this.options.onProgress?.(kept);
       // Cleared synchronously: Readable may call _read again before a promise callback would run.
       if (!more) {
         this.pumping = false;
