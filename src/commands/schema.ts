@@ -102,7 +102,8 @@ async function live(ctx: Ctx, o: NormalizedSchemaOptions): Promise<SchemaReport>
 }
 
 async function metadata(ctx: Ctx, o: NormalizedSchemaOptions): Promise<SchemaReport> {
-  const namespaces = new Set((await kindsOf(ctx, o, undefined)).map((ref) => ref.namespace));
+  const refs = await kindsOf(ctx, o, undefined);
+  const namespaces = new Set(refs.map((ref) => ref.namespace));
   const out: FastKindSchema[] = [];
   const query: IQuery = { kind: [{ name: '__property__' }] };
   for (const namespace of namespaces) {
@@ -121,6 +122,14 @@ async function metadata(ctx: Ctx, o: NormalizedSchemaOptions): Promise<SchemaRep
       }
     }
     out.push(...byKind.values());
+  }
+  if (out.length === 0 && refs.length > 0) {
+    // Google's Firestore emulator answers __property__ with nothing at all (BACKENDS.md, 3): say so,
+    // rather than report kinds that hold entities as having no properties.
+    ctx.emit({
+      type: 'warning',
+      message: `this Datastore lists no properties (__property__ returned nothing for ${refs.length} kind${refs.length === 1 ? '' : 's'} that exist); run schema without --fast to scan the entities instead`,
+    });
   }
   return { source: 'metadata', from: null, readTime: null, kinds: [], metadata: out };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backendTraits, namespacesToName, startTestBackend, todoOn, type TestBackend } from '../helpers/backend.js';
+import { backendTraits, namespacesToName, startTestBackend, type TestBackend } from '../helpers/backend.js';
 import { schema, type SchemaEvent } from '../../src/commands/schema.js';
 import { dump } from '../../src/commands/dump.js';
 import { migrateUp } from '../../src/commands/migrate.js';
@@ -86,7 +86,6 @@ test('live, from a dump, and after the migration: schema tells the birthday stor
 
 test(
   '--fast where __property__ lists nothing says so instead of reporting no properties',
-  todoOn('firestore', "waiting for schema --fast to warn when __property__ returns nothing (Firestore's emulator: 0 rows, BACKENDS.md 3); today it reports an empty list, and its only warning is that kinds are found by reading every key"),
   async () => {
     const b = await t.fresh();
     try {
