@@ -134,10 +134,19 @@ function exactFilter(names: readonly string[]): NameFilter {
 }
 
 /** The namespaces and kinds a migration touches that hold data now. */
-async function touchedKinds(ctx: Context, kinds: readonly string[], scriptNamespaces: NameFilter): Promise<KindRef[]> {
+async function touchedKinds(ctx: Context, kinds: readonly string[], scriptNamespaces: NameFilter, recorded: boolean): Promise<KindRef[]> {
   const refs: KindRef[] = [];
-  const selection = { namespaces: ctx.o.namespaces, kinds: exactFilter(kinds) };
-  for await (const ref of enumerateKinds(ctx.client, ctx.connection, { selection, retry: ctx.retry, onWarning: (message) => ctx.emit({ type: 'warning', message }) })) {
+  // A script that names its namespaces outright needs no listing (which Google's Firestore emulator refuses).
+  const namespaces = ctx.o.namespaces.include.length === 0 && ctx.o.namespaces.exclude.length === 0 && scriptNamespaces.names ? scriptNamespaces : ctx.o.namespaces;
+  const selection = { namespaces, kinds: exactFilter(kinds) };
+  const listing = {
+    selection,
+    retry: ctx.retry,
+    onWarning: (message: string) => ctx.emit({ type: 'warning', message }),
+    // migrate up takes no --namespaces (its record says "applied everywhere"): the script names them.
+    ...(recorded && { nameNamespaces: "in the migration script, e.g. export const namespaces = '(default),tenant-a'" }),
+  };
+  for await (const ref of enumerateKinds(ctx.client, ctx.connection, listing)) {
     if (matches(scriptNamespaces, ref.namespace)) refs.push(ref);
   }
   return refs;
@@ -165,7 +174,7 @@ interface RunSpec {
 async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationReport> {
   const { script } = spec;
   const dryRun = ctx.o.dryRun;
-  const refs = spec.kinds.length === 0 ? [] : await touchedKinds(ctx, spec.kinds, spec.scriptNamespaces);
+  const refs = spec.kinds.length === 0 ? [] : await touchedKinds(ctx, spec.kinds, spec.scriptNamespaces, spec.record && !ctx.o.dryRun);
   const resuming = spec.record && !dryRun && spec.previous !== undefined && spec.previous.status !== 'applied';
   ctx.emit({ type: 'migration-start', name: script.name, description: spec.description, kinds: refs, resumed: resuming, dryRun });
 

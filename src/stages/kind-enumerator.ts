@@ -36,6 +36,8 @@ export interface KindEnumeratorOptions {
   onRetry?: ((err: unknown, attempt: number, delayMs: number) => void) | undefined;
   /** Told once, in plain words, when the backend refuses metadata queries and what is read instead. */
   onWarning?: ((message: string) => void) | undefined;
+  /** How to name the namespaces, for the warning when their listing is refused (default: with --namespaces). */
+  nameNamespaces?: string | undefined;
 }
 
 const KEYS_ONLY = { projection: [{ property: { name: '__key__' } }], order: [{ property: { name: '__key__' }, direction: 'ASCENDING' as const }] };
@@ -70,7 +72,7 @@ async function scannedKinds(client: DatastoreClient, connection: Connection, nam
   return [...kinds].sort(compareUtf8);
 }
 
-async function namespacesOf(client: DatastoreClient, connection: Connection, selection: Selection, ctx: ReadContext, warn: (m: string) => void): Promise<string[]> {
+async function namespacesOf(client: DatastoreClient, connection: Connection, selection: Selection, ctx: ReadContext, warn: (m: string) => void, nameThem: string): Promise<string[]> {
   const named = selection.namespaces.names;
   if (named !== undefined) return [...named].sort(compareUtf8);
   try {
@@ -79,7 +81,7 @@ async function namespacesOf(client: DatastoreClient, connection: Connection, sel
     if (!isRefusal(err)) throw err;
     warn(
       `this Datastore does not list namespaces (${describe(err)}); only the default namespace is read. ` +
-        'Name the namespaces to read with --namespaces, e.g. --namespaces "(default),tenant-a".',
+        `Name the namespaces to read ${nameThem}.`,
     );
     return matches(selection.namespaces, '') ? [''] : [];
   }
@@ -118,7 +120,8 @@ export async function* enumerateKinds(client: DatastoreClient, connection: Conne
     return;
   }
   const state = { scanning: false };
-  for (const namespace of await namespacesOf(client, connection, selection, ctx, warn)) {
+  const nameThem = options.nameNamespaces ?? 'with --namespaces, e.g. --namespaces "(default),tenant-a"';
+  for (const namespace of await namespacesOf(client, connection, selection, ctx, warn, nameThem)) {
     for (const kind of await kindsOf(client, connection, namespace, selection, ctx, state, warn)) yield { namespace, kind };
   }
 }
