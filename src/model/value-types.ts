@@ -62,8 +62,10 @@ export function valueField(type: ValueTypeName): ValueField {
  * undefined (no variant: the null value on the wire).
  */
 export function valueFieldOf(value: IValue): ValueField | undefined {
+  // proto-loader names the member it decoded (oneofs: true), and never anything else: this is the
+  // hot path of the emulator's query engine, so it is trusted without a lookup.
   const named = (value as { valueType?: string }).valueType;
-  if (typeof named === 'string' && TYPE_OF_FIELD.has(named)) return named as ValueField;
+  if (typeof named === 'string' && named !== '') return named as ValueField;
   const rec = value as Record<string, unknown>;
   for (const f of VALUE_FIELDS) {
     const v = rec[f];
