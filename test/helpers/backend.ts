@@ -32,6 +32,7 @@ import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Datastore } from '@google-cloud/datastore';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { closeClients } from './emulator.js';
 import {
   createClient,
   createDatastore,
@@ -527,9 +528,7 @@ async function openHandle(server: Server, options: TestBackendOptions): Promise<
     close: () =>
       (closed ??= (async () => {
         try {
-          await client.close();
-          const inner = (datastore as unknown as { clients_?: Map<string, { close(): Promise<void> }> }).clients_;
-          for (const c of inner?.values() ?? []) await c.close();
+          await closeClients(client, datastore);
         } finally {
           await server.release();
         }

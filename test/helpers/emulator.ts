@@ -32,6 +32,13 @@ export interface TestEmulatorOptions extends EmulatorOptions {
   databaseId?: string;
 }
 
+/** Closes the raw client and the high-level client's inner GAPIC clients (it keeps one per service). */
+export async function closeClients(client: DatastoreClient, datastore: Datastore): Promise<void> {
+  await client.close();
+  const inner = (datastore as unknown as { clients_?: Map<string, { close(): Promise<void> }> }).clients_;
+  for (const c of inner?.values() ?? []) await c.close();
+}
+
 export async function startTestEmulator(options: TestEmulatorOptions = {}): Promise<TestEmulator> {
   const { projectId = 'dspipe-test', databaseId, ...emulatorOptions } = options;
   const emulator = await startEmulator({ port: 0, ...emulatorOptions });
@@ -49,9 +56,7 @@ export async function startTestEmulator(options: TestEmulatorOptions = {}): Prom
     datastore,
     close: () =>
       (closed ??= (async () => {
-        await client.close();
-        const inner = (datastore as unknown as { clients_?: Map<string, { close(): Promise<void> }> }).clients_;
-        for (const c of inner?.values() ?? []) await c.close();
+        await closeClients(client, datastore);
         await emulator.stop();
       })()),
   };
