@@ -64,7 +64,10 @@ test('a failing source rejects the pipeline and cleans up', async () => {
       else this.destroy(new Error('upstream failed'));
     },
   });
-  await assert.rejects(pipeline(source, createFileSink(join(sub, 'k.ndjson'))), /upstream failed/);
+  const sink = createFileSink(join(sub, 'k.ndjson'));
+  await assert.rejects(pipeline(source, sink), /upstream failed/);
+  // pipeline() rejects as soon as the source fails; the sink removes its temp file in _destroy, by 'close'.
+  if (!sink.closed) await new Promise((r) => sink.once('close', r));
   assert.deepEqual(await readdir(sub), []);
 });
 
