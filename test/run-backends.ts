@@ -162,4 +162,6 @@ async function main(): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-process.exitCode = await main();
+// `npm test` runs every file under dist/test, this one included: there it is not the runner's turn
+// (node --test marks its child processes with NODE_TEST_CONTEXT, and a nested run would test nothing).
+if (process.env.NODE_TEST_CONTEXT === undefined) process.exitCode = await main();
