@@ -31,7 +31,6 @@ import { DumpFolder, dspipeVersion, prepareFolder, readExistingManifest } from '
 import { runKinds } from './kind-scheduler.js';
 import { describeRpcError, retryEvent, withCommandContext, type CommandContext, type KindEvents, type ResolvedContext, type RetryEvent, type WarningEvent } from './context.js';
 
-export { DUMP_LOG_FILE } from './dump-folder.js';
 /**
  * Entities the key ranges not yet being written may hold, all kinds of a dump
  * together (each kind's current range reads a couple of pages ahead besides):
