@@ -535,13 +535,3 @@ async function openHandle(server: Server, options: TestBackendOptions): Promise<
       })()),
   };
 }
-
-/** Runs `body` against a fresh backend handle and closes it afterwards. */
-export async function withTestBackend<T>(body: (t: TestBackend) => Promise<T>, options: TestBackendOptions = {}): Promise<T> {
-  const t = await startTestBackend(options);
-  try {
-    return await body(t);
-  } finally {
-    await t.close();
-  }
-}
