@@ -1,65 +1,63 @@
 /**
  * `dspipe clear`: flags → clear(), progress on stderr, counts at the end.
  */
-import { CONNECTION_OPTIONS, connectionFrom, EXIT, parseCommandArgs } from './run.js';
+import type { Command } from 'commander';
+import { connectionFrom, EXIT } from './run.js';
+import { act, addConnectionOptions, opt, subcommand } from './program.js';
 import { createProgress, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
-import { clear, type ClearCommandOptions, type ClearEvent, type ClearResult } from '../commands/clear.js';
+import type { ClearCommandOptions, ClearEvent, ClearResult } from '../commands/clear.js';
 import { DEFAULT_WRITERS } from '../options/restore.js';
 import { DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { DspipeError } from '../errors.js';
 import { DEFAULT_CLEAR_CONCURRENCY } from '../options/clear.js';
 
-export const CLEAR_HELP = `dspipe clear — delete every entity of every kind and namespace (or the chosen ones)
+export const CLEAR_SUMMARY = 'delete every entity (of chosen kinds/namespaces)';
 
-Usage: dspipe clear --yes [--project ID] [options]
+export interface ClearFlags {
+  project?: string;
+  database?: string;
+  emulatorHost?: string;
+  kinds?: string[];
+  namespaces?: string[];
+  yes?: boolean;
+  concurrency?: string;
+  writers?: string;
+  batchSize?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const What = 'What:';
+  const How = 'How:';
+  const Out = 'Output:';
+  const cmd = subcommand(program, 'clear', CLEAR_SUMMARY)
+    .description(`delete every entity of every kind and namespace (or the chosen ones)
 
 Lists namespaces and kinds, reads keys only, and deletes them in batched
 commits. It refuses to run unless confirmed:
   - against an emulator, --yes is enough;
   - against a real project, also name it with --project ID (exactly the
-    project the command would talk to; one from the environment is not enough).
-
-What:
-      --kinds LIST         kinds to clear, comma-separated; -NAME excludes, * matches any run
-                           (default: all; Datastore's own __*__ kinds never)
-      --namespaces LIST    namespaces to clear, same syntax; (default) is the default namespace
-                           (default: all)
-  -y, --yes                confirm the deletion
-
-How:
-      --concurrency N      kinds cleared at once (default: ${DEFAULT_CLEAR_CONCURRENCY})
-      --writers N          concurrent delete commits per kind (default: ${DEFAULT_WRITERS})
-      --batch-size N       keys per delete commit (default: ${DEFAULT_MAX_BATCH_OPS})
-
-Output:
-  -q, --quiet              no progress, no summary
-      --json               print the counts as JSON on stdout
-
-Connection:
-      --project ID         project id (required by name for real projects, see above)
-      --database ID        named database (default: the (default) database)
-      --emulator-host H:P  talk to an emulator (default: DATASTORE_EMULATOR_HOST)
-
+    project the command would talk to; one from the environment is not enough).`)
+    .usage('--yes [--project ID] [options]')
+    .addOption(opt('--kinds <LIST>', "kinds to clear, comma-separated; -NAME excludes, * matches any run (default: all; Datastore's own __*__ kinds never)", What, true))
+    .addOption(opt('--namespaces <LIST>', 'namespaces to clear, same syntax; (default) is the default namespace (default: all)', What, true))
+    .addOption(opt('-y, --yes', 'confirm the deletion', What))
+    .addOption(opt('--concurrency <N>', `kinds cleared at once (default: ${DEFAULT_CLEAR_CONCURRENCY})`, How))
+    .addOption(opt('--writers <N>', `concurrent delete commits per kind (default: ${DEFAULT_WRITERS})`, How))
+    .addOption(opt('--batch-size <N>', `keys per delete commit (default: ${DEFAULT_MAX_BATCH_OPS})`, How))
+    .addOption(opt('-q, --quiet', 'no progress, no summary', Out))
+    .addOption(opt('--json', 'print the counts as JSON on stdout', Out));
+  addConnectionOptions(cmd, 'Connection:', { project: 'project id (required by name for real projects, see above)' })
+    .addHelpText('after', `
 Examples:
   dspipe clear --emulator-host localhost:8081 --yes
   dspipe clear --project my-app-staging --yes
   dspipe clear --project my-app-staging --yes --kinds Session,AuditLog --namespaces '(default)'
 
-Exit codes: 0 done, 1 failed, 2 bad usage or not confirmed, 130 interrupted.
-`;
-
-const OPTIONS = {
-  ...CONNECTION_OPTIONS,
-  kinds: { type: 'string', multiple: true },
-  namespaces: { type: 'string', multiple: true },
-  yes: { type: 'boolean', short: 'y' },
-  concurrency: { type: 'string' },
-  writers: { type: 'string' },
-  'batch-size': { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+Exit codes: 0 done, 1 failed, 2 bad usage or not confirmed, 130 interrupted.`)
+    .action(act((flags: ClearFlags) => run(flags)));
+}
 
 export function clearSummary(result: ClearResult): string {
   const rows = [['namespace', 'kind', 'deleted']];
@@ -68,25 +66,18 @@ export function clearSummary(result: ClearResult): string {
   return `${result.kinds.length > 0 ? formatTable(rows) : ''}${formatCount(result.deleted)} entities in ${result.kinds.length} kinds deleted from ${target} in ${formatDuration(result.seconds)}${result.retries ? `, ${result.retries} retries` : ''}\n`;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('clear', argv, OPTIONS, true);
-  if (values.help) {
-    process.stdout.write(CLEAR_HELP);
-    return EXIT.OK;
-  }
-  if (positionals.length > 0) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', `unexpected argument ${JSON.stringify(positionals[0])}`, { hint: 'see dspipe clear --help' });
-  }
+export async function run(flags: ClearFlags): Promise<number> {
+  const { clear } = await import('../commands/clear.js');
   const options: ClearCommandOptions = {};
-  if (values.project !== undefined) options.confirmProject = values.project as string;
-  if (values.yes !== undefined) options.yes = values.yes as boolean;
-  if (values.kinds !== undefined) options.kinds = values.kinds as string[];
-  if (values.namespaces !== undefined) options.namespaces = values.namespaces as string[];
-  if (values.concurrency !== undefined) options.concurrency = values.concurrency as string;
-  if (values.writers !== undefined) options.writers = values.writers as string;
-  if (values['batch-size'] !== undefined) options.batchSize = values['batch-size'] as string;
-  const quiet = values.quiet === true;
-  const json = values.json === true;
+  if (flags.project !== undefined) options.confirmProject = flags.project;
+  if (flags.yes !== undefined) options.yes = flags.yes;
+  if (flags.kinds !== undefined) options.kinds = flags.kinds;
+  if (flags.namespaces !== undefined) options.namespaces = flags.namespaces;
+  if (flags.concurrency !== undefined) options.concurrency = flags.concurrency;
+  if (flags.writers !== undefined) options.writers = flags.writers;
+  if (flags.batchSize !== undefined) options.batchSize = flags.batchSize;
+  const quiet = flags.quiet === true;
+  const json = flags.json === true;
   const progress = createProgress({ enabled: process.stderr.isTTY === true && !quiet && !json });
   const tasks = new Map<string, ProgressTask>();
   const onEvent = (e: ClearEvent) => {
@@ -109,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const connection = connectionFrom(values as Parameters<typeof connectionFrom>[0]);
+    const connection = connectionFrom(flags);
     const result = await clear(options, { connection, onEvent, signal: controller.signal });
     progress.stop();
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);

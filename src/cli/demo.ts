@@ -3,69 +3,63 @@
  * embedded emulator, printing each step. Exit 0 when everything came back
  * equal, 1 otherwise.
  */
-import { EXIT, parseCommandArgs } from './run.js';
-import { demo } from '../commands/demo.js';
-import { DspipeError } from '../errors.js';
+import type { Command } from 'commander';
+import { EXIT } from './run.js';
+import { act, opt, subcommand } from './program.js';
 import { DEFAULT_ROOT } from '../options/validate.js';
+import { DEFAULT_DEMO_USERS } from '../options/demo.js';
 
-export const DEMO_HELP = `dspipe demo — the main job, end to end, on the embedded emulator
+export const DEMO_SUMMARY = 'seed → dump → clear → restore → verify on the embedded emulator';
 
-Usage: dspipe demo [options]        (npm start runs this)
+export interface DemoFlags {
+  root?: string;
+  name?: string;
+  users?: string;
+  emulatorHost?: string;
+  project?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const O = 'Options:';
+  subcommand(program, 'demo', DEMO_SUMMARY)
+    .description(`the main job, end to end, on the embedded emulator
 
 Starts dspipe's in-memory Datastore emulator, seeds a sample app dataset
 (users → posts → comments, references between them and across namespaces,
 blobs, two ~900 KB unindexed values, every value type with meaning and
 excludeFromIndexes, three namespaces), dumps it, clears the database, restores
-the dump and looks every key up to check it equals the original.
-
-Options:
-      --root DIR     where the demo dump is written (default: ${DEFAULT_ROOT})
-  -n, --name NAME    dump name (default: demo-<UTC time>)
-      --users N      users per namespace in the sample data (default: 50)
-      --emulator-host H:P
-                     run it against an emulator already running there (Google's
-                     or dspipe's) instead of the embedded one; the demo seeds,
-                     clears and restores only its own kinds in project --project
-      --project ID   the project on that emulator (default: dspipe-demo)
-      --json         print the result as JSON on stdout
-  -h, --help         this help
-
+the dump and looks every key up to check it equals the original.`)
+    .usage('[options]        (npm start runs this)')
+    .addOption(opt('--root <DIR>', `where the demo dump is written (default: ${DEFAULT_ROOT})`, O))
+    .addOption(opt('-n, --name <NAME>', 'dump name (default: demo-<UTC time>)', O))
+    .addOption(opt('--users <N>', `users per namespace in the sample data (default: ${DEFAULT_DEMO_USERS})`, O))
+    .addOption(opt('--emulator-host <H:P>', "run it against an emulator already running there (Google's or dspipe's) instead of the embedded one; the demo seeds, clears and restores only its own kinds in project --project", O))
+    .addOption(opt('--project <ID>', 'the project on that emulator (default: dspipe-demo)', O))
+    .addOption(opt('--json', 'print the result as JSON on stdout', O))
+    .addHelpText('after', `
 Examples:
   npm start
   dspipe demo --root /tmp/dspipe-demo --users 500
   dspipe demo --emulator-host localhost:8081      # e.g. gcloud beta emulators datastore start
   dspipe cat _backup/demo-*/tenant-a/Post.ndjson.zst | head -2
 
-Exit codes: 0 the restored data equals the original, 1 it does not (or a step failed), 2 bad usage.
-`;
+Exit codes: 0 the restored data equals the original, 1 it does not (or a step failed), 2 bad usage.`)
+    .action(act((flags: DemoFlags) => run(flags)));
+}
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('demo', argv, {
-    root: { type: 'string' },
-    name: { type: 'string', short: 'n' },
-    users: { type: 'string' },
-    'emulator-host': { type: 'string' },
-    project: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  }, true);
-  if (values.help) {
-    process.stdout.write(DEMO_HELP);
-    return EXIT.OK;
-  }
-  if (positionals.length > 0) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', `unexpected argument ${JSON.stringify(positionals[0])}`, { hint: 'see dspipe demo --help' });
-  }
-  const json = values.json === true;
+export async function run(flags: DemoFlags): Promise<number> {
+  const { demo } = await import('../commands/demo.js');
+  const json = flags.json === true;
   const write = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
   const result = await demo({
-    ...(values.root !== undefined && { root: values.root as string }),
-    ...(values.name !== undefined && { name: values.name as string }),
-    ...(values.users !== undefined && { users: values.users as string }),
+    ...(flags.root !== undefined && { root: flags.root }),
+    ...(flags.name !== undefined && { name: flags.name }),
+    ...(flags.users !== undefined && { users: flags.users }),
   }, {
     onEvent: (e) => write(e.line),
-    ...(values['emulator-host'] !== undefined && {
-      connection: { emulatorHost: values['emulator-host'] as string, ...(values.project !== undefined && { projectId: values.project as string }) },
+    ...(flags.emulatorHost !== undefined && {
+      connection: { emulatorHost: flags.emulatorHost, ...(flags.project !== undefined && { projectId: flags.project }) },
     }),
   });
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -3,55 +3,72 @@
  * Broken pipes (`dspipe dump --out - | head -1`) end quietly with exit 0;
  * Ctrl-C stops after writing the manifest, so `--resume` can finish the job.
  */
-import { CONNECTION_OPTIONS, connectionFrom, EXIT, parseCommandArgs } from './run.js';
+import type { Command } from 'commander';
+import { connectionFrom, EXIT } from './run.js';
+import { act, addConnectionOptions, opt, subcommand } from './program.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
-import { dump, type DumpEvent, type DumpRunOptions, type DumpSummary } from '../commands/dump.js';
+import type { DumpEvent, DumpRunOptions, DumpSummary } from '../commands/dump.js';
 import { DUMP_DEFAULTS } from '../options/dump.js';
 import { DspipeError } from '../errors.js';
 
-export const DUMP_HELP = `dspipe dump — dump every kind of every namespace, as one consistent snapshot
+export const DUMP_SUMMARY = 'dump every kind of every namespace to _backup/NAME (or stdout)';
 
-Usage: dspipe dump [-n NAME] [options]
+/** The flags as commander hands them over (camelCase; strings until src/options/ validates them). */
+export interface DumpFlags {
+  project?: string;
+  database?: string;
+  emulatorHost?: string;
+  name?: string;
+  root?: string;
+  out?: string;
+  force?: boolean;
+  resume?: boolean;
+  namespaces?: string[];
+  kinds?: string[];
+  compress?: string;
+  level?: string;
+  splits?: string;
+  concurrency?: string;
+  pageSize?: string;
+  snapshot?: boolean;
+  readTime?: string;
+  options?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const W = 'Where to:';
+  const What = 'What:';
+  const How = 'How:';
+  const Out = 'Output:';
+  const cmd = subcommand(program, 'dump', DUMP_SUMMARY)
+    .description(`dump every kind of every namespace, as one consistent snapshot
 
 Writes <root>/<NAME>/: one <namespace>/<kind>.ndjson.zst per kind (one entity
-per line, Datastore v1 REST JSON), manifest.json and dump.log.
-
-Where to:
-  -n, --name NAME        dump name, the folder under --root (default: UTC time, e.g. 20261122T094500Z)
-      --root DIR         folder holding dumps (default: ${DUMP_DEFAULTS.root})
-  -o, --out -            write NDJSON of every selected kind to stdout instead of a folder
-      --force            replace an existing dump of the same name
-      --resume           finish an interrupted dump: keep completed kinds, redo the rest
-                         (at the dump's original read time)
-
-What:
-      --namespaces LIST  namespaces to dump, comma-separated; -NAME excludes, * matches any run,
-                         (default) is the default namespace (default: all)
-      --kinds LIST       kinds to dump, same syntax (default: all; __*__ kinds never)
-
-How:
-      --compress zstd|none  file compression (default: zstd; none when --out -)
-      --level N          zstd level 1..22 (default: ${DUMP_DEFAULTS.level})
-      --splits N|auto    key ranges read in parallel per kind, from a __scatter__ sample
-                         (default: auto = one per ${formatCount(DUMP_DEFAULTS.autoSplitMinEntities)} entities, at most ${DUMP_DEFAULTS.autoSplits})
-      --concurrency N    kinds read at once (default: ${DUMP_DEFAULTS.concurrency})
-      --page-size N      entities per RunQuery page (default: what Datastore returns, ~300)
-      --no-snapshot      read current data instead of one snapshot; needed for dumps that
-                         outlast the database's version retention (1 hour without PITR)
-      --read-time T      read the snapshot at RFC 3339 time T instead of now
-      --options FILE     per-kind overrides (default: <root>/options.json), e.g.
-                         {"dump": {"ChatMessage": {"splits": 1, "pageSize": 100}}}
-
-Output:
-  -q, --quiet            no progress, no summary
-      --json             print the summary as JSON (on stdout; on stderr with --out -)
-
-Connection:
-      --project ID       project id (default: GOOGLE_CLOUD_PROJECT / DATASTORE_PROJECT_ID;
-                         production uses Application Default Credentials)
-      --database ID      named database (default: the (default) database)
-      --emulator-host H:P  talk to an emulator (default: DATASTORE_EMULATOR_HOST)
-
+per line, Datastore v1 REST JSON), manifest.json and dump.log.`)
+    .usage('[-n NAME] [options]')
+    .addOption(opt('-n, --name <NAME>', 'dump name, the folder under --root (default: UTC time, e.g. 20261122T094500Z)', W))
+    .addOption(opt('--root <DIR>', `folder holding dumps (default: ${DUMP_DEFAULTS.root})`, W))
+    .addOption(opt('-o, --out <->', 'write NDJSON of every selected kind to stdout instead of a folder', W))
+    .addOption(opt('--force', 'replace an existing dump of the same name', W))
+    .addOption(opt('--resume', "finish an interrupted dump: keep completed kinds, redo the rest (at the dump's original read time)", W))
+    .addOption(opt('--namespaces <LIST>', 'namespaces to dump, comma-separated; -NAME excludes, * matches any run, (default) is the default namespace (default: all)', What, true))
+    .addOption(opt('--kinds <LIST>', 'kinds to dump, same syntax (default: all; __*__ kinds never)', What, true))
+    .addOption(opt('--compress <zstd|none>', 'file compression (default: zstd; none when --out -)', How))
+    .addOption(opt('--level <N>', `zstd level 1..22 (default: ${DUMP_DEFAULTS.level})`, How))
+    .addOption(opt('--splits <N|auto>', `key ranges read in parallel per kind, from a __scatter__ sample (default: auto = one per ${formatCount(DUMP_DEFAULTS.autoSplitMinEntities)} entities, at most ${DUMP_DEFAULTS.autoSplits})`, How))
+    .addOption(opt('--concurrency <N>', `kinds read at once (default: ${DUMP_DEFAULTS.concurrency})`, How))
+    .addOption(opt('--page-size <N>', 'entities per RunQuery page (default: what Datastore returns, ~300)', How))
+    .addOption(opt('--no-snapshot', "read current data instead of one snapshot; needed for dumps that outlast the database's version retention (1 hour without PITR)", How))
+    .addOption(opt('--read-time <T>', 'read the snapshot at RFC 3339 time T instead of now', How))
+    .addOption(opt('--options <FILE>', 'per-kind overrides (default: <root>/options.json), e.g. {"dump": {"ChatMessage": {"splits": 1, "pageSize": 100}}}', How))
+    .addOption(opt('-q, --quiet', 'no progress, no summary', Out))
+    .addOption(opt('--json', 'print the summary as JSON (on stdout; on stderr with --out -)', Out));
+  addConnectionOptions(cmd, 'Connection:', {
+    project: 'project id (default: GOOGLE_CLOUD_PROJECT / DATASTORE_PROJECT_ID; production uses Application Default Credentials)',
+  })
+    .addHelpText('after', `
 Examples:
   dspipe dump --project my-app -n 20261122
   dspipe dump --emulator-host localhost:8081 --kinds User,Order --namespaces '(default)'
@@ -61,54 +78,30 @@ Examples:
   dspipe dump --out - --compress zstd | ssh backup 'cat > db.ndjson.zst'
 
 Exit codes: 0 done (also when the reader of --out - closes the pipe early),
-1 failed (or the dump exists: see --force/--resume), 2 bad usage, 130 interrupted.
-`;
+1 failed (or the dump exists: see --force/--resume), 2 bad usage, 130 interrupted.`)
+    .action(act((flags: DumpFlags) => run(flags)));
+}
 
-const OPTIONS = {
-  ...CONNECTION_OPTIONS,
-  name: { type: 'string', short: 'n' },
-  root: { type: 'string' },
-  out: { type: 'string', short: 'o' },
-  force: { type: 'boolean' },
-  resume: { type: 'boolean' },
-  namespaces: { type: 'string', multiple: true },
-  kinds: { type: 'string', multiple: true },
-  compress: { type: 'string' },
-  level: { type: 'string' },
-  splits: { type: 'string' },
-  concurrency: { type: 'string' },
-  'page-size': { type: 'string' },
-  'no-snapshot': { type: 'boolean' },
-  'read-time': { type: 'string' },
-  options: { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
-
-function optionsFrom(values: Values): DumpRunOptions {
-  const str = (k: string) => values[k] as string | undefined;
+function optionsFrom(flags: DumpFlags): DumpRunOptions {
   const options: DumpRunOptions = {};
   const set = <K extends keyof DumpRunOptions>(key: K, value: DumpRunOptions[K] | undefined) => {
     if (value !== undefined) options[key] = value;
   };
-  set('name', str('name'));
-  set('root', str('root'));
-  set('out', str('out'));
-  set('force', values.force as boolean | undefined);
-  set('resume', values.resume as boolean | undefined);
-  set('namespaces', values.namespaces as string[] | undefined);
-  set('kinds', values.kinds as string[] | undefined);
-  set('compress', str('compress'));
-  set('level', str('level'));
-  set('splits', str('splits'));
-  set('concurrency', str('concurrency'));
-  set('pageSize', str('page-size'));
-  if (values['no-snapshot']) options.snapshot = false;
-  set('readTime', str('read-time'));
-  set('optionsFile', str('options'));
+  set('name', flags.name);
+  set('root', flags.root);
+  set('out', flags.out);
+  set('force', flags.force);
+  set('resume', flags.resume);
+  set('namespaces', flags.namespaces);
+  set('kinds', flags.kinds);
+  set('compress', flags.compress);
+  set('level', flags.level);
+  set('splits', flags.splits);
+  set('concurrency', flags.concurrency);
+  set('pageSize', flags.pageSize);
+  if (flags.snapshot === false) options.snapshot = false;
+  set('readTime', flags.readTime);
+  set('optionsFile', flags.options);
   return options;
 }
 
@@ -144,21 +137,12 @@ function isBrokenPipe(err: unknown): boolean {
   return false;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('dump', argv, OPTIONS, true);
-  if (values.help) {
-    process.stdout.write(DUMP_HELP);
-    return EXIT.OK;
-  }
-  if (positionals.length > 0) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', `unexpected argument ${JSON.stringify(positionals[0])}`, {
-      hint: 'name the dump with -n NAME; see dspipe dump --help',
-    });
-  }
-  const options = optionsFrom(values);
+export async function run(flags: DumpFlags): Promise<number> {
+  const { dump } = await import('../commands/dump.js');
+  const options = optionsFrom(flags);
   const toStdout = options.out === '-';
-  const quiet = values.quiet === true;
-  const json = values.json === true;
+  const quiet = flags.quiet === true;
+  const json = flags.json === true;
   const progress = createProgress({ enabled: process.stderr.isTTY === true && !quiet && !json });
   const tasks = new Map<string, ProgressTask>();
   let kindsTotal = 0;
@@ -199,7 +183,7 @@ export async function run(argv: string[]): Promise<number> {
   const ignore = () => {};
   if (toStdout) process.stdout.on('error', ignore);
   try {
-    const connection = connectionFrom(values as Parameters<typeof connectionFrom>[0]);
+    const connection = connectionFrom(flags);
     const summary = await dump(options, { connection, signal: controller.signal, onEvent });
     progress.stop();
     if (json) (toStdout ? process.stderr : process.stdout).write(`${JSON.stringify(summary)}\n`);

@@ -4,50 +4,45 @@
  * on stdout (so `eval "$(dspipe emulator &)"`-style scripts can use it) and
  * everything else on stderr.
  */
+import type { Command } from 'commander';
 import { DspipeError } from '../errors.js';
-import { EXIT, parseCommandArgs } from './run.js';
+import { EXIT } from './run.js';
+import { act, opt, subcommand } from './program.js';
 import { normalizeEmulatorOptions } from '../options/emulator.js';
 
-const OPTIONS = {
-  port: { type: 'string' },
-  host: { type: 'string' },
-  'latency-ms': { type: 'string' },
-  'fail-rate': { type: 'string' },
-  seed: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+export const EMULATOR_SUMMARY = 'run the in-memory Datastore emulator';
 
-export const EMULATOR_HELP = `Usage: dspipe emulator [options]
+export interface EmulatorFlags {
+  port?: string;
+  host?: string;
+  latencyMs?: string;
+  failRate?: string;
+  seed?: string;
+}
 
-Runs dspipe's in-memory Datastore (google.datastore.v1 gRPC) emulator until
-Ctrl-C. Data lives in memory only and is gone when it stops.
-
-Options:
-  --port N          port to listen on (default 8081; 0 picks a free one)
-  --host HOST       interface to bind (default localhost)
-  --latency-ms N    delay every RPC by N ms, to model a network
-  --fail-rate F     fail a share F (0..1) of RPCs with UNAVAILABLE, DEADLINE_EXCEEDED,
-                    ABORTED, RESOURCE_EXHAUSTED or INTERNAL, to test retries
-  --seed N          seed for --fail-rate, for reproducible failures
-  -h, --help        this help
-
+export function register(program: Command): void {
+  const O = 'Options:';
+  subcommand(program, 'emulator', EMULATOR_SUMMARY)
+    .description(`Runs dspipe's in-memory Datastore (google.datastore.v1 gRPC) emulator until
+Ctrl-C. Data lives in memory only and is gone when it stops.`)
+    .addOption(opt('--port <N>', 'port to listen on (default 8081; 0 picks a free one)', O))
+    .addOption(opt('--host <HOST>', 'interface to bind (default localhost)', O))
+    .addOption(opt('--latency-ms <N>', 'delay every RPC by N ms, to model a network', O))
+    .addOption(opt('--fail-rate <F>', 'fail a share F (0..1) of RPCs with UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED or INTERNAL, to test retries', O))
+    .addOption(opt('--seed <N>', 'seed for --fail-rate, for reproducible failures', O))
+    .addHelpText('after', `
 Then, in another shell:
   export DATASTORE_EMULATOR_HOST=localhost:8081
-  dspipe dump --project my-project
-`;
+  dspipe dump --project my-project`)
+    .action(act((flags: EmulatorFlags) => run(flags)));
+}
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('emulator', argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(EMULATOR_HELP);
-    return EXIT.OK;
-  }
-  const str = (flag: string) => values[flag] as string | undefined;
+export async function run(flags: EmulatorFlags): Promise<number> {
   const options = normalizeEmulatorOptions({
-    port: str('port'),
-    host: str('host'),
-    latencyMs: str('latency-ms'),
-    faults: { rate: str('fail-rate'), seed: str('seed') },
+    port: flags.port,
+    host: flags.host,
+    latencyMs: flags.latencyMs,
+    faults: { rate: flags.failRate, seed: flags.seed },
   });
   const { port, host, latencyMs } = options;
   const rate = options.faults?.rate;

@@ -2,26 +2,63 @@
  * `dspipe migrate status|up|run`: flags → the migrate commands, progress on
  * stderr, results on stdout (a table, or JSON with --json).
  */
-import { CONNECTION_OPTIONS, connectionFrom, EXIT, parseCommandArgs } from './run.js';
+import type { Command } from 'commander';
+import { connectionFrom, EXIT } from './run.js';
+import { act, addConnectionOptions, opt, subcommand } from './program.js';
 import { createProgress, formatCount, formatTable, type ProgressTask } from './progress.js';
-import {
-  migrateRun, migrateStatus, migrateUp, type MigrateCommandOptions, type MigrateContext, type MigrateEvent, type MigrationReport,
-} from '../commands/migrate.js';
+import type { MigrateCommandOptions, MigrateContext, MigrateEvent, MigrationReport } from '../commands/migrate.js';
 import { DEFAULT_MIGRATIONS_DIR, normalizeMigrateOptions } from '../options/migrate.js';
 import { parseConvert, parseDrop, parseRename, parseSet, type BuiltinTransform } from '../format/transforms.js';
-import { DspipeError } from '../errors.js';
 
 const D = normalizeMigrateOptions();
 
-export const MIGRATE_HELP = `dspipe migrate — rewrite entities in place when the data model changes, safely while the app writes
+export const MIGRATE_SUMMARY = 'rewrite entities in place when the data model changes';
 
-Usage:
-  dspipe migrate status [options]          list applied, pending, interrupted and changed migrations
-  dspipe migrate up [options]              run pending migrations in name order (resumes an interrupted one)
-  dspipe migrate run --kind KIND TRANSFORM... [options]
-                                           apply built-in transforms to one kind, no script needed
+export interface MigrateFlags {
+  project?: string;
+  database?: string;
+  emulatorHost?: string;
+  dir?: string;
+  to?: string;
+  allowChanged?: boolean;
+  dryRun?: boolean;
+  examples?: string;
+  backup?: boolean;
+  backupRoot?: string;
+  namespaces?: string[];
+  writers?: string;
+  batchSize?: string;
+  maxConflictAttempts?: string;
+  checkpointEvery?: string;
+  pageSize?: string;
+  kind?: string;
+  rename?: Ordered[];
+  drop?: Ordered[];
+  convert?: Ordered[];
+  set?: Ordered[];
+  json?: boolean;
+  quiet?: boolean;
+}
 
-Migration scripts live in --dir (default: ${DEFAULT_MIGRATIONS_DIR}/), named to sort, e.g.
+/** A built-in transform with its place on the command line (commander groups values by flag). */
+interface Ordered {
+  seq: number;
+  transform: BuiltinTransform;
+}
+let seq = 0;
+const ordered = (parse: (spec: string) => BuiltinTransform) => (spec: string, previous: Ordered[] | undefined): Ordered[] => [
+  ...(previous ?? []),
+  { seq: seq++, transform: parse(spec) },
+];
+
+/** The built-in transforms in command-line order, across the four flags. */
+export function transformsOf(flags: Pick<MigrateFlags, 'rename' | 'drop' | 'convert' | 'set'>): BuiltinTransform[] {
+  return [...(flags.rename ?? []), ...(flags.drop ?? []), ...(flags.convert ?? []), ...(flags.set ?? [])]
+    .sort((a, b) => a.seq - b.seq)
+    .map((o) => o.transform);
+}
+
+const SCRIPT = `Migration scripts live in --dir (default: ${DEFAULT_MIGRATIONS_DIR}/), named to sort, e.g.
 0001-birthday-to-string.ts (TypeScript runs as is) or .js/.mjs:
 
   import type { EntityHelper } from 'dspipe';
@@ -38,53 +75,9 @@ Every rewrite is committed with base_version = the version read, so a write the
 app makes meanwhile is never overwritten: the entity is read again and
 transformed again. Runs are recorded in the DspipeMigration kind (name,
 checksum, counts, start/end, checkpoint); a killed run continues from its
-checkpoint on the next \`up\`. A script edited after it was applied is refused.
+checkpoint on the next \`up\`. A script edited after it was applied is refused.`;
 
-Options for status and up:
-      --dir DIR          folder of migration scripts (default: ${DEFAULT_MIGRATIONS_DIR})
-      --to NAME          up: stop after this migration (default: run all pending)
-      --allow-changed    up: go on although an applied script changed since (default: refuse)
-
-Built-in transforms for run (applied in the order given; top-level properties):
-      --rename OLD=NEW   move a property, keeping its value, index flag and meaning
-      --drop PROP        remove a property
-      --convert PROP:timestamp->string[:FORMAT]
-      --convert PROP:string->timestamp[:FORMAT]
-                         FORMAT (UTC): iso (default; RFC 3339), date (YYYY-MM-DD), epoch-ms,
-                         or a pattern with %Y %m %d %H %M %S %L (ms) %f (µs) %%, e.g. %d/%m/%Y.
-                         Other types are left alone; a string that does not parse stops the run.
-      --set PROP=VALUE   set where missing; VALUE is int:5, double:1.5, str:text, bool:true,
-                         timestamp:2024-01-31T00:00:00Z or null
-      --kind KIND        the kind to rewrite (required for run)
-  run is not recorded in DspipeMigration; every built-in is idempotent, so after an
-  interruption run the same command again.
-
-Options for up and run:
-      --dry-run          read and transform everything, write nothing; report how many entities
-                         would change or be deleted, with before/after examples (default: off)
-      --examples N       before/after examples a dry run shows (default: ${D.examples})
-      --backup           first dump the touched kinds to <backup-root>/pre-<migration>/ (default: off)
-      --backup-root DIR  where --backup writes (default: ${D.backupRoot})
-      --namespaces LIST  namespaces to migrate, comma-separated; -NAME excludes, * matches any run,
-                         (default) is the default namespace (default: all). For up only with --dry-run:
-                         a script limits itself with export const namespaces = '…'
-      --writers N        concurrent commits per kind (default: ${D.writers})
-      --batch-size N     entities per commit at most (default: ${D.batchSize}; also capped at ~9 MiB)
-      --max-conflict-attempts N
-                         times one entity is read again after concurrent writes before giving up
-                         (default: ${D.maxConflictAttempts})
-      --checkpoint-every N  save progress after at most N entities (default: ${D.checkpointEvery})
-      --page-size N      entities per RunQuery page (default: what Datastore returns, ~300)
-
-Output:
-      --json             print the result as JSON on stdout (default: text)
-  -q, --quiet            no progress on stderr
-
-Connection:
-      --project ID       project id (default: GOOGLE_CLOUD_PROJECT / DATASTORE_PROJECT_ID)
-      --database ID      named database (default: the (default) database)
-      --emulator-host H:P  talk to an emulator (default: DATASTORE_EMULATOR_HOST)
-
+const EXAMPLES = `
 Examples:
   dspipe migrate status --project my-app
   dspipe migrate up --project my-app --dry-run
@@ -93,56 +86,61 @@ Examples:
   dspipe migrate run --kind User --rename mail=email --drop legacy --set status=str:active --dry-run
 
 Exit codes: 0 done, 1 failed (DSPIPE_MIGRATION_FAILED names the script and entity key;
-DSPIPE_MIGRATION_CHANGED a script edited after it was applied), 2 bad usage.
-`;
+DSPIPE_MIGRATION_CHANGED a script edited after it was applied), 2 bad usage.`;
 
-const OPTIONS = {
-  ...CONNECTION_OPTIONS,
-  dir: { type: 'string' },
-  to: { type: 'string' },
-  'allow-changed': { type: 'boolean' },
-  'dry-run': { type: 'boolean' },
-  examples: { type: 'string' },
-  backup: { type: 'boolean' },
-  'backup-root': { type: 'string' },
-  namespaces: { type: 'string', multiple: true },
-  writers: { type: 'string' },
-  'batch-size': { type: 'string' },
-  'max-conflict-attempts': { type: 'string' },
-  'checkpoint-every': { type: 'string' },
-  'page-size': { type: 'string' },
-  kind: { type: 'string' },
-  rename: { type: 'string', multiple: true },
-  drop: { type: 'string', multiple: true },
-  convert: { type: 'string', multiple: true },
-  set: { type: 'string', multiple: true },
-  json: { type: 'boolean' },
-  quiet: { type: 'boolean', short: 'q' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** The flags `up` and `run` share: how the rewrite runs. */
+function addRewriteOptions(cmd: Command): Command {
+  const G = 'How:';
+  return cmd
+    .addOption(opt('--dry-run', 'read and transform everything, write nothing; report how many entities would change or be deleted, with before/after examples (default: off)', G))
+    .addOption(opt('--examples <N>', `before/after examples a dry run shows (default: ${D.examples})`, G))
+    .addOption(opt('--backup', 'first dump the touched kinds to <backup-root>/pre-<migration>/ (default: off)', G))
+    .addOption(opt('--backup-root <DIR>', `where --backup writes (default: ${D.backupRoot})`, G))
+    .addOption(opt('--namespaces <LIST>', 'namespaces to migrate, comma-separated; -NAME excludes, * matches any run, (default) is the default namespace (default: all). For up only with --dry-run: a script limits itself with export const namespaces = \'…\'', G, true))
+    .addOption(opt('--writers <N>', `concurrent commits per kind (default: ${D.writers})`, G))
+    .addOption(opt('--batch-size <N>', `entities per commit at most (default: ${D.batchSize}; also capped at ~9 MiB)`, G))
+    .addOption(opt('--max-conflict-attempts <N>', `times one entity is read again after concurrent writes before giving up (default: ${D.maxConflictAttempts})`, G))
+    .addOption(opt('--checkpoint-every <N>', `save progress after at most N entities (default: ${D.checkpointEvery})`, G))
+    .addOption(opt('--page-size <N>', 'entities per RunQuery page (default: what Datastore returns, ~300)', G));
+}
 
-const TRANSFORM_FLAGS: Record<string, (spec: string) => BuiltinTransform> = {
-  '--rename': parseRename,
-  '--drop': parseDrop,
-  '--convert': parseConvert,
-  '--set': parseSet,
-};
+function addOutputOptions(cmd: Command): Command {
+  return cmd
+    .addOption(opt('--json', 'print the result as JSON on stdout (default: text)', 'Output:'))
+    .addOption(opt('-q, --quiet', 'no progress on stderr', 'Output:'));
+}
 
-/** The built-in transforms in command-line order (parseArgs groups them by flag). */
-export function transformsFromArgv(argv: readonly string[]): BuiltinTransform[] {
-  const out: BuiltinTransform[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') break;
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const parse = TRANSFORM_FLAGS[flag];
-    if (parse === undefined) continue;
-    const spec = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (spec === undefined) throw new DspipeError('DSPIPE_INVALID_OPTION', `${flag} needs a value`, { hint: 'see dspipe migrate --help' });
-    out.push(parse(spec));
-  }
-  return out;
+export function register(program: Command): void {
+  const migrate = subcommand(program, 'migrate', MIGRATE_SUMMARY)
+    .description('rewrite entities in place when the data model changes, safely while the app writes')
+    .addHelpText('after', `\n${SCRIPT}\n\nEach command's flags: dspipe migrate status|up|run --help\n${EXAMPLES}`);
+  const dirOption = () => opt('--dir <DIR>', `folder of migration scripts (default: ${DEFAULT_MIGRATIONS_DIR})`, 'Which:');
+
+  const status = subcommand(migrate, 'status', 'list applied, pending, interrupted and changed migrations')
+    .description('list applied, pending, interrupted and changed migrations')
+    .addOption(dirOption());
+  addConnectionOptions(addOutputOptions(status)).addHelpText('after', EXAMPLES).action(act((flags: MigrateFlags) => run('status', flags)));
+
+  const up = subcommand(migrate, 'up', 'run pending migrations in name order (resumes an interrupted one)')
+    .description('run pending migrations in name order (resumes an interrupted one)')
+    .addOption(dirOption())
+    .addOption(opt('--to <NAME>', 'stop after this migration (default: run all pending)', 'Which:'))
+    .addOption(opt('--allow-changed', 'go on although an applied script changed since (default: refuse)', 'Which:'));
+  addConnectionOptions(addOutputOptions(addRewriteOptions(up))).addHelpText('after', `\n${SCRIPT}\n${EXAMPLES}`).action(act((flags: MigrateFlags) => run('up', flags)));
+
+  const T = 'Built-in transforms (applied in the order given; top-level properties):';
+  const runCmd = subcommand(migrate, 'run', 'apply built-in transforms to one kind, no script needed')
+    .description(`apply built-in transforms to one kind, no script needed
+
+run is not recorded in DspipeMigration; every built-in is idempotent, so after an
+interruption run the same command again.`)
+    .usage('--kind KIND TRANSFORM... [options]')
+    .addOption(opt('--kind <KIND>', 'the kind to rewrite (required)', T))
+    .addOption(opt('--rename <OLD=NEW>', 'move a property, keeping its value, index flag and meaning', T).argParser(ordered(parseRename)))
+    .addOption(opt('--drop <PROP>', 'remove a property', T).argParser(ordered(parseDrop)))
+    .addOption(opt('--convert <PROP:FROM->TO[:FORMAT]>', 'PROP:timestamp->string[:FORMAT] or PROP:string->timestamp[:FORMAT]; FORMAT (UTC): iso (default; RFC 3339), date (YYYY-MM-DD), epoch-ms, or a pattern with %Y %m %d %H %M %S %L (ms) %f (µs) %%, e.g. %d/%m/%Y. Other types are left alone; a string that does not parse stops the run.', T).argParser(ordered(parseConvert)))
+    .addOption(opt('--set <PROP=VALUE>', 'set where missing; VALUE is int:5, double:1.5, str:text, bool:true, timestamp:2024-01-31T00:00:00Z or null', T).argParser(ordered(parseSet)));
+  addConnectionOptions(addOutputOptions(addRewriteOptions(runCmd))).addHelpText('after', EXAMPLES).action(act((flags: MigrateFlags) => run('run', flags)));
 }
 
 function countsText(c: { read: number; changed: number; deleted: number; unchanged: number; conflicts: number }, dry: boolean): string {
@@ -164,23 +162,10 @@ function reportText(r: MigrationReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('migrate', argv, OPTIONS, true);
-  if (values.help) {
-    process.stdout.write(MIGRATE_HELP);
-    return EXIT.OK;
-  }
-  const [sub, ...extra] = positionals;
-  if (sub === undefined || !['status', 'up', 'run'].includes(sub) || extra.length > 0) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', sub === undefined ? 'migrate needs a subcommand' : `unexpected ${JSON.stringify(extra[0] ?? sub)}`, {
-      hint: 'dspipe migrate status | up | run --kind KIND ... (see dspipe migrate --help)',
-    });
-  }
-  const transforms = transformsFromArgv(argv);
-  if (sub !== 'run' && (transforms.length > 0 || values.kind !== undefined)) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', `--kind and built-in transforms belong to migrate run, not migrate ${sub}`, { hint: 'see dspipe migrate --help' });
-  }
-  const progress = createProgress({ enabled: values.quiet ? false : undefined });
+export async function run(sub: 'status' | 'up' | 'run', flags: MigrateFlags): Promise<number> {
+  const { migrateRun, migrateStatus, migrateUp } = await import('../commands/migrate.js');
+  const transforms = transformsOf(flags);
+  const progress = createProgress({ enabled: flags.quiet ? false : undefined });
   const tasks = new Map<string, ProgressTask>();
   const onEvent = (e: MigrateEvent) => {
     const id = 'namespace' in e ? `${e.name}\u0000${e.namespace}\u0000${e.kind}` : '';
@@ -192,24 +177,23 @@ export async function run(argv: string[]): Promise<number> {
     else if (e.type === 'warning') progress.warn(`dspipe: warning: ${e.message}`);
     else if (e.type === 'changed-allowed') process.stderr.write(`dspipe: warning: ${e.name} changed after it was applied (--allow-changed)\n`);
   };
-  const str = (flag: string) => values[flag] as string | undefined;
-  const context: MigrateContext = { connection: connectionFrom(values as Parameters<typeof connectionFrom>[0]), onEvent };
+  const context: MigrateContext = { connection: connectionFrom(flags), onEvent };
   const options: MigrateCommandOptions = {
-    ...(values.dir !== undefined && { dir: values.dir as string }),
-    ...(values.to !== undefined && { to: values.to as string }),
-    allowChanged: values['allow-changed'] === true,
-    dryRun: values['dry-run'] === true,
-    backup: values.backup === true,
-    ...(values['backup-root'] !== undefined && { backupRoot: values['backup-root'] as string }),
-    ...(values.namespaces !== undefined && { namespaces: values.namespaces as string[] }),
-    pageSize: str('page-size'),
-    examples: str('examples'),
-    writers: str('writers'),
-    batchSize: str('batch-size'),
-    maxConflictAttempts: str('max-conflict-attempts'),
-    checkpointEvery: str('checkpoint-every'),
+    ...(flags.dir !== undefined && { dir: flags.dir }),
+    ...(flags.to !== undefined && { to: flags.to }),
+    allowChanged: flags.allowChanged === true,
+    dryRun: flags.dryRun === true,
+    backup: flags.backup === true,
+    ...(flags.backupRoot !== undefined && { backupRoot: flags.backupRoot }),
+    ...(flags.namespaces !== undefined && { namespaces: flags.namespaces }),
+    pageSize: flags.pageSize,
+    examples: flags.examples,
+    writers: flags.writers,
+    batchSize: flags.batchSize,
+    maxConflictAttempts: flags.maxConflictAttempts,
+    checkpointEvery: flags.checkpointEvery,
   };
-  const out = (text: string, json: unknown) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : text);
+  const out = (text: string, json: unknown) => process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : text);
   try {
     if (sub === 'status') {
       const entries = await migrateStatus(options, context);
@@ -224,7 +208,7 @@ export async function run(argv: string[]): Promise<number> {
       progress.stop();
       out(result.migrations.length === 0 ? 'nothing to do: every migration is applied\n' : result.migrations.map(reportText).join(''), result);
     } else {
-      const report = await migrateRun({ ...options, ...(values.kind !== undefined && { kind: values.kind as string }), transforms }, context);
+      const report = await migrateRun({ ...options, ...(flags.kind !== undefined && { kind: flags.kind }), transforms }, context);
       progress.stop();
       out(reportText(report), report);
     }

@@ -1,66 +1,77 @@
 /**
  * `dspipe restore`: flags → restore(), progress on stderr, a summary at the end.
  */
-import { CONNECTION_OPTIONS, connectionFrom, EXIT, parseCommandArgs } from './run.js';
+import type { Command } from 'commander';
+import { connectionFrom, EXIT } from './run.js';
+import { act, addConnectionOptions, opt, subcommand } from './program.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
-import { restore, type RestoreCommandOptions, type RestoreEvent, type RestoreResult } from '../commands/restore.js';
+import type { RestoreCommandOptions, RestoreEvent, RestoreResult } from '../commands/restore.js';
 import { DEFAULT_RESTORE_CONCURRENCY, DEFAULT_WRITERS } from '../options/restore.js';
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { DspipeError } from '../errors.js';
 import { DEFAULT_ROOT } from '../options/validate.js';
 
-export const RESTORE_HELP = `dspipe restore — write a dump back, exactly, into any project, database and namespace
+export const RESTORE_SUMMARY = 'write a dump back, exactly, into any project/database/namespace';
 
-Usage: dspipe restore -n NAME [options]
-       dspipe restore --in DIR|- [options]
+export interface RestoreFlags {
+  project?: string;
+  database?: string;
+  emulatorHost?: string;
+  name?: string;
+  root?: string;
+  in?: string;
+  kinds?: string[];
+  namespaces?: string[];
+  namespaceMap?: string[];
+  mode?: string;
+  concurrency?: string;
+  writers?: string;
+  batchSize?: string;
+  batchBytes?: string;
+  options?: string;
+  onError?: string;
+  rejects?: string;
+  dryRun?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const What = 'What:';
+  const Where = 'Where to (every key moves: entity keys and key values in properties, arrays, embedded entities):';
+  const How = 'How:';
+  const Out = 'Output:';
+  const cmd = subcommand(program, 'restore', RESTORE_SUMMARY)
+    .description(`write a dump back, exactly, into any project, database and namespace
 
 Reads <root>/<NAME>/ (manifest.json and one file per kind), verifies all of it
 — every file's size and sha256, every entity count, every line — and only then
 writes. A damaged or incomplete dump is refused with the file (and line) named,
 and nothing is written. Every numeric id written is reserved (ReserveIds), so
-Datastore never allocates a restored id again.
-
-What:
-  -n, --name NAME          dump to restore: the folder <root>/NAME
-      --root DIR           folder holding dumps and options.json (default: ${DEFAULT_ROOT})
-      --in DIR|-           restore the dump folder DIR, or NDJSON (plain or zstd) from stdin;
-                           stdin is spooled to a temp file and verified before writing
-      --kinds LIST         kinds to restore, comma-separated; -NAME excludes, * matches any run
-                           (default: all)
-      --namespaces LIST    namespaces to restore, same syntax; (default) is the default namespace
-                           (default: all)
-
-Where to (every key moves: entity keys and key values in properties, arrays, embedded entities):
-      --project ID         target project (default: GOOGLE_CLOUD_PROJECT / DATASTORE_PROJECT_ID)
-      --database ID        target database (default: the (default) database)
-      --namespace-map OLD=NEW  write namespace OLD as NEW; repeatable; (default) names the
-                           default namespace (default: namespaces unchanged)
-                           Key values that point outside the dumped project/database are kept
-                           as they are: they name data the dump does not hold.
-      --emulator-host H:P  talk to an emulator (default: DATASTORE_EMULATOR_HOST)
-
-How:
-      --mode upsert|insert upsert overwrites existing entities; insert refuses keys that exist
-                           and names them (default: upsert)
-      --concurrency N      kinds restored at once (default: ${DEFAULT_RESTORE_CONCURRENCY})
-      --writers N          concurrent commits per kind (default: ${DEFAULT_WRITERS})
-      --batch-size N       most entities per commit (default: ${DEFAULT_MAX_BATCH_OPS}); batches are always
-                           also cut by encoded size under the 10 MiB request limit
-      --batch-bytes N      most encoded mutation bytes per commit (default: ${DEFAULT_MAX_BATCH_BYTES})
-      --options FILE       per-kind overrides (default: <root>/options.json), e.g.
-                           {"restore": {"BbsImage": {"batchSize": 1, "writers": 1}}}
-      --on-error fail|skip an entity Datastore refuses (too large, indexed string over 1,500
-                           bytes): fail names its key; skip writes it to the rejects file and
-                           goes on (default: fail)
-      --rejects FILE       where skipped entities go, one NDJSON line each
-                           {"error","namespace","kind","entity"} (default: <dump>/rejects.ndjson,
-                           or dspipe-rejects-<time>.ndjson for stdin)
-      --dry-run            verify the dump and report what would be written; write nothing
-
-Output:
-  -q, --quiet              no progress, no summary
-      --json               print the summary as JSON on stdout
-
+Datastore never allocates a restored id again.`)
+    .usage('-n NAME [options]\n       dspipe restore --in DIR|- [options]')
+    .addOption(opt('-n, --name <NAME>', 'dump to restore: the folder <root>/NAME', What))
+    .addOption(opt('--root <DIR>', `folder holding dumps and options.json (default: ${DEFAULT_ROOT})`, What))
+    .addOption(opt('--in <DIR|->', 'restore the dump folder DIR, or NDJSON (plain or zstd) from stdin; stdin is spooled to a temp file and verified before writing', What))
+    .addOption(opt('--kinds <LIST>', 'kinds to restore, comma-separated; -NAME excludes, * matches any run (default: all)', What, true))
+    .addOption(opt('--namespaces <LIST>', 'namespaces to restore, same syntax; (default) is the default namespace (default: all)', What, true));
+  addConnectionOptions(cmd, Where, {
+    project: 'target project (default: GOOGLE_CLOUD_PROJECT / DATASTORE_PROJECT_ID)',
+    database: 'target database (default: the (default) database)',
+  })
+    .addOption(opt('--namespace-map <OLD=NEW>', 'write namespace OLD as NEW; repeatable; (default) names the default namespace (default: namespaces unchanged). Key values that point outside the dumped project/database are kept as they are: they name data the dump does not hold.', Where, true))
+    .addOption(opt('--mode <upsert|insert>', 'upsert overwrites existing entities; insert refuses keys that exist and names them (default: upsert)', How))
+    .addOption(opt('--concurrency <N>', `kinds restored at once (default: ${DEFAULT_RESTORE_CONCURRENCY})`, How))
+    .addOption(opt('--writers <N>', `concurrent commits per kind (default: ${DEFAULT_WRITERS})`, How))
+    .addOption(opt('--batch-size <N>', `most entities per commit (default: ${DEFAULT_MAX_BATCH_OPS}); batches are always also cut by encoded size under the 10 MiB request limit`, How))
+    .addOption(opt('--batch-bytes <N>', `most encoded mutation bytes per commit (default: ${DEFAULT_MAX_BATCH_BYTES})`, How))
+    .addOption(opt('--options <FILE>', 'per-kind overrides (default: <root>/options.json), e.g. {"restore": {"BbsImage": {"batchSize": 1, "writers": 1}}}', How))
+    .addOption(opt('--on-error <fail|skip>', 'an entity Datastore refuses (too large, indexed string over 1,500 bytes): fail names its key; skip writes it to the rejects file and goes on (default: fail)', How))
+    .addOption(opt('--rejects <FILE>', 'where skipped entities go, one NDJSON line each {"error","namespace","kind","entity"} (default: <dump>/rejects.ndjson, or dspipe-rejects-<time>.ndjson for stdin)', How))
+    .addOption(opt('--dry-run', 'verify the dump and report what would be written; write nothing', How))
+    .addOption(opt('-q, --quiet', 'no progress, no summary', Out))
+    .addOption(opt('--json', 'print the summary as JSON on stdout', Out))
+    .addHelpText('after', `
 Examples:
   dspipe restore -n 20261122 --project my-app
   dspipe restore -n 20261122 --emulator-host localhost:8081 --dry-run
@@ -69,53 +80,30 @@ Examples:
   dspipe restore -n nightly --on-error skip --writers 8 --concurrency 8
   dspipe dump --out - --kinds User --project a | dspipe restore --in - --project b
 
-Exit codes: 0 done, 1 failed (corrupt dump, refused entity, RPC failure), 2 bad usage, 130 interrupted.
-`;
+Exit codes: 0 done, 1 failed (corrupt dump, refused entity, RPC failure), 2 bad usage, 130 interrupted.`)
+    .action(act((flags: RestoreFlags) => run(flags)));
+}
 
-const OPTIONS = {
-  ...CONNECTION_OPTIONS,
-  name: { type: 'string', short: 'n' },
-  root: { type: 'string' },
-  in: { type: 'string' },
-  kinds: { type: 'string', multiple: true },
-  namespaces: { type: 'string', multiple: true },
-  'namespace-map': { type: 'string', multiple: true },
-  mode: { type: 'string' },
-  concurrency: { type: 'string' },
-  writers: { type: 'string' },
-  'batch-size': { type: 'string' },
-  'batch-bytes': { type: 'string' },
-  options: { type: 'string' },
-  'on-error': { type: 'string' },
-  rejects: { type: 'string' },
-  'dry-run': { type: 'boolean' },
-  quiet: { type: 'boolean', short: 'q' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
-
-function optionsFrom(values: Values): RestoreCommandOptions {
+function optionsFrom(flags: RestoreFlags): RestoreCommandOptions {
   const options: RestoreCommandOptions = {};
-  const set = <K extends keyof RestoreCommandOptions>(key: K, flag: string) => {
-    if (values[flag] !== undefined) options[key] = values[flag] as RestoreCommandOptions[K];
+  const set = <K extends keyof RestoreCommandOptions>(key: K, value: RestoreCommandOptions[K] | undefined) => {
+    if (value !== undefined) options[key] = value;
   };
-  set('name', 'name');
-  set('root', 'root');
-  set('in', 'in');
-  set('kinds', 'kinds');
-  set('namespaces', 'namespaces');
-  set('namespaceMap', 'namespace-map');
-  set('mode', 'mode');
-  set('concurrency', 'concurrency');
-  set('writers', 'writers');
-  set('batchSize', 'batch-size');
-  set('batchBytes', 'batch-bytes');
-  set('optionsFile', 'options');
-  set('onError', 'on-error');
-  set('rejects', 'rejects');
-  set('dryRun', 'dry-run');
+  set('name', flags.name);
+  set('root', flags.root);
+  set('in', flags.in);
+  set('kinds', flags.kinds);
+  set('namespaces', flags.namespaces);
+  set('namespaceMap', flags.namespaceMap);
+  set('mode', flags.mode);
+  set('concurrency', flags.concurrency);
+  set('writers', flags.writers);
+  set('batchSize', flags.batchSize);
+  set('batchBytes', flags.batchBytes);
+  set('optionsFile', flags.options);
+  set('onError', flags.onError);
+  set('rejects', flags.rejects);
+  set('dryRun', flags.dryRun);
   return options;
 }
 
@@ -151,17 +139,10 @@ export function restoreSummary(result: RestoreResult): string {
 /** Refused reservations named one by one before the rest are only counted. */
 const UNRESERVED_SHOWN = 10;
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('restore', argv, OPTIONS, true);
-  if (values.help) {
-    process.stdout.write(RESTORE_HELP);
-    return EXIT.OK;
-  }
-  if (positionals.length > 0) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', `unexpected argument ${JSON.stringify(positionals[0])}`, { hint: 'name the dump with -n NAME or --in DIR; see dspipe restore --help' });
-  }
-  const quiet = values.quiet === true;
-  const json = values.json === true;
+export async function run(flags: RestoreFlags): Promise<number> {
+  const { restore } = await import('../commands/restore.js');
+  const quiet = flags.quiet === true;
+  const json = flags.json === true;
   const progress = createProgress({ enabled: process.stderr.isTTY === true && !quiet && !json });
   const tasks = new Map<string, ProgressTask>();
   let unreserved = 0;
@@ -188,8 +169,8 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const connection = connectionFrom(values as Parameters<typeof connectionFrom>[0]);
-    const result = await restore(optionsFrom(values), { connection, onEvent, signal: controller.signal });
+    const connection = connectionFrom(flags);
+    const result = await restore(optionsFrom(flags), { connection, onEvent, signal: controller.signal });
     progress.stop();
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else if (!quiet) process.stderr.write(restoreSummary(result));

@@ -1,46 +1,19 @@
 /**
  * What every CLI command shares: exit codes, turning errors into one readable
- * message (never a bare stack for errors we understand), and argument parsing
- * with the connection flags.
+ * message (never a bare stack for errors we understand), and the connection
+ * flags as connection options.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DspipeError, isDspipeError } from '../errors.js';
+import { isDspipeError } from '../errors.js';
 import type { ConnectionOptions } from '../datastore/connection.js';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 } as const;
 
-export const CONNECTION_OPTIONS = {
-  project: { type: 'string' },
-  database: { type: 'string' },
-  'emulator-host': { type: 'string' },
-} as const satisfies ParseArgsConfig['options'];
-
-export function connectionFrom(values: { project?: string; database?: string; 'emulator-host'?: string }): ConnectionOptions {
+export function connectionFrom(values: { project?: string; database?: string; emulatorHost?: string }): ConnectionOptions {
   const options: ConnectionOptions = {};
   if (values.project !== undefined) options.projectId = values.project;
   if (values.database !== undefined) options.databaseId = values.database;
-  if (values['emulator-host'] !== undefined) options.emulatorHost = values['emulator-host'];
+  if (values.emulatorHost !== undefined) options.emulatorHost = values.emulatorHost;
   return options;
-}
-
-/**
- * parseArgs that reports unknown or malformed flags as a usage error naming
- * the command, instead of Node's TypeError.
- */
-export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(
-  command: string,
-  argv: string[],
-  options: T,
-  allowPositionals = false,
-): { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
-  } catch (err) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', (err as Error).message, {
-      hint: `see dspipe ${command} --help`,
-      cause: err,
-    });
-  }
 }
 
 /** gRPC status names, for messages about failed RPCs. */

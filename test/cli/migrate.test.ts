@@ -4,7 +4,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startTestBackend, type TestBackend } from '../helpers/backend.js';
 import { migrationsDir, readKind, seedUsers } from '../migrate/fixtures.js';
-import { transformsFromArgv } from '../../src/cli/migrate.js';
+import { transformsOf, type MigrateFlags } from '../../src/cli/migrate.js';
+import { createProgram } from '../../src/cli/cli.js';
 import { EntityHelper } from '../../src/format/entity-helper.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -23,8 +24,12 @@ function dspipe(args: string[]): Promise<{ code: number; stdout: string; stderr:
 }
 
 test('--help documents every flag with defaults and examples', async () => {
-  const { code, stdout } = await dspipe(['migrate', '--help']);
-  assert.equal(code, 0);
+  let stdout = '';
+  for (const sub of [[], ['status'], ['up'], ['run']]) {
+    const r = await dspipe(['migrate', ...sub, '--help']);
+    assert.equal(r.code, 0);
+    stdout += r.stdout;
+  }
   for (const flag of ['--dir', '--to', '--allow-changed', '--rename', '--drop', '--convert', '--set', '--kind', '--dry-run', '--examples', '--backup', '--backup-root', '--namespaces', '--writers', '--batch-size', '--max-conflict-attempts', '--checkpoint-every', '--page-size', '--json', '--quiet', '--project', '--database', '--emulator-host']) {
     assert.ok(stdout.includes(flag), `help mentions ${flag}`);
   }
@@ -41,7 +46,9 @@ test('bad usage exits 2 with a hint', async () => {
 });
 
 test('transforms keep command-line order across flags', () => {
-  assert.deepEqual(transformsFromArgv(['run', '--drop', 'a', '--kind', 'K', '--rename=b=c', '--set', 'd=int:1']).map((x) => x.type), ['drop', 'rename', 'set']);
+  const run = createProgram().commands.find((c) => c.name() === 'migrate')!.commands.find((c) => c.name() === 'run')!;
+  run.parseOptions(['--drop', 'a', '--kind', 'K', '--rename=b=c', '--set', 'd=int:1', '--drop', 'e']);
+  assert.deepEqual(transformsOf(run.opts<MigrateFlags>()).map((x) => x.type), ['drop', 'rename', 'set', 'drop']);
 });
 
 test('status, up --dry-run, up, status --json, run: text and JSON on stdout', async () => {
