@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { connectionFrom, EXIT } from './run.js';
-import { act, addConnectionOptions, opt, subcommand } from './program.js';
+import { act, addConnectionOptions, defined, opt, subcommand } from './program.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import type { DumpEvent, DumpRunOptions, DumpSummary } from '../commands/dump.js';
 import { DUMP_DEFAULTS } from '../options/dump.js';
@@ -82,27 +82,10 @@ Exit codes: 0 done (also when the reader of --out - closes the pipe early),
     .action(act((flags: DumpFlags) => run(flags)));
 }
 
+/** The library's options: the flags minus connection and output, --options as optionsFile. */
 function optionsFrom(flags: DumpFlags): DumpRunOptions {
-  const options: DumpRunOptions = {};
-  const set = <K extends keyof DumpRunOptions>(key: K, value: DumpRunOptions[K] | undefined) => {
-    if (value !== undefined) options[key] = value;
-  };
-  set('name', flags.name);
-  set('root', flags.root);
-  set('out', flags.out);
-  set('force', flags.force);
-  set('resume', flags.resume);
-  set('namespaces', flags.namespaces);
-  set('kinds', flags.kinds);
-  set('compress', flags.compress);
-  set('level', flags.level);
-  set('splits', flags.splits);
-  set('concurrency', flags.concurrency);
-  set('pageSize', flags.pageSize);
-  if (flags.snapshot === false) options.snapshot = false;
-  set('readTime', flags.readTime);
-  set('optionsFile', flags.options);
-  return options;
+  const { project: _p, database: _d, emulatorHost: _e, quiet: _q, json: _j, options, snapshot, ...same } = flags;
+  return defined({ ...same, optionsFile: options, snapshot: snapshot === false ? false : undefined });
 }
 
 function kindLabel(namespace: string, kind: string): string {

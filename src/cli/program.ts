@@ -84,6 +84,11 @@ export function opt(flags: string, description: string, group: string, repeatabl
   return repeatable ? option.argParser(collect) : option;
 }
 
+/** `values` without its undefined entries: flags not given leave the library's defaults alone. */
+export function defined<T extends object>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
 export interface ConnectionHelp {
   project?: string;
   database?: string;

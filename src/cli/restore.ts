@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import { connectionFrom, EXIT } from './run.js';
-import { act, addConnectionOptions, opt, subcommand } from './program.js';
+import { act, addConnectionOptions, defined, opt, subcommand } from './program.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import type { RestoreCommandOptions, RestoreEvent, RestoreResult } from '../commands/restore.js';
 import { DEFAULT_RESTORE_CONCURRENCY, DEFAULT_WRITERS } from '../options/restore.js';
@@ -84,27 +84,10 @@ Exit codes: 0 done, 1 failed (corrupt dump, refused entity, RPC failure), 2 bad 
     .action(act((flags: RestoreFlags) => run(flags)));
 }
 
+/** The library's options: the flags minus connection and output, --options as optionsFile. */
 function optionsFrom(flags: RestoreFlags): RestoreCommandOptions {
-  const options: RestoreCommandOptions = {};
-  const set = <K extends keyof RestoreCommandOptions>(key: K, value: RestoreCommandOptions[K] | undefined) => {
-    if (value !== undefined) options[key] = value;
-  };
-  set('name', flags.name);
-  set('root', flags.root);
-  set('in', flags.in);
-  set('kinds', flags.kinds);
-  set('namespaces', flags.namespaces);
-  set('namespaceMap', flags.namespaceMap);
-  set('mode', flags.mode);
-  set('concurrency', flags.concurrency);
-  set('writers', flags.writers);
-  set('batchSize', flags.batchSize);
-  set('batchBytes', flags.batchBytes);
-  set('optionsFile', flags.options);
-  set('onError', flags.onError);
-  set('rejects', flags.rejects);
-  set('dryRun', flags.dryRun);
-  return options;
+  const { project: _p, database: _d, emulatorHost: _e, quiet: _q, json: _j, options, ...same } = flags;
+  return defined({ ...same, optionsFile: options });
 }
 
 const label = (namespace: string, kind: string) => (namespace === '' ? kind : `${namespace}/${kind}`);
