@@ -205,7 +205,10 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
     startedAt: resuming ? spec.previous!.startedAt : new Date().toISOString(),
     finishedAt: null,
     counts: previousCounts,
-    checkpoint: resuming ? spec.previous!.checkpoint.map((c) => ({ ...c })) : [],
+    // A window saved by the killed run's last save has a null `after`: that save's version, the record's as read.
+    checkpoint: resuming
+      ? spec.previous!.checkpoint.map((c) => ({ ...c, ...(c.windows && { windows: c.windows.map((w) => ({ upTo: w.upTo, after: w.after ?? spec.previous!.version ?? null })) }) }))
+      : [],
     error: null,
     runId: randomBytes(8).toString('hex'),
   };
@@ -240,6 +243,7 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
         ...ref,
         script,
         resumeAfter: dryRun ? null : cp.lastKey,
+        ...(!dryRun && cp.windows && { windows: cp.windows }),
         dryRun,
         writers: ctx.o.writers,
         budget,
@@ -250,10 +254,12 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
         retry: ctx.retry,
         signal: ctx.signal,
         ...(ctx.o.pageSize !== undefined && { pageSize: ctx.o.pageSize }),
-        onCheckpoint: async (lastKey, counts) => {
+        onCheckpoint: async (lastKey, counts, windows) => {
           cp.lastKey = lastKey;
+          cp.windows = windows;
           record.counts = addCounts(addCounts(previousCounts, finished), counts);
           await save();
+          return record.version;
         },
         onProgress: (counts) => ctx.emit({ type: 'kind-progress', name: script.name, ...ref, counts }),
       });
@@ -265,6 +271,7 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
     }
     finished = addCounts(finished, result.counts);
     cp.done = true;
+    delete cp.windows;
     record.counts = addCounts(previousCounts, finished);
     await save();
     report.kinds.push({ ...ref, counts: result.counts, skipped: result.skipped, alreadyDone: false });

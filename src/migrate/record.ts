@@ -15,6 +15,7 @@ import { EntityHelper, Timestamp } from '../format/entity-helper.js';
 import { MIGRATION_KIND } from '../options/migrate.js';
 import { parseTime } from '../format/transforms.js';
 import { DspipeError } from '../errors.js';
+import type { WriteWindow } from './checkpoint.js';
 
 export type MigrationStatus = 'running' | 'applied' | 'failed';
 
@@ -23,8 +24,10 @@ export interface KindCheckpoint {
   kind: string;
   /** Every entity of this namespace/kind has been migrated. */
   done: boolean;
-  /** Entities up to and including this key are migrated (null: none yet). */
+  /** Entities up to and including this key are migrated and committed (null: none yet). */
   lastKey: IKey | null;
+  /** Where writes past `lastKey` may have been sent, and since which version (see migrate/checkpoint.ts). */
+  windows?: WriteWindow[];
 }
 
 export interface MigrationCounts {
@@ -83,7 +86,13 @@ export function recordToEntity(record: MigrationRecord, key: IKey): IEntity {
   e.set('startedAt', time(record.startedAt));
   e.set('finishedAt', record.finishedAt === null ? null : time(record.finishedAt));
   for (const [name, n] of Object.entries(record.counts)) e.set(name, BigInt(n));
-  const checkpoint = record.checkpoint.map((c) => ({ namespace: c.namespace, kind: c.kind, done: c.done, lastKey: c.lastKey && encodeKey(c.lastKey) }));
+  const checkpoint = record.checkpoint.map((c) => ({
+    namespace: c.namespace,
+    kind: c.kind,
+    done: c.done,
+    lastKey: c.lastKey && encodeKey(c.lastKey),
+    ...(c.windows && c.windows.length > 0 && { windows: c.windows.map((w) => ({ upTo: encodeKey(w.upTo), after: w.after })) }),
+  }));
   e.set('checkpoint', JSON.stringify(checkpoint), { excludeFromIndexes: true });
   e.set('error', record.error, { excludeFromIndexes: true });
   e.set('runId', record.runId, { excludeFromIndexes: true });
@@ -116,8 +125,14 @@ export function recordFromEntity(entity: IEntity): MigrationRecord {
   if (status !== 'running' && status !== 'applied' && status !== 'failed') corrupt(name, `has an unknown status ${JSON.stringify(status)}`);
   let checkpoint: KindCheckpoint[] = [];
   try {
-    const raw = JSON.parse(str('checkpoint')) as Array<{ namespace: string; kind: string; done: boolean; lastKey: unknown }>;
-    checkpoint = raw.map((c) => ({ namespace: c.namespace, kind: c.kind, done: c.done === true, lastKey: c.lastKey ? decodeKey(c.lastKey) : null }));
+    const raw = JSON.parse(str('checkpoint')) as Array<{ namespace: string; kind: string; done: boolean; lastKey: unknown; windows?: Array<{ upTo: unknown; after: unknown }> }>;
+    checkpoint = raw.map((c) => ({
+      namespace: c.namespace,
+      kind: c.kind,
+      done: c.done === true,
+      lastKey: c.lastKey ? decodeKey(c.lastKey) : null,
+      ...(Array.isArray(c.windows) && { windows: c.windows.map((w) => ({ upTo: decodeKey(w.upTo), after: typeof w.after === 'string' ? w.after : null })) }),
+    }));
   } catch (err) {
     if (err instanceof DspipeError && err.kind === MIGRATION_KIND) throw err;
     corrupt(name, `has an unreadable checkpoint (${(err as Error).message})`);

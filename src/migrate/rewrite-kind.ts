@@ -6,8 +6,11 @@
  *
  * Read in key order without a snapshot (we want the newest versions; the
  * baseVersion check catches anything newer still). The checkpoint frontier
- * advances as commits land and is handed to `onCheckpoint` every
- * `checkpointEvery` entities, at the end and when the run fails.
+ * advances as commits land. Every `checkpointEvery` entities the transformer
+ * holds its writes while `onCheckpoint` saves the frontier, the committed
+ * counts and a new write window (checkpoint.ts): what a killed run had
+ * written past its checkpoint is then recognised on resume and never
+ * transformed twice. Also saved at the end and when the run fails.
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,11 +21,13 @@ import type { WriteOp } from '../format/batching.js';
 import { createBatcher } from '../stages/batcher.js';
 import { createEntityReader } from '../stages/entity-reader.js';
 import { createEntityWriter, type CommitBudget } from '../stages/entity-writer.js';
-import { createTransformer, type ChangeExample } from './transformer.js';
+import { createTransformer, type ChangeExample, type Transformer } from './transformer.js';
+import { compareKeyPaths } from '../model/key-order.js';
 import { ConflictResolver } from './conflicts.js';
 import type { ScriptRef } from './outcome.js';
 import { DspipeError, isDspipeError } from '../errors.js';
 import type { MigrationCounts } from './record.js';
+import type { WriteWindow } from './checkpoint.js';
 
 export interface RewriteKindOptions {
   namespace: string;
@@ -30,6 +35,10 @@ export interface RewriteKindOptions {
   script: ScriptRef;
   /** Resume after this key (from the record's checkpoint). */
   resumeAfter?: IKey | null;
+  /** The killed run's write windows (from the record's checkpoint); null `after`s mean `recordVersion`. */
+  windows?: readonly WriteWindow[];
+  /** The record's version as read before this run saved it. */
+  recordVersion?: string;
   /** The request-size budget to learn into, shared by every kind of one migration. */
   budget?: CommitBudget;
   dryRun?: boolean;
@@ -43,8 +52,13 @@ export interface RewriteKindOptions {
   pageSize?: number;
   /** Stops the rewrite; what was committed is checkpointed first. */
   signal?: AbortSignal;
-  /** Saves progress; `lastKey` and everything before it are migrated. */
-  onCheckpoint?: (lastKey: IKey | null, counts: MigrationCounts) => Promise<void>;
+  /**
+   * Saves progress: `lastKey` and everything before it are migrated and
+   * committed, `counts` are theirs, and writes to keys up to each window's
+   * `upTo` may have been sent. Returns the saved record's version (which
+   * becomes the `after` of windows whose `after` is null).
+   */
+  onCheckpoint?: (lastKey: IKey | null, counts: MigrationCounts, windows: WriteWindow[]) => Promise<string | void>;
   /** Called as entities are handled, for progress display. */
   onProgress?: (counts: MigrationCounts) => void;
 }
@@ -53,6 +67,8 @@ export interface RewriteKindResult {
   counts: MigrationCounts;
   /** Entities passed over because an earlier run migrated them. */
   skipped: number;
+  /** Entities past the checkpoint that a killed earlier run had rewritten: counted as changed, not transformed again. */
+  recovered: number;
   examples: ChangeExample[];
 }
 
@@ -73,37 +89,42 @@ const signalOf = (options: RewriteKindOptions) => (options.signal ? [{ signal: o
 
 export async function rewriteKind(client: DatastoreClient, connection: Connection, options: RewriteKindOptions): Promise<RewriteKindResult> {
   const { namespace, kind, script } = options;
-  const counts: MigrationCounts = { read: 0, changed: 0, deleted: 0, unchanged: 0, conflicts: 0 };
-  const every = options.checkpointEvery ?? 500;
-  let sinceCheckpoint = 0;
-  let transformer: ReturnType<typeof createTransformer>;
-  const sync = () => {
-    counts.read = transformer.processed;
-    counts.unchanged = transformer.unchanged + resolvedUnchanged;
-    counts.changed = transformer.changed + resolvedAs.write - conflictedAs.write;
-    counts.deleted = transformer.deleted + resolvedAs.delete - conflictedAs.delete;
-  };
-  let resolvedUnchanged = 0;
-  const resolvedAs = { write: 0, delete: 0 };
-  const conflictedAs = { write: 0, delete: 0 };
-  const checkpoint = async () => {
-    sync();
-    sinceCheckpoint = 0;
-    await options.onCheckpoint?.(transformer.tracker.frontier(), { ...counts });
+  let conflicts = 0;
+  let transformer: Transformer;
+  /** Counts of what is committed (the entities up to the frontier). */
+  const committed = (): MigrationCounts => ({ ...transformer.tracker.committed, conflicts });
+  /** Counts of what was handled so far, for progress display. */
+  const live = (): MigrationCounts => ({
+    read: transformer.processed + transformer.recovered,
+    changed: transformer.changed + transformer.recovered,
+    deleted: transformer.deleted,
+    unchanged: transformer.unchanged,
+    conflicts,
+  });
+  // Windows still covering keys past the frontier, oldest first; saved with every checkpoint.
+  let windows: WriteWindow[] = (options.windows ?? []).map((w) => ({ upTo: w.upTo, after: w.after ?? options.recordVersion ?? null }));
+  let saving: Promise<void> = Promise.resolve();
+  /** Saves the checkpoint (one save at a time), with a new window up to `upTo` if given. */
+  const checkpoint = (upTo?: IKey): Promise<void> => {
+    const run = async () => {
+      const frontier = transformer.tracker.frontier();
+      if (frontier) windows = windows.filter((w) => compareKeyPaths(w.upTo, frontier) > 0);
+      if (upTo) windows.push({ upTo, after: null });
+      const version = await options.onCheckpoint?.(frontier, committed(), windows.map((w) => ({ ...w })));
+      for (const w of windows) if (w.after === null) w.after = version ?? '';
+    };
+    saving = saving.then(run, run);
+    return saving;
   };
   transformer = createTransformer({
     script,
     namespace,
     kind,
     resumeAfter: options.resumeAfter ?? null,
+    ...(options.windows && { windows: options.windows, recordVersion: options.recordVersion ?? '' }),
     examples: options.examples ?? 0,
-    onEntity: async () => {
-      if (options.onProgress) {
-        sync();
-        options.onProgress({ ...counts });
-      }
-      if (!options.dryRun && ++sinceCheckpoint >= every) await checkpoint();
-    },
+    ...(!options.dryRun && { reserve: (upTo: IKey) => checkpoint(upTo), reserveEvery: options.checkpointEvery ?? 500 }),
+    onEntity: () => options.onProgress?.(live()),
   });
   const reader = createEntityReader(client, connection, {
     namespace,
@@ -117,8 +138,7 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
   if (options.dryRun) {
     const discard = new Writable({ objectMode: true, write: (_op, _enc, cb) => cb() });
     await pipeline(reader, transformer, discard, ...signalOf(options));
-    sync();
-    return { counts, skipped: transformer.skipped, examples: transformer.examples };
+    return { counts: live(), skipped: transformer.skipped, recovered: transformer.recovered, examples: transformer.examples };
   }
 
   const conflicted = new WeakSet<WriteOp>();
@@ -130,21 +150,19 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
     concurrency: options.writers ?? 4,
     ...(options.retry && { retry: options.retry }),
     onResolved: (op, outcome) => {
-      if (outcome === null || outcome.type === 'unchanged') resolvedUnchanged++;
-      else resolvedAs[outcome.type]++;
       const ticket = transformer.tickets.get(op);
-      if (ticket !== undefined) transformer.tracker.done(ticket);
+      const final = outcome === null || outcome.type === 'unchanged' ? 'unchanged' : outcome.type === 'write' ? 'changed' : 'deleted';
+      if (ticket !== undefined) transformer.tracker.done(ticket, final);
     },
-    onConflict: () => void counts.conflicts++,
+    onConflict: () => void conflicts++,
   });
   const writer = createEntityWriter(client, connection, {
     writers: options.writers ?? 4,
     ...(options.budget && { budget: options.budget }),
     ...(options.retry && { retry: options.retry }),
     onConflict: (op) => {
-      counts.conflicts++;
+      conflicts++;
       conflicted.add(op);
-      conflictedAs[op.op === 'delete' ? 'delete' : 'write']++;
       resolver.add(op);
     },
     onCommitted: (batch) => {
@@ -166,5 +184,5 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
     throw refusedByDatastore(err, script) ?? err;
   }
   await checkpoint();
-  return { counts, skipped: transformer.skipped, examples: transformer.examples };
+  return { counts: committed(), skipped: transformer.skipped, recovered: transformer.recovered, examples: transformer.examples };
 }

@@ -12,7 +12,8 @@ import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { dspipeOnly } from '../helpers/backend.js';
 import { migrateStatus, migrateUp } from '../../src/commands/migrate.js';
 import { readMigrationRecords } from '../../src/migrate/record.js';
-import { kindLines, migrationsDir, readKind, seedUsers } from '../migrate/fixtures.js';
+import { commit, kindLines, migrationsDir, readKind, seedUsers } from '../migrate/fixtures.js';
+import { mulberry32 } from '../../src/prng.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const N = 300;
@@ -75,4 +76,56 @@ test('a killed migration resumes from its checkpoint and finishes with the same 
   assert.equal(final!.state, 'applied');
   assert.equal(final!.record!.checkpoint[0]!.done, true);
   assert.deepEqual((await migrateUp({ dir }, { connection: killed.connection, client: killed.client })).migrations, []);
+});
+
+// A script that is wrong to run twice on an entity: each run adds 1 to `runs`.
+const COUNTER_SCRIPT = `
+export const kinds = ['Counter', 'Tally'];
+export const description = 'count the runs of the transform on each entity';
+export function transform(e) { e.set('runs', e.get('runs') + 1n); return e; }
+`;
+
+test('migrate up killed at random points 20 times in a row, then completed, transforms every entity exactly once', dspipeOnly('needs dspipe emulator --latency-ms to kill the migration mid-commit'), async () => {
+  const t = await startTestEmulator({ latencyMs: 30 });
+  open.push(t);
+  const perKind = 600;
+  for (const kind of ['Counter', 'Tally']) {
+    await commit(t.client, t.connection, Array.from({ length: perKind }, (_, i) => ({
+      upsert: { key: { partitionId: { projectId: t.connection.projectId }, path: [{ kind, name: `e${String(i).padStart(4, '0')}` }] }, properties: { runs: { integerValue: '0' } } },
+    })));
+  }
+  const dir = await migrationsDir({ '0001-count-runs.mjs': COUNTER_SCRIPT }, false);
+  const random = mulberry32(16);
+  let interruptedRuns = 0;
+  for (let i = 0; i < 20; i++) {
+    const child = spawn(process.execPath, [
+      MAIN, 'migrate', 'up', '--dir', dir, '--emulator-host', t.emulator.address, '--project', t.connection.projectId,
+      '--checkpoint-every', '15', '--batch-size', '4', '--writers', '3', '--page-size', '40', '--quiet',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Node takes ~250 ms to start; kill somewhere in the run's first second of work.
+    const killAt = sleep(300 + Math.floor(random() * 700)).then(() => 'kill' as const);
+    if ((await Promise.race([killAt, exited])) === 'kill') {
+      child.kill('SIGKILL');
+      interruptedRuns++;
+    }
+    const code = await exited;
+    assert.ok(code === null || code === 0, `run ${i} ended with ${code}: ${stderr}`);
+  }
+  assert.ok(interruptedRuns >= 15, `${interruptedRuns} of 20 runs were killed before they finished`);
+  await migrateUp({ dir }, { connection: t.connection, client: t.client });
+  const histogram = new Map<string, number>();
+  for (const kind of ['Counter', 'Tally']) {
+    for (const e of await readKind(t.client, t.connection, kind)) {
+      const runs = String(e.properties!.runs!.integerValue);
+      histogram.set(runs, (histogram.get(runs) ?? 0) + 1);
+    }
+  }
+  assert.deepEqual(Object.fromEntries(histogram), { 1: 2 * perKind }, 'runs of the transform per entity');
+  const record = (await readMigrationRecords(t.client, t.connection)).get('0001-count-runs')!;
+  assert.equal(record.status, 'applied');
+  assert.equal(record.counts.changed, 2 * perKind, 'the record counts each rewrite once');
+  assert.equal(record.counts.read, 2 * perKind);
 });
