@@ -11,6 +11,7 @@ export type DspipeErrorCode =
   | 'DSPIPE_ENTITY_TOO_LARGE'
   | 'DSPIPE_REJECTED_ENTITY'
   | 'DSPIPE_DUMP_EXISTS'
+  | 'DSPIPE_DUMP_LOCKED'
   | 'DSPIPE_NOT_FOUND'
   | 'DSPIPE_RPC_FAILED'
   /** ReserveIds refused an id: the entity is still written, but Datastore may allocate its id again. */

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { DspipeError } from '../errors.js';
 import { formatManifest, MANIFEST_FILE, parseManifest, type DumpManifest, type ManifestKind } from '../format/manifest.js';
 import { createFileSink } from '../stages/file-sink.js';
+import { DUMP_LOCK_FILE } from './dump-lock.js';
 
 export const DUMP_LOG_FILE = 'dump.log';
 
@@ -50,7 +51,7 @@ export async function readExistingManifest(dir: string): Promise<DumpManifest | 
 
 async function folderIsEmpty(dir: string): Promise<boolean> {
   try {
-    return (await readdir(dir)).length === 0;
+    return (await readdir(dir)).every((name) => name === DUMP_LOCK_FILE);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
     throw err;

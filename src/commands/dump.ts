@@ -11,6 +11,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable, type Writable } from 'node:stream';
 import { mkdir } from 'node:fs/promises';
+import { lockDumpFolder } from './dump-lock.js';
 import { join } from 'node:path';
 import { DspipeError } from '../errors.js';
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
@@ -241,26 +242,48 @@ export async function dump(options: DumpRunOptions = {}, context: DumpContext = 
   const kindOptions = await loadKindOptions(o.optionsFile);
   return withCommandContext(context, async (ctx) => {
     const connection = ctx.connection; // before the folder is touched: no project, nothing removed
-    const previous = o.dir === null ? undefined : await readExistingManifest(o.dir);
-    const resuming = previous !== undefined && o.resume ? previous : undefined;
-    const run = resuming ? resumeAt(o, options, resuming) : o;
-    const kept = run.dir === null ? [] : await prepareFolder(run.dir, previous, run);
-
-    const { readTime, snapshotReason } = await snapshotOf(run, resuming, ctx);
-    const dumpRun = new DumpRun(run, ctx, readTime, kindOptions);
-    if (snapshotReason !== undefined && run.snapshot) dumpRun.warn(snapshotReason);
-    const kinds: KindRef[] = [];
-    const listing = { selection: run.selection, readTime, retry: ctx.retry, onRetry: (e: unknown, a: number, d: number) => dumpRun.onRetry(e, a, d), onWarning: (m: string) => dumpRun.warn(m) };
-    for await (const ref of enumerateKinds(ctx.client, connection, listing)) kinds.push(ref);
-    dumpRun.snapshotReason = snapshotReason;
-    if (run.dir === null) {
-      const readTimeText = readTime === undefined ? null : timestampToRfc3339(readTime);
-      ctx.emit({ type: 'start', name: run.name, dir: null, readTime: readTimeText, kinds, resumed: 0 });
-      const streamed = await dumpRun.toStream(kinds, options.output ?? process.stdout);
-      return { ...summarize(run, readTimeText, snapshotReason, streamed.kinds, dumpRun.retries, started), rawBytes: streamed.rawBytes, bytes: streamed.bytes };
+    if (o.dir === null) return dumpLocked(o, options, ctx, kindOptions, undefined, started);
+    // One run per folder at a time: taken before anything in it is looked at, released however the run ends.
+    await mkdir(o.dir, { recursive: true }).catch((err: unknown) => {
+      throw new DspipeError('DSPIPE_IO', `cannot create the dump folder ${o.dir}: ${(err as Error).message}`, { file: o.dir!, cause: err, hint: 'check that the dump root exists and is writable (--root)' });
+    });
+    const lock = await lockDumpFolder(o.dir, o.resume ? 'dump --resume' : 'dump');
+    try {
+      return await dumpLocked(o, options, ctx, kindOptions, await readExistingManifest(o.dir), started);
+    } finally {
+      await lock.release();
     }
-    return toFolder(dumpRun, kinds, kept, resuming, started);
   });
+}
+
+/** dump's body, with the folder (if any) locked and the earlier run's manifest read. */
+async function dumpLocked(
+  o: NormalizedDumpOptions,
+  options: DumpRunOptions,
+  ctx: ResolvedContext<DumpEvent>,
+  kindOptions: Awaited<ReturnType<typeof loadKindOptions>>,
+  previous: DumpManifest | undefined,
+  started: number,
+): Promise<DumpSummary> {
+  const connection = ctx.connection;
+  const resuming = previous !== undefined && o.resume ? previous : undefined;
+  const run = resuming ? resumeAt(o, options, resuming) : o;
+  const kept = run.dir === null ? [] : await prepareFolder(run.dir, previous, run);
+
+  const { readTime, snapshotReason } = await snapshotOf(run, resuming, ctx);
+  const dumpRun = new DumpRun(run, ctx, readTime, kindOptions);
+  if (snapshotReason !== undefined && run.snapshot) dumpRun.warn(snapshotReason);
+  const kinds: KindRef[] = [];
+  const listing = { selection: run.selection, readTime, retry: ctx.retry, onRetry: (e: unknown, a: number, d: number) => dumpRun.onRetry(e, a, d), onWarning: (m: string) => dumpRun.warn(m) };
+  for await (const ref of enumerateKinds(ctx.client, connection, listing)) kinds.push(ref);
+  dumpRun.snapshotReason = snapshotReason;
+  if (run.dir === null) {
+    const readTimeText = readTime === undefined ? null : timestampToRfc3339(readTime);
+    ctx.emit({ type: 'start', name: run.name, dir: null, readTime: readTimeText, kinds, resumed: 0 });
+    const streamed = await dumpRun.toStream(kinds, options.output ?? process.stdout);
+    return { ...summarize(run, readTimeText, snapshotReason, streamed.kinds, dumpRun.retries, started), rawBytes: streamed.rawBytes, bytes: streamed.bytes };
+  }
+  return toFolder(dumpRun, kinds, kept, resuming, started);
 }
 
 /**

@@ -1,0 +1,91 @@
+/**
+ * One run per dump folder: two dumps of one name at once (cron overlap, a
+ * retry wrapper) must not both write it — the second refuses, naming the run
+ * that holds the folder. A lock left by a dead run is taken over.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile, mkdir, readdir } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestBackend, type TestBackend } from '../helpers/backend.js';
+import { dump } from '../../src/commands/dump.js';
+import { DUMP_LOCK_FILE, lockDumpFolder } from '../../src/commands/dump-lock.js';
+import { isDspipeError } from '../../src/errors.js';
+import { seedKind } from '../stages/seed.js';
+import { readManifest, seedTarget } from './dump-helpers.js';
+
+let t: TestBackend;
+let root: string;
+before(async () => {
+  t = await startTestBackend();
+  await seedKind(seedTarget(t), '', 'Item', 300);
+  root = await mkdtemp(join(tmpdir(), 'dspipe-lock-'));
+});
+after(() => t.close());
+
+const context = () => ({ connection: t.connection, client: t.client });
+/** A pid that is certainly not running: a child that has exited. */
+const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid!;
+
+test('two dumps of one name at once: one writes the folder, the other refuses naming it', async () => {
+  const results = await Promise.allSettled([
+    dump({ root, name: 'overlap', namespaces: ['(default)'] }, context()),
+    dump({ root, name: 'overlap', namespaces: ['(default)'] }, context()),
+  ]);
+  const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  assert.equal(refused.length, 1, `exactly one refused: ${results.map((r) => r.status).join(', ')}`);
+  const err = refused[0]!.reason;
+  assert.ok(isDspipeError(err, 'DSPIPE_DUMP_LOCKED'), String(err));
+  assert.match(err.message, new RegExp(`is in use: another run holds it: dump \\(pid ${process.pid} on ${hostname().replace(/[.]/g, '\\.')}, started `));
+  const m = await readManifest(join(root, 'overlap'));
+  assert.equal(m.complete, true);
+  assert.equal(m.kinds.find((k) => k.kind === 'Item')!.entities, 300);
+  assert.ok(!(await readdir(join(root, 'overlap'))).includes(DUMP_LOCK_FILE), 'the lock is released at the end');
+});
+
+test('--resume while the dump runs is refused too; after it ends, it goes ahead', async () => {
+  const first = dump({ root, name: 'resumed', namespaces: ['(default)'] }, context());
+  const second = dump({ root, name: 'resumed', namespaces: ['(default)'], resume: true }, context());
+  const [a, b] = await Promise.allSettled([first, second]);
+  assert.equal(a.status, 'fulfilled');
+  assert.ok(b.status === 'rejected' && isDspipeError(b.reason, 'DSPIPE_DUMP_LOCKED') && /dump --resume|dump \(/.test(b.reason.message), String((b as PromiseRejectedResult).reason));
+  const again = await dump({ root, name: 'resumed', namespaces: ['(default)'], resume: true }, context());
+  assert.equal(again.kinds.find((k) => k.kind === 'Item')!.resumed, true);
+});
+
+test('a lock left by a run that died on this host is stale: the dump takes it over', async () => {
+  const dir = join(root, 'stale');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, DUMP_LOCK_FILE), JSON.stringify({ pid: deadPid(), host: hostname(), command: 'dump', startedAt: '2026-01-01T00:00:00.000Z' }));
+  const summary = await dump({ root, name: 'stale', namespaces: ['(default)'] }, context());
+  assert.equal(summary.kinds.find((k) => k.kind === 'Item')!.entities, 300);
+  assert.ok(!(await readdir(dir)).includes(DUMP_LOCK_FILE));
+});
+
+test('a lock held on another host is refused with the host named and what to do', async () => {
+  const dir = join(root, 'elsewhere');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, DUMP_LOCK_FILE), JSON.stringify({ pid: 4242, host: 'batch-7.example', command: 'dump', startedAt: '2026-01-01T00:00:00.000Z' }));
+  const err = await dump({ root, name: 'elsewhere', namespaces: ['(default)'] }, context()).then(() => assert.fail('expected a refusal'), (e: unknown) => e);
+  assert.ok(isDspipeError(err, 'DSPIPE_DUMP_LOCKED'), String(err));
+  assert.match(err.message, /pid 4242 on batch-7\.example/);
+  assert.match(err.hint ?? '', new RegExp(`delete .*${DUMP_LOCK_FILE.replace('.', '\\.')}`));
+  assert.deepEqual(await readdir(dir), [DUMP_LOCK_FILE], 'nothing written');
+});
+
+test('lockDumpFolder: exclusive while held, free after release; release leaves another run\'s lock alone', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dspipe-lock-unit-'));
+  const lock = await lockDumpFolder(dir, 'convert');
+  const owner = JSON.parse(await readFile(lock.file, 'utf8')) as { pid: number; host: string; command: string };
+  assert.deepEqual([owner.pid, owner.host, owner.command], [process.pid, hostname(), 'convert']);
+  await assert.rejects(lockDumpFolder(dir, 'dump'), (e: unknown) => isDspipeError(e, 'DSPIPE_DUMP_LOCKED') && /convert \(pid/.test(e.message));
+  await lock.release();
+  const next = await lockDumpFolder(dir, 'dump');
+  await writeFile(next.file, JSON.stringify({ pid: 1, host: 'other', command: 'dump', startedAt: 'x' }));
+  await lock.release(); // the old handle: not ours any more
+  assert.ok((await readdir(dir)).includes(DUMP_LOCK_FILE));
+  await writeFile(next.file, '');
+  await assert.rejects(lockDumpFolder(dir, 'dump'), (e: unknown) => isDspipeError(e, 'DSPIPE_DUMP_LOCKED') && /cannot be read/.test(e.message));
+});
