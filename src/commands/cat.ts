@@ -42,10 +42,10 @@ export async function cat(options: CatOptions, context: CatContext = {}): Promis
         throw new DspipeError(err.code === 'ENOENT' ? 'DSPIPE_NOT_FOUND' : 'DSPIPE_IO', `cannot read: ${err.message}`, { file: path, cause: err });
       });
       const sources = info.isDirectory()
-        ? (await openDump(path)).kinds.map((entry) => ({ label: `${path}/${entry.file}`, open: () => createFileSource(path, entry) }))
-        : [{ label: path, open: () => createReadStream(path) }];
+        ? (await openDump(path)).kinds.map((entry) => ({ label: `${path}/${entry.file}`, open: () => createFileSource(path, entry), maxBytes: entry.rawBytes as number | undefined }))
+        : [{ label: path, open: () => createReadStream(path), maxBytes: undefined }];
       for (const source of sources) {
-        const decompressor = createDecompressor({ file: source.label });
+        const decompressor = createDecompressor({ file: source.label, ...(source.maxBytes !== undefined && { maxBytes: source.maxBytes }) });
         await pipeline(source.open(), decompressor, output, { end: false, signal: ctx.signal });
         result.files++;
         result.bytes += decompressor.bytesOut;

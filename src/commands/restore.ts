@@ -171,7 +171,7 @@ async function verifyPart(ctx: ResolvedContext<RestoreEvent>, part: Part, result
   const parser = createParser({ file: part.label });
   const events = kindEvents(ctx, 'verify', part, part.checked ? part.entry.entities : undefined, () => parser.entities);
   try {
-    await pipeline(createFileSource(part.dir, part.entry, { verify: part.checked }), createDecompressor({ file: part.label }), parser, createEntityCounter(), { signal });
+    await pipeline(createFileSource(part.dir, part.entry, { verify: part.checked }), createDecompressor({ file: part.label, ...(part.checked && { maxBytes: part.entry.rawBytes }) }), parser, createEntityCounter(), { signal });
   } finally {
     events.stop();
   }
@@ -222,7 +222,7 @@ async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal
   const events = kindEvents(ctx, 'write', part, result.entities, () => writer.written + writer.rejected);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [
     createFileSource(part.dir, part.entry, { verify: part.checked }),
-    createDecompressor({ file: part.label }),
+    createDecompressor({ file: part.label, ...(part.checked && { maxBytes: part.entry.rawBytes }) }),
     createParser({ file: part.label }),
   ];
   if (!part.checked) stages.push(createSelectionFilter(o.selection));

@@ -923,13 +923,27 @@ export function decodeEntityObject(obj: unknown, where?: LineLocation): IEntity 
   }
 }
 
+/**
+ * What JSON.parse disliked, without the input it quotes (V8 says `Unexpected
+ * token 'r', "root:x:0:0:"... is not valid JSON`): a file that is not a dump
+ * may hold anything, and an error message must not print it.
+ */
+function jsonProblem(err: Error): string {
+  const message = err.message;
+  if (/Unexpected end of JSON input|Unterminated string/.test(message)) return 'the line ends in the middle of a value';
+  const at = /position (\d+)/.exec(message);
+  if (at) return `unexpected character at byte ${Number(at[1]) + 1} of the line`;
+  if (/Unexpected (token|non-whitespace)/.test(message)) return 'unexpected character (not a JSON object per line)';
+  return 'the line is not valid JSON';
+}
+
 /** One line (without or with its trailing newline) -> the entity. */
 export function decodeEntity(line: string, where?: LineLocation): IEntity {
   let obj: unknown;
   try {
     obj = JSON.parse(line);
   } catch (err) {
-    throw lineError(new Fault(`invalid JSON: ${(err as Error).message}`), where);
+    throw lineError(new Fault(`invalid JSON: ${jsonProblem(err as Error)}`), where);
   }
   return decodeEntityObject(obj, where);
 }

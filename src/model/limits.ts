@@ -9,6 +9,22 @@
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 /** Largest entity by Google's storage-size formula (storage-size.ts): 1 MiB - 4 bytes. */
 export const MAX_ENTITY_BYTES = 1_048_572;
+/**
+ * Most JSON bytes a dump line spends per byte of an entity's storage size:
+ * the worst value is a boolean or null in an array (1 byte of storage), which
+ * a line writes as `{"booleanValue":false,"excludeFromIndexes":true,"meaning":99},`
+ * (62 bytes); strings escape at most 6 bytes per byte (`\u0001`).
+ */
+export const MAX_LINE_BYTES_PER_ENTITY_BYTE = 64;
+/**
+ * The longest dump line an entity Datastore holds can need: its largest entity
+ * at the worst ratio, plus a margin for the key and the line's own fields
+ * (64 MiB + 1 MiB). Restore and cat refuse a longer line instead of holding
+ * it in memory (a file without newlines, a decompression bomb, /dev/zero).
+ * Entities of ordinary properties encode to about their storage size, so a
+ * real 1 MiB entity's line is a few MB.
+ */
+export const MAX_LINE_BYTES = MAX_ENTITY_BYTES * MAX_LINE_BYTES_PER_ENTITY_BYTE + (1 << 20);
 /** Longest indexed string or blob value, and longest property name, kind or key name, in UTF-8 bytes. */
 export const MAX_INDEXED_BYTES = 1500;
 /** Most elements in a key path (ancestors plus the entity itself). */

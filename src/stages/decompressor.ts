@@ -35,6 +35,8 @@ function giveBack(dctx: ZstdBinding.DCtx): void {
 export interface DecompressorOptions {
   /** Names the input in errors. */
   file?: string;
+  /** Fail as soon as more than this many bytes come out (the manifest's raw bytes): a bomb is never inflated. */
+  maxBytes?: number;
 }
 
 export class Decompressor extends Transform {
@@ -43,6 +45,7 @@ export class Decompressor extends Transform {
   bytesIn = 0;
   bytesOut = 0;
   private readonly file: string | undefined;
+  private readonly maxBytes: number;
   private head: Buffer[] = [];
   private headBytes = 0;
   private dctx: ZstdBinding.DCtx | undefined;
@@ -52,6 +55,7 @@ export class Decompressor extends Transform {
   constructor(options: DecompressorOptions = {}) {
     super();
     this.file = options.file;
+    this.maxBytes = options.maxBytes ?? Infinity;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -102,6 +106,7 @@ export class Decompressor extends Transform {
     if (chunk.length === 0) return undefined;
     if (this.compression === 'none') {
       this.bytesOut += chunk.length;
+      if (this.bytesOut > this.maxBytes) return this.tooMuch();
       this.push(chunk);
       return undefined;
     }
@@ -113,6 +118,7 @@ export class Decompressor extends Transform {
         const [remaining, produced, consumed] = dctx.decompressStream(room, src);
         if (produced > 0) {
           this.bytesOut += produced;
+          if (this.bytesOut > this.maxBytes) return this.tooMuch();
           this.push(this.out.take(produced));
         }
         src = src.subarray(consumed);
@@ -122,6 +128,10 @@ export class Decompressor extends Transform {
     } catch (cause) {
       return this.corrupt(`is not valid zstd data (${(cause as Error).message})`, cause);
     }
+  }
+
+  private tooMuch(): DspipeError {
+    return this.corrupt(`holds more than the ${this.maxBytes} bytes the manifest records (damaged, or not the file that was dumped)`);
   }
 
   private corrupt(what: string, cause?: unknown): DspipeError {

@@ -3,11 +3,15 @@
  * the kinds to restore; `createFileSource` streams one kind's file, hashing
  * and counting what it reads, and fails at the end if the bytes are not the
  * ones the manifest recorded (size and sha256), so a flipped byte or a
- * truncated file never passes unnoticed.
+ * truncated file never passes unnoticed. A file that grows past the
+ * recorded size fails at once. Only regular files inside the dump folder are
+ * read: a FIFO, a device or a link out of the folder is refused before a byte
+ * is read (a FIFO would hang the read forever).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants as fsConstants } from 'node:fs';
+import { open, readFile, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { join, relative, isAbsolute } from 'node:path';
 import { Readable } from 'node:stream';
 import { DspipeError } from '../errors.js';
 import { MANIFEST_FILE, parseManifest, type DumpManifest, type ManifestKind } from '../format/manifest.js';
@@ -64,7 +68,7 @@ export class FileSource extends Readable {
   private readonly hash: Hash | undefined;
   private readonly chunkSize: number;
 
-  constructor(dir: string, private readonly entry: ManifestKind, options: FileSourceOptions = {}) {
+  constructor(private readonly dir: string, private readonly entry: ManifestKind, options: FileSourceOptions = {}) {
     super({ highWaterMark: options.chunkSize ?? 64 * 1024 });
     this.path = join(dir, ...entry.file.split('/'));
     this.chunkSize = options.chunkSize ?? 64 * 1024;
@@ -72,16 +76,39 @@ export class FileSource extends Readable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    open(this.path, 'r').then(
+    this.openChecked().then(
       (handle) => {
         this.handle = handle;
         callback();
       },
-      (err: NodeJS.ErrnoException) =>
-        callback(err.code === 'ENOENT'
-          ? this.corrupt('the kind file listed in the manifest is missing')
-          : new DspipeError('DSPIPE_IO', `cannot open: ${err.message}`, { file: this.path, cause: err })),
+      (err: Error) => callback(err),
     );
+  }
+
+  /** Opens the file if it is a regular file inside the dump folder (O_NONBLOCK: opening a FIFO never waits for a writer). */
+  private async openChecked(): Promise<FileHandle> {
+    let real: string;
+    let root: string;
+    try {
+      [real, root] = await Promise.all([realpath(this.path), realpath(this.dir)]);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw this.corrupt('the kind file listed in the manifest is missing');
+      throw new DspipeError('DSPIPE_IO', `cannot open: ${(err as Error).message}`, { file: this.path, cause: err });
+    }
+    const rel = relative(root, real);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw this.corrupt('the kind file is a link to a file outside the dump folder; refusing to read it');
+    let handle: FileHandle;
+    try {
+      handle = await open(real, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    } catch (err) {
+      throw new DspipeError('DSPIPE_IO', `cannot open: ${(err as Error).message}`, { file: this.path, cause: err });
+    }
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      await handle.close();
+      throw this.corrupt(`the kind file is not a regular file (${info.isFIFO() ? 'a FIFO' : info.isDirectory() ? 'a folder' : 'a device or socket'}); refusing to read it`);
+    }
+    return handle;
   }
 
   override _read(): void {
@@ -91,6 +118,9 @@ export class FileSource extends Readable {
         if (bytesRead === 0) return this.end();
         const chunk = buffer.subarray(0, bytesRead);
         this.bytes += bytesRead;
+        if (this.hash && this.bytes > this.entry.bytes) {
+          return void this.destroy(this.corrupt(`the file has more than the ${this.entry.bytes} bytes the manifest says (changed, or not the file that was dumped)`));
+        }
         this.hash?.update(chunk);
         this.push(chunk);
       },

@@ -6,14 +6,22 @@
  * to its own string: decoding a whole chunk at once was slower, since one
  * non-Latin-1 character makes all of it a two-byte string, which JSON.parse
  * reads more slowly.
+ *
+ * A line longer than `maxLineBytes` (default MAX_LINE_BYTES, the longest line
+ * a Datastore entity can need) fails the stream as soon as it is seen, so a
+ * file without newlines — a decompression bomb, a link to /dev/zero — is
+ * never held in memory. Errors never quote the line's bytes.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { decodeEntity, type LineLocation } from '../format/entity-codec.js';
 import { DspipeError, isDspipeError } from '../errors.js';
+import { MAX_LINE_BYTES } from '../model/limits.js';
 
 export interface ParserOptions {
   /** Names the input in errors. */
   file?: string;
+  /** Longest line accepted (default MAX_LINE_BYTES). */
+  maxLineBytes?: number;
 }
 
 const NEWLINE = 0x0a;
@@ -27,10 +35,22 @@ export class Parser extends Transform {
   private readonly where: { file?: string; line: number };
   /** Bytes of a line not yet ended by '\n'. */
   private partial: Buffer[] = [];
+  private partialBytes = 0;
+  private readonly maxLineBytes: number;
 
   constructor(options: ParserOptions = {}) {
     super({ readableObjectMode: true, writableObjectMode: false, readableHighWaterMark: 64 });
     this.where = options.file !== undefined ? { file: options.file, line: 0 } : { line: 0 };
+    this.maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
+  }
+
+  private tooLong(bytes: number): DspipeError {
+    const line = this.lines + 1;
+    return new DspipeError('DSPIPE_INVALID_LINE', `line ${line} is longer than ${this.maxLineBytes} bytes (${bytes} bytes without a newline so far), more than any Datastore entity needs`, {
+      ...(this.where.file !== undefined && { file: this.where.file }),
+      line,
+      hint: 'this is not a dump written by dspipe (or it is damaged): check the file',
+    });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -39,21 +59,30 @@ export class Parser extends Transform {
     try {
       let nl = chunk.indexOf(NEWLINE);
       if (nl !== -1 && this.partial.length > 0) {
+        if (this.partialBytes + nl > this.maxLineBytes) throw this.tooLong(this.partialBytes + nl);
         this.partial.push(chunk.subarray(0, nl));
         const head = Buffer.concat(this.partial);
         this.partial = [];
+        this.partialBytes = 0;
         this.line(head, 0, head.length);
         start = nl + 1;
         nl = chunk.indexOf(NEWLINE, start);
       }
       for (; nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
+        if (nl - start > this.maxLineBytes) throw this.tooLong(nl - start);
         this.line(chunk, start, nl);
         start = nl + 1;
       }
+      if (start < chunk.length) {
+        this.partialBytes += chunk.length - start;
+        if (this.partialBytes > this.maxLineBytes) throw this.tooLong(this.partialBytes);
+        this.partial.push(start === 0 ? chunk : chunk.subarray(start));
+      }
     } catch (err) {
+      this.partial = [];
+      this.partialBytes = 0;
       return callback(err as Error);
     }
-    if (start < chunk.length) this.partial.push(start === 0 ? chunk : chunk.subarray(start));
     callback();
   }
 
@@ -61,6 +90,7 @@ export class Parser extends Transform {
     if (this.partial.length === 0) return callback();
     const last = Buffer.concat(this.partial);
     this.partial = [];
+    this.partialBytes = 0;
     try {
       this.line(last, 0, last.length);
     } catch (err) {
@@ -71,6 +101,7 @@ export class Parser extends Transform {
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     this.partial = [];
+    this.partialBytes = 0;
     callback(err);
   }
 

@@ -6,6 +6,7 @@ import { createParser } from '../../src/stages/parser.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
 import { isDspipeError } from '../../src/errors.js';
 import type { IEntity } from '../../src/model/proto.js';
+import { MAX_ENTITY_BYTES, MAX_LINE_BYTES } from '../../src/model/limits.js';
 import { chunked, collect, recordEvents, tick } from './restore-stream-helpers.js';
 
 const entity = (i: number): IEntity => ({
@@ -89,4 +90,38 @@ describe('parser', () => {
     await tick();
     assert.deepEqual([events.get('close'), events.get('error')], [1, undefined]);
   });
+});
+
+test('a line longer than MAX_LINE_BYTES fails as soon as it is seen, naming file and line, without quoting it', async () => {
+  let pulled = 0;
+  const chunk = Buffer.alloc(1 << 20, 0x41);
+  const endless = Readable.from((function* () {
+    yield Buffer.from(`${lines[0]}\n`);
+    for (pulled = 0; pulled < 200; pulled++) yield chunk;
+  })());
+  const err = await parse(endless, 'bomb.ndjson').then(() => assert.fail('expected a refusal'), (e: unknown) => e);
+  assert.ok(isDspipeError(err, 'DSPIPE_INVALID_LINE'), String(err));
+  assert.equal(err.file, 'bomb.ndjson');
+  assert.equal(err.line, 2);
+  assert.match(err.message, new RegExp(`line 2 is longer than ${MAX_LINE_BYTES} bytes`));
+  assert.doesNotMatch(err.message, /AAAA/);
+  assert.ok(pulled * chunk.length <= MAX_LINE_BYTES + 2 * chunk.length, `read ${pulled} MiB before refusing`);
+});
+
+test('the limit is what a 1 MiB entity of the worst values needs, and such an entity\'s line passes', async () => {
+  // 1 MiB of storage as unindexed booleans in an array: the most JSON per byte of storage.
+  const values = Array.from({ length: MAX_ENTITY_BYTES - 200 }, () => ({ booleanValue: false, excludeFromIndexes: true }));
+  const big: IEntity = { key: entity(0).key, properties: { flags: { arrayValue: { values } } } };
+  const line = encodeEntity(big);
+  assert.ok(line.length > 40 * MAX_ENTITY_BYTES && line.length < MAX_LINE_BYTES, `${line.length} bytes`);
+  assert.deepEqual(await parse(Readable.from([Buffer.from(`${line}\n`)])), [line]);
+  const tiny = createParser({ maxLineBytes: 10 });
+  await assert.rejects(pipeline(Readable.from([Buffer.from(`${lines[0]}\n`)]), tiny, collect()), (e: unknown) => isDspipeError(e, 'DSPIPE_INVALID_LINE') && e.line === 1);
+});
+
+test('an undecodable line\'s error does not echo the file\'s bytes', async () => {
+  const err = await parse(Readable.from([Buffer.from('root:x:0:0:root:/root:/bin/bash\n')]), 'passwd').then(() => assert.fail('expected a refusal'), (e: unknown) => e);
+  assert.ok(isDspipeError(err, 'DSPIPE_INVALID_LINE'), String(err));
+  assert.doesNotMatch(`${err.message} ${err.hint ?? ''}`, /root|bash/);
+  assert.match(err.message, /invalid JSON/);
 });
