@@ -1,15 +1,17 @@
 /**
- * dspipe's in-memory Datastore emulator: a google.datastore.v1 gRPC server
- * for tests, local development and benchmarks.
+ * dspipe's in-memory Datastore emulator: a google.datastore.v1 server for
+ * tests, local development and benchmarks, speaking gRPC and the REST API
+ * (plus `GET /`, `POST /reset`, `POST /shutdown`) on one port.
  *
  *   const emulator = await startEmulator({ port: 0 });
  *   process.env.DATASTORE_EMULATOR_HOST = emulator.address;
  *   ...
  *   await emulator.stop();
  */
-import * as grpc from '@grpc/grpc-js';
 import { DatastoreService, type QueryEngine } from './service.js';
-import { createServer } from './server.js';
+import { createDispatcher, createGrpcServer, services } from './server.js';
+import { createHttpHandler } from './http.js';
+import { listen } from './listener.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 
 export interface EmulatorOptions {
@@ -34,6 +36,10 @@ export interface Emulator {
   address: string;
   /** Faults injected so far, by gRPC code (empty without fault injection). */
   faultsInjected(): Map<number, number>;
+  /** Drops every project's data, as `POST /reset` does (test suites call it between tests). */
+  reset(): Promise<void>;
+  /** Settles once the emulator has stopped, by stop() or by `POST /shutdown`. */
+  readonly stopped: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -53,33 +59,30 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   if (options.transactionTimeoutMs !== undefined) serviceOptions.transactionTimeoutMs = options.transactionTimeoutMs;
   let engine: Promise<QueryEngine> | undefined;
   const service = new DatastoreService(() => (engine ??= loadEngine()), serviceOptions);
-  const server = createServer(service, faults !== undefined ? { latencyMs, faults } : { latencyMs });
-  const bindHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${bindHost}:${requested}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    );
+  const registered = services(service);
+  const dispatch = createDispatcher(faults !== undefined ? { latencyMs, faults } : { latencyMs });
+  let markStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  let stopping: Promise<void> | undefined;
+  // Give in-flight calls and open client connections a moment, then cut them off so stop() never hangs.
+  const stop = () => (stopping ??= listener.close(1000).then(markStopped));
+  const onRequest = createHttpHandler(registered, dispatch, {
+    reset: () => service.reset(),
+    shutdown: () => void stop(),
   });
-  let stopped: Promise<void> | undefined;
+  const listener = await listen(host, requested, createGrpcServer(registered, dispatch), onRequest);
+  const port = listener.port;
   return {
     host,
     port,
-    address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    address: `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`,
     faultsInjected: () => new Map(faults?.injected ?? []),
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve) => {
-        // Give in-flight calls and open client connections a moment, then cut them off so stop() never hangs.
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 1000);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      })),
+    reset: async () => service.reset(),
+    stopped,
+    stop,
   };
 }
 
+export { PortInUseError } from './listener.js';
 export type { FaultOptions } from './faults.js';
 export { DEFAULT_FAULT_CODES } from './faults.js';

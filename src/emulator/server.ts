@@ -1,10 +1,15 @@
 /**
- * The gRPC face of the emulator: google.datastore.v1.Datastore loaded from
+ * The RPC face of the emulator: google.datastore.v1.Datastore loaded from
  * the .proto files shipped inside @google-cloud/datastore (and google-gax for
  * the google/api and protobuf imports), with proto-loader options that make
  * requests look like the client's objects (int64 as strings, enums as names,
- * oneof names set). Every RPC passes through added latency and fault
- * injection first, then the documented request size limit.
+ * oneof names set). Every call, gRPC or REST, goes through one dispatcher:
+ * added latency and fault injection first, then the documented request size
+ * limit, then the service method.
+ *
+ * Services are registered in one table (`services()`), each with its gRPC
+ * definition and one handler per method; the REST routes (http.ts) are
+ * derived from the same table, so a new service needs one entry here.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -14,12 +19,12 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { DatastoreService } from './service.js';
 import type { FaultInjector } from './faults.js';
 import { MAX_REQUEST_BYTES } from '../model/limits.js';
-import { Status, toStatus } from './rpc-error.js';
+import { RpcError, Status, toStatus } from './rpc-error.js';
 import { encodeLookupResponse, encodeRunQueryResponse } from './wire.js';
 
 const require = createRequire(import.meta.url);
 
-function protoDirs(): { datastore: string; gax: string } {
+export function protoDirs(): { datastore: string; gax: string } {
   const datastoreMain = require.resolve('@google-cloud/datastore');
   const datastore = path.resolve(path.dirname(require.resolve('@google-cloud/datastore/package.json')), 'build/protos');
   // google-gax is a dependency of @google-cloud/datastore: resolve it from there.
@@ -53,61 +58,120 @@ const FAST_SERIALIZERS: Record<string, (value: Record<string, unknown>) => Buffe
 };
 
 /** Server-side limits sit above Datastore's 10 MiB so that its limit, checked by us, decides. */
-const TRANSPORT_LIMIT = 64 * 1024 * 1024;
+export const TRANSPORT_LIMIT = 64 * 1024 * 1024;
 
 export interface ServeOptions {
   latencyMs?: number;
   faults?: FaultInjector;
 }
 
-export function createServer(service: DatastoreService, options: ServeOptions): grpc.Server {
-  const base = serviceDefinition();
-  const sizes = new WeakMap<object, number>();
-  const definition: Record<string, grpc.MethodDefinition<object, unknown>> = {};
-  for (const [name, method] of Object.entries(base) as [string, grpc.MethodDefinition<object, unknown>][]) {
-    const fast = FAST_SERIALIZERS[name];
-    definition[name] = {
-      ...method,
-      ...(fast ? { responseSerialize: (value: unknown) => fast(value as Record<string, unknown>) ?? method.responseSerialize(value) } : {}),
-      requestDeserialize: (buffer: Buffer) => {
-        const request = method.requestDeserialize(buffer) as object;
-        sizes.set(request, buffer.length);
-        return request;
-      },
-    };
+/** One method of a registered service: how its messages are coded, and what serves it. */
+export interface Method {
+  /** gRPC method name, e.g. `Lookup`. */
+  name: string;
+  definition: grpc.MethodDefinition<object, unknown>;
+  handle: (request: never) => unknown;
+}
+
+/** A gRPC service with its handlers; `restPrefix` maps `POST <prefix>/projects/P:method` onto it. */
+export interface RegisteredService {
+  /** Fully qualified proto name, e.g. `google.datastore.v1.Datastore`. */
+  name: string;
+  restPrefix: string;
+  methods: Map<string, Method>;
+}
+
+/** Every service the emulator serves, on gRPC and REST alike. */
+export function services(service: DatastoreService): RegisteredService[] {
+  const handlers: Record<string, (request: never) => unknown> = {
+    Lookup: (r) => service.lookup(r),
+    RunQuery: (r) => service.runQuery(r),
+    RunAggregationQuery: (r) => service.runAggregationQuery(r),
+    BeginTransaction: (r) => service.beginTransaction(r),
+    Commit: (r) => service.commit(r),
+    Rollback: (r) => service.rollback(r),
+    AllocateIds: (r) => service.allocateIds(r),
+    ReserveIds: (r) => service.reserveIds(r),
+  };
+  return [register('google.datastore.v1.Datastore', '/v1', serviceDefinition(), handlers)];
+}
+
+/** Pairs a loaded service definition with its handlers (a method without one answers UNIMPLEMENTED). */
+export function register(
+  name: string,
+  restPrefix: string,
+  definition: grpc.ServiceDefinition,
+  handlers: Record<string, (request: never) => unknown>,
+): RegisteredService {
+  const methods = new Map<string, Method>();
+  for (const [method, def] of Object.entries(definition) as [string, grpc.MethodDefinition<object, unknown>][]) {
+    const fast = FAST_SERIALIZERS[method];
+    const handle =
+      handlers[method] ??
+      (() => {
+        throw new RpcError(Status.UNIMPLEMENTED, `Method ${name}.${method} is not implemented by dspipe's emulator.`);
+      });
+    methods.set(method, {
+      name: method,
+      definition: fast
+        ? { ...def, responseSerialize: (value: unknown) => fast(value as Record<string, unknown>) ?? def.responseSerialize(value) }
+        : def,
+      handle,
+    });
   }
+  return { name, restPrefix, methods };
+}
+
+/** Runs one call the same way whichever transport it came by. */
+export type Dispatch = (method: Method, request: object, size: number) => Promise<unknown>;
+
+export function createDispatcher(options: ServeOptions): Dispatch {
   const latencyMs = options.latencyMs ?? 0;
   const faults = options.faults;
-  type Handler = (request: never) => unknown;
-  const unary = (fn: Handler): grpc.handleUnaryCall<object, unknown> => (call, callback) => {
-    const run = async () => {
-      if (latencyMs > 0) await sleep(latencyMs);
-      const fault = faults?.next();
-      if (fault !== undefined) return callback(fault);
-      const size = sizes.get(call.request) ?? 0;
-      if (size > MAX_REQUEST_BYTES) {
-        return callback({
-          code: Status.INVALID_ARGUMENT,
-          details: `Request payload size exceeds the limit: ${MAX_REQUEST_BYTES} bytes.`,
-        });
-      }
-      callback(null, await fn(call.request as never));
-    };
-    run().catch((err: unknown) => callback(toStatus(err)));
+  return async (method, request, size) => {
+    if (latencyMs > 0) await sleep(latencyMs);
+    const fault = faults?.next();
+    if (fault !== undefined) throw new RpcError(fault.code, fault.details);
+    if (size > MAX_REQUEST_BYTES) {
+      throw new RpcError(Status.INVALID_ARGUMENT, `Request payload size exceeds the limit: ${MAX_REQUEST_BYTES} bytes.`);
+    }
+    return await method.handle(request as never);
   };
+}
+
+/** A grpc-js server for the registered services; the caller binds it or injects connections into it. */
+export function createGrpcServer(registered: readonly RegisteredService[], dispatch: Dispatch): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': TRANSPORT_LIMIT,
     'grpc.max_send_message_length': TRANSPORT_LIMIT,
   });
-  server.addService(definition as grpc.ServiceDefinition, {
-    Lookup: unary((r) => service.lookup(r)),
-    RunQuery: unary((r) => service.runQuery(r)),
-    RunAggregationQuery: unary((r) => service.runAggregationQuery(r)),
-    BeginTransaction: unary((r) => service.beginTransaction(r)),
-    Commit: unary((r) => service.commit(r)),
-    Rollback: unary((r) => service.rollback(r)),
-    AllocateIds: unary((r) => service.allocateIds(r)),
-    ReserveIds: unary((r) => service.reserveIds(r)),
-  });
+  for (const svc of registered) {
+    const sizes = new WeakMap<object, number>();
+    const definition: Record<string, grpc.MethodDefinition<object, unknown>> = {};
+    const implementation: grpc.UntypedServiceImplementation = {};
+    for (const method of svc.methods.values()) {
+      definition[method.name] = {
+        ...method.definition,
+        requestDeserialize: (buffer: Buffer) => {
+          const request = method.definition.requestDeserialize(buffer) as object;
+          sizes.set(request, buffer.length);
+          return request;
+        },
+      };
+      const handler: grpc.handleUnaryCall<object, unknown> = (call, callback) => {
+        dispatch(method, call.request, sizes.get(call.request) ?? 0).then(
+          (response) => callback(null, response),
+          (err: unknown) => callback(toStatus(err)),
+        );
+      };
+      implementation[method.name] = handler;
+    }
+    server.addService(definition as grpc.ServiceDefinition, implementation);
+  }
   return server;
+}
+
+/** The gRPC server alone (benchmarks bind it themselves). */
+export function createServer(service: DatastoreService, options: ServeOptions): grpc.Server {
+  return createGrpcServer(services(service), createDispatcher(options));
 }

@@ -52,14 +52,22 @@ export interface ServiceOptions extends StoreOptions {
 }
 
 export class DatastoreService {
-  readonly store: Store;
-  readonly transactions: Transactions;
+  store: Store;
+  transactions: Transactions;
   private readonly engine: () => Promise<QueryEngine>;
+  private readonly options: ServiceOptions;
 
   constructor(engine: () => Promise<QueryEngine>, options: ServiceOptions = {}) {
+    this.options = options;
     this.store = new Store(options);
     this.transactions = new Transactions(options.transactionTimeoutMs);
     this.engine = engine;
+  }
+
+  /** Drops every project's data and every open transaction (`POST /reset`). */
+  reset(): void {
+    this.store = new Store(this.options);
+    this.transactions = new Transactions(this.options.transactionTimeoutMs);
   }
 
   private scope(request: Req<object>): { scope: RequestScope; db: Database } {
