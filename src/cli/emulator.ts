@@ -42,7 +42,7 @@ function addWhereOptions(cmd: Command, group: string): Command {
     .addOption(opt('--port <N>', 'port to listen on (default 8081; 0 picks a free one)', group))
     .addOption(opt('--host <HOST>', 'interface to bind (default localhost)', group))
     .addOption(opt('--project <P>', 'project id the printed environment names (default dspipe-emulator; the emulator serves any project)', group))
-    .addOption(opt('--data-dir <DIR>', 'folder for env.yaml (read by env-init)', group));
+    .addOption(opt('--data-dir <DIR>', 'folder that keeps the data across restarts (every acknowledged commit survives kill -9), and env.yaml for env-init', group));
 }
 
 export function register(program: Command): void {
@@ -57,8 +57,8 @@ lines on stdout. Takes gcloud's flags, so it replaces
   // `dspipe emulator --port 0` is `dspipe emulator start --port 0`, as gcloud's `start`.
   const start = configure(emulator.command('start', { isDefault: true }).summary('run the emulator (the default)'));
   addWhereOptions(start, O)
-    .addOption(opt('--store-on-disk', 'keep data in --data-dir across restarts', O))
-    .addOption(opt('--no-store-on-disk', 'data in memory only (today the only mode: data is gone when it stops)', O))
+    .addOption(opt('--store-on-disk', 'keep data in --data-dir across restarts (the default with --data-dir, as gcloud)', O))
+    .addOption(opt('--no-store-on-disk', 'data in memory only, gone when it stops (the default without --data-dir)', O))
     .addOption(opt('--consistency <F>', 'accepted for gcloud scripts and ignored: reads are always strongly consistent, as in Firestore in Datastore mode', O))
     .addOption(opt('--latency-ms <N>', 'delay every RPC by N ms, to model a network', O))
     .addOption(opt('--fail-rate <F>', 'fail a share F (0..1) of RPCs with UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED or INTERNAL, to test retries', O))
@@ -136,13 +136,7 @@ export async function envInitCommand(flags: EmulatorFlags): Promise<number> {
 }
 
 export async function run(flags: EmulatorFlags): Promise<number> {
-  const opts = normalize(flags);
-  if (opts.dataDir !== undefined) {
-    throw new DspipeError('DSPIPE_INVALID_OPTION', 'keeping data on disk is not available yet', {
-      hint: 'add --no-store-on-disk (the folder then holds env.yaml only)',
-    });
-  }
-  return serve(opts);
+  return serve(normalize(flags));
 }
 
 async function serve(options: NormalizedEmulatorOptions): Promise<number> {
@@ -158,9 +152,11 @@ async function serve(options: NormalizedEmulatorOptions): Promise<number> {
       // One line, no stack: what happened and what to do.
       throw new DspipeError('DSPIPE_IO', `${err.message}: is another emulator running? pick another --port (or --port 0 for a free one)`);
     }
+    if (err instanceof DspipeError) throw err; // a data dir it cannot start on says which file and why
     throw new DspipeError('DSPIPE_IO', `cannot listen on ${host}:${port}: ${(err as Error).message}`, { cause: err });
   }
   const env = emulatorEnv(emulator.address, options.projectId);
+  if (emulator.dataDir !== undefined) process.stderr.write(`dspipe emulator: data kept in ${emulator.dataDir}\n`);
   if (options.envDir !== undefined) await writeEnvFile(options.envDir, env);
   process.stdout.write(exportLines(env));
   const extras = [

@@ -17,6 +17,11 @@ export class Clock {
     return this.last;
   }
 
+  /** Moves the clock to at least `micros` (replaying persisted commits). */
+  advanceTo(micros: number): void {
+    if (micros > this.last) this.last = micros;
+  }
+
   /** The latest instant handed out (0 before the first). */
   latest(): number {
     return this.last;

@@ -28,6 +28,20 @@ export class IdAllocator {
   private counter = 0;
   private readonly reserved = new Set<string>();
 
+  /** How many ids were handed out (what the durable log keeps, so none is handed out twice). */
+  get allocated(): number {
+    return this.counter;
+  }
+
+  /** Continues after `allocated` ids (replaying the durable log). */
+  restore(allocated: number): void {
+    if (allocated > this.counter) this.counter = allocated;
+  }
+
+  reservedIds(): IterableIterator<string> {
+    return this.reserved.values();
+  }
+
   reserve(id: string): void {
     this.reserved.add(id);
   }

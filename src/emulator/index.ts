@@ -11,7 +11,7 @@
 import { DatastoreService, type QueryEngine } from './service.js';
 import { createDispatcher, createGrpcServer, services } from './server.js';
 import { createHttpHandler } from './http.js';
-import { listen } from './listener.js';
+import { listen, type Listener } from './listener.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 
 export interface EmulatorOptions {
@@ -27,6 +27,13 @@ export interface EmulatorOptions {
   retentionMs?: number;
   /** Transaction lifetime (default 270 s, as Datastore). */
   transactionTimeoutMs?: number;
+  /**
+   * Keep data in this folder across restarts: every acknowledged commit is on
+   * disk before it is answered (durable.ts). Without it, data lives in memory only.
+   */
+  dataDir?: string;
+  /** With dataDir: compact the log into a snapshot once it holds this many bytes (default 256 MiB). */
+  compactBytes?: number;
 }
 
 export interface Emulator {
@@ -34,6 +41,8 @@ export interface Emulator {
   port: number;
   /** 'host:port', the value for DATASTORE_EMULATOR_HOST. */
   address: string;
+  /** The folder data is kept in (the dataDir option), or undefined when it lives in memory only. */
+  dataDir: string | undefined;
   /** Faults injected so far, by gRPC code (empty without fault injection). */
   faultsInjected(): Map<number, number>;
   /** Drops every project's data, as `POST /reset` does (test suites call it between tests). */
@@ -59,23 +68,34 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   if (options.transactionTimeoutMs !== undefined) serviceOptions.transactionTimeoutMs = options.transactionTimeoutMs;
   let engine: Promise<QueryEngine> | undefined;
   const service = new DatastoreService(() => (engine ??= loadEngine()), serviceOptions);
+  if (options.dataDir !== undefined) {
+    const { DurableLog } = await import('./durable.js');
+    service.durable = await DurableLog.open(options.dataDir, () => service.store, options.compactBytes !== undefined ? { compactBytes: options.compactBytes } : {});
+  }
   const registered = services(service);
   const dispatch = createDispatcher(faults !== undefined ? { latencyMs, faults } : { latencyMs });
   let markStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
   let stopping: Promise<void> | undefined;
   // Give in-flight calls and open client connections a moment, then cut them off so stop() never hangs.
-  const stop = () => (stopping ??= listener.close(1000).then(markStopped));
+  const stop = () => (stopping ??= listener.close(1000).then(() => service.durable?.close()).then(markStopped));
   const onRequest = createHttpHandler(registered, dispatch, {
     reset: () => service.reset(),
     shutdown: () => void stop(),
   });
-  const listener = await listen(host, requested, createGrpcServer(registered, dispatch), onRequest);
+  let listener: Listener;
+  try {
+    listener = await listen(host, requested, createGrpcServer(registered, dispatch), onRequest);
+  } catch (err) {
+    await service.durable?.close();
+    throw err;
+  }
   const port = listener.port;
   return {
     host,
     port,
     address: `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`,
+    dataDir: options.dataDir,
     faultsInjected: () => new Map(faults?.injected ?? []),
     reset: async () => service.reset(),
     stopped,

@@ -22,7 +22,8 @@ import { commit } from './commit.js';
 import { encodePath, isComplete, normalizeKey, partitionOf, type RequestScope } from './keys.js';
 import { beginTransaction, resolveRead, type ResolvedRead } from './reads.js';
 import type { DatabaseSnapshot } from './snapshot.js';
-import { Store, type Database, type StoreOptions } from './store.js';
+import { Store, type Database, type RowWrite, type StoreOptions } from './store.js';
+import type { DurableLog } from './durable.js';
 import { Transactions } from './transactions.js';
 import { invalidArgument } from './rpc-error.js';
 import { entitySize } from '../model/storage-size.js';
@@ -64,10 +65,36 @@ export class DatastoreService {
     this.engine = engine;
   }
 
+  /** With --data-dir: where mutations are made durable before they are answered. */
+  durable: DurableLog | undefined;
+
   /** Drops every project's data and every open transaction (`POST /reset`). */
-  reset(): void {
-    this.store = new Store(this.options);
+  async reset(): Promise<void> {
+    this.store.clear();
     this.transactions = new Transactions(this.options.transactionTimeoutMs);
+    await this.durable?.reset();
+  }
+
+  /**
+   * Runs a mutating method; with a durable log, answers only once what it
+   * changed (rows, the id counter, reserved ids) is on disk.
+   */
+  private mutate<T>(db: Database, run: () => T, reserved: readonly string[] = []): T | Promise<T> {
+    const durable = this.durable;
+    if (durable === undefined) return run();
+    const writes: RowWrite[] = [];
+    const allocated = db.ids.allocated;
+    const before = this.store.clock.latest();
+    this.store.collect = writes;
+    let result: T;
+    try {
+      result = run();
+    } finally {
+      this.store.collect = undefined;
+    }
+    if (writes.length === 0 && reserved.length === 0 && db.ids.allocated === allocated) return result;
+    const time = this.store.clock.latest();
+    return durable.append(db, writes, writes.length > 0 && time !== before ? time : undefined, reserved).then(() => result);
   }
 
   private scope(request: Req<object>): { scope: RequestScope; db: Database } {
@@ -179,9 +206,9 @@ export class DatastoreService {
     return { transaction: id };
   }
 
-  commit(request: Req<ICommitRequest>): ICommitResponse {
+  commit(request: Req<ICommitRequest>): ICommitResponse | Promise<ICommitResponse> {
     const { scope, db } = this.scope(request);
-    return commit({ store: this.store, transactions: this.transactions, db, scope }, request);
+    return this.mutate(db, () => commit({ store: this.store, transactions: this.transactions, db, scope }, request));
   }
 
   rollback(request: Req<google.datastore.v1.IRollbackRequest>): google.datastore.v1.IRollbackResponse {
@@ -190,8 +217,12 @@ export class DatastoreService {
     return {};
   }
 
-  allocateIds(request: Req<google.datastore.v1.IAllocateIdsRequest>): google.datastore.v1.IAllocateIdsResponse {
+  allocateIds(request: Req<google.datastore.v1.IAllocateIdsRequest>): google.datastore.v1.IAllocateIdsResponse | Promise<google.datastore.v1.IAllocateIdsResponse> {
     const { scope, db } = this.scope(request);
+    return this.mutate(db, () => this.allocate(db, scope, request));
+  }
+
+  private allocate(db: Database, scope: RequestScope, request: Req<google.datastore.v1.IAllocateIdsRequest>): google.datastore.v1.IAllocateIdsResponse {
     const keys = (request.keys ?? []).map((k, i) => {
       const key = normalizeKey(k, scope, { allowIncomplete: true, refuseReserved: true }, `key ${i}`);
       if (isComplete(key)) throw invalidArgument(`key ${i} is complete; AllocateIds takes keys without an id or name`);
@@ -209,7 +240,7 @@ export class DatastoreService {
     return { keys: out };
   }
 
-  reserveIds(request: Req<google.datastore.v1.IReserveIdsRequest>): google.datastore.v1.IReserveIdsResponse {
+  reserveIds(request: Req<google.datastore.v1.IReserveIdsRequest>): google.datastore.v1.IReserveIdsResponse | Promise<google.datastore.v1.IReserveIdsResponse> {
     const { scope, db } = this.scope(request);
     const keys = (request.keys ?? []).map((k, i) => {
       const key = normalizeKey(k, scope, { allowIncomplete: false, refuseReserved: true }, `key ${i}`);
@@ -217,8 +248,11 @@ export class DatastoreService {
       if (last.id == null) throw invalidArgument(`key ${i} has a name; ReserveIds takes keys with numeric ids`);
       return String(last.id);
     });
-    for (const id of keys) db.ids.reserve(id);
-    return {};
+    const fresh = keys.filter((id) => !db.ids.isReserved(id));
+    return this.mutate(db, () => {
+      for (const id of keys) db.ids.reserve(id);
+      return {};
+    }, fresh);
   }
 }
 

@@ -7,7 +7,7 @@
  * lazily when a row is written again, and rows whose only version is an old
  * deletion are swept out at commit time.
  */
-import type { ITimestamp } from '../model/proto.js';
+import type { IKey, ITimestamp } from '../model/proto.js';
 import { compareUtf8 } from '../model/key-order.js';
 import type { DatabaseSnapshot, ScanStart, StoredEntity } from './snapshot.js';
 import { SortedIndex } from './sorted-index.js';
@@ -103,10 +103,18 @@ export interface StoreOptions {
 
 export const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
 
+/** A row write as the durable log records it: the entity, or the key of a deletion. */
+export interface RowWrite {
+  key: IKey;
+  entity: StoredEntity | null;
+}
+
 export class Store {
   readonly clock = new Clock();
   readonly retentionMicros: number;
-  private readonly databases = new Map<string, Database>();
+  private readonly dbs = new Map<string, Database>();
+  /** When set, every write that changes a row is pushed here (durable.ts records a commit's writes). */
+  collect: RowWrite[] | undefined;
   /** Rows whose latest version is a deletion, with its time, oldest first. */
   private tombstones: { db: Database; ns: string; row: Row; time: number }[] = [];
 
@@ -116,9 +124,19 @@ export class Store {
 
   database(projectId: string, databaseId: string): Database {
     const id = `${projectId}\u0000${databaseId}`;
-    let db = this.databases.get(id);
-    if (db === undefined) this.databases.set(id, (db = new Database(projectId, databaseId)));
+    let db = this.dbs.get(id);
+    if (db === undefined) this.dbs.set(id, (db = new Database(projectId, databaseId)));
     return db;
+  }
+
+  databases(): IterableIterator<Database> {
+    return this.dbs.values();
+  }
+
+  /** Drops every database (POST /reset); the clock goes on, so versions never repeat. */
+  clear(): void {
+    this.dbs.clear();
+    this.tombstones = [];
   }
 
   /** Earliest read time still served. */
@@ -146,6 +164,10 @@ export class Store {
     }
     const before = row.latest();
     const wasLive = before !== undefined && before.entity !== null;
+    if (this.collect !== undefined) {
+      if (entity !== null) this.collect.push({ key: entity.key, entity });
+      else if (wasLive) this.collect.push({ key: before.entity!.key, entity: null });
+    }
     this.prune(row, time);
     row.versions.push({ time, entity });
     const delta = (entity !== null ? 1 : 0) - (wasLive ? 1 : 0);

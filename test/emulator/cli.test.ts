@@ -90,6 +90,35 @@ describe('dspipe emulator (CLI)', () => {
     }
   });
 
+  it('--data-dir keeps the data across a restart', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'dspipe-emu-'));
+    try {
+      const key = { path: [{ kind: 'K', name: 'kept' }] };
+      for (const round of [0, 1]) {
+        const p = start(['--port', '0', '--data-dir', dir]);
+        while (!/DATASTORE_PROJECT_ID=.*\n/.test(p.out())) {
+          if (p.child.exitCode !== null) assert.fail(`exited early: ${p.err()}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const address = /DATASTORE_EMULATOR_HOST=(\S+)/.exec(p.out())![1]!;
+        const client = createClient(resolveConnection({ emulatorHost: address, projectId: 'cli-test' }, {}));
+        if (round === 0) {
+          await client.commit({ projectId: 'cli-test', mode: 'NON_TRANSACTIONAL', mutations: [{ upsert: { key, properties: { v: { stringValue: 'x' } } } }] }, NO_RETRY);
+        } else {
+          const [r] = await client.lookup({ projectId: 'cli-test', keys: [key] }, NO_RETRY);
+          assert.equal(r.found![0]!.entity!.properties!.v!.stringValue, 'x');
+        }
+        await client.close();
+        p.child.kill('SIGTERM');
+        const [code] = await p.exited;
+        assert.equal(code, 0, p.err());
+        assert.match(p.err(), new RegExp(`data kept in ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('env-init without a data dir that has env.yaml says what to do', async () => {
     const p = start(['env-init', '--data-dir', path.join(tmpdir(), 'dspipe-no-such-dir')]);
     const [code] = await p.exited;
