@@ -10,7 +10,7 @@
  * google/datastore/v1/{datastore,query,entity}.proto.
  */
 import type { Value } from '../model/proto.js';
-import { GrowableBuffer } from './growable-buffer.js';
+import { GrowableBuffer } from '../format/growable-buffer.js';
 
 const MORE_RESULTS: Record<string, number> = {
   MORE_RESULTS_TYPE_UNSPECIFIED: 0,

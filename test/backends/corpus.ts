@@ -23,11 +23,12 @@ export function corpusKey(projectId: string, namespace: string, ...path: PathEle
   };
 }
 
-const str = (s: string, excludeFromIndexes = false): IValue => ({ stringValue: s, ...(excludeFromIndexes && { excludeFromIndexes }) });
-const int = (n: string | number): IValue => ({ integerValue: String(n) });
-const dbl = (d: number): IValue => ({ doubleValue: d });
-const ts = (seconds: string | number, nanos = 0): IValue => ({ timestampValue: { seconds: String(seconds), nanos } });
-const arr = (...values: IValue[]): IValue => ({ arrayValue: { values } });
+/** Value builders, shared with the export corpus (test/fixtures/export-corpus.ts). */
+export const str = (s: string, excludeFromIndexes = false): IValue => ({ stringValue: s, ...(excludeFromIndexes && { excludeFromIndexes }) });
+export const int = (n: string | number): IValue => ({ integerValue: String(n) });
+export const dbl = (d: number): IValue => ({ doubleValue: d });
+export const ts = (seconds: string | number, nanos = 0): IValue => ({ timestampValue: { seconds: String(seconds), nanos } });
+export const arr = (...values: IValue[]): IValue => ({ arrayValue: { values } });
 
 /** One entity with every value type, in `namespace`; `variant` changes a few values so the copies differ. */
 function everyValue(projectId: string, namespace: string, variant: number): IEntity {

@@ -12,7 +12,7 @@
 import type { IKey, IPathElement, IValue } from '../../model/proto.js';
 import { invalid } from './errors.js';
 import { bytesOf, doubleOf, valueTypeOf } from './values.js';
-import { GrowableBuffer } from '../growable-buffer.js';
+import { GrowableBuffer } from '../../format/growable-buffer.js';
 
 export interface Position {
   /** Sort values of the row, one per non-`__key__` order, in order. */

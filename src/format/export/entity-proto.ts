@@ -74,21 +74,38 @@ function hasName(e: Loose): boolean {
   return typeof e.name === 'string' && e.name !== '';
 }
 
+/** One path element group: kind, then the id or the name, under the given field numbers. */
+function writeElement(w: ProtoWriter, e: Loose, group: number, kindField: number, idField: number, nameField: number): void {
+  w.tag(group, WIRE_START_GROUP);
+  w.tag(kindField, WIRE_LEN);
+  w.string(e.kind ?? '');
+  const id = idText(e.id);
+  if (id !== undefined) {
+    w.tag(idField, WIRE_VARINT);
+    w.int64(id);
+  } else if (hasName(e)) {
+    w.tag(nameField, WIRE_LEN);
+    w.string(e.name);
+  }
+  w.tag(group, WIRE_END_GROUP);
+}
+
 /** Path message body: Element groups (field 1) of type 2, id 3, name 4. */
 function writePathBody(w: ProtoWriter, path: readonly Loose[]): void {
-  for (const e of path) {
-    w.tag(1, WIRE_START_GROUP);
-    w.tag(2, WIRE_LEN);
-    w.string(e.kind ?? '');
-    const id = idText(e.id);
-    if (id !== undefined) {
-      w.tag(3, WIRE_VARINT);
-      w.int64(id);
-    } else if (hasName(e)) {
-      w.tag(4, WIRE_LEN);
-      w.string(e.name);
-    }
-    w.tag(1, WIRE_END_GROUP);
+  for (const e of path) writeElement(w, e, 1, 2, 3, 4);
+}
+
+/** name_space 20 and database_id 23 (Reference and ReferenceValue alike), omitted when empty. */
+function writePartition(w: ProtoWriter, key: Loose): void {
+  const ns = key?.partitionId?.namespaceId;
+  if (ns) {
+    w.tag(20, WIRE_LEN);
+    w.string(ns);
+  }
+  const db = key?.partitionId?.databaseId;
+  if (db) {
+    w.tag(23, WIRE_LEN);
+    w.string(db);
   }
 }
 
@@ -104,16 +121,7 @@ function writeReferenceBody(w: ProtoWriter, key: Loose, app: string): void {
   const p = w.beginLen();
   writePathBody(w, key?.path ?? []);
   w.endLen(p);
-  const ns = key?.partitionId?.namespaceId;
-  if (ns) {
-    w.tag(20, WIRE_LEN);
-    w.string(ns);
-  }
-  const db = key?.partitionId?.databaseId;
-  if (db) {
-    w.tag(23, WIRE_LEN);
-    w.string(db);
-  }
+  writePartition(w, key);
 }
 
 interface EncodeState {
@@ -326,30 +334,8 @@ function writeReferenceValue(w: ProtoWriter, key: Loose, st: EncodeState, path: 
   w.tag(12, WIRE_START_GROUP);
   w.tag(13, WIRE_LEN);
   w.string(key?.partitionId?.projectId || st.project);
-  for (const e of key?.path ?? []) {
-    w.tag(14, WIRE_START_GROUP);
-    w.tag(15, WIRE_LEN);
-    w.string(e.kind ?? '');
-    const id = idText(e.id);
-    if (id !== undefined) {
-      w.tag(16, WIRE_VARINT);
-      w.int64(id);
-    } else if (hasName(e)) {
-      w.tag(17, WIRE_LEN);
-      w.string(e.name);
-    }
-    w.tag(14, WIRE_END_GROUP);
-  }
-  const ns = key?.partitionId?.namespaceId;
-  if (ns) {
-    w.tag(20, WIRE_LEN);
-    w.string(ns);
-  }
-  const db = key?.partitionId?.databaseId;
-  if (db) {
-    w.tag(23, WIRE_LEN);
-    w.string(db);
-  }
+  for (const e of key?.path ?? []) writeElement(w, e, 14, 15, 16, 17);
+  writePartition(w, key);
   w.tag(12, WIRE_END_GROUP);
 }
 
@@ -427,101 +413,81 @@ function element(kind: string, id: string | undefined, name: string | undefined)
   return { kind };
 }
 
-/** Path body: Element groups. */
+/**
+ * One path element group (after its start tag) up to `endTag`: kind, id and
+ * name under the given tags (Path.Element 2/3/4, ReferenceValue.PathElement 15/16/17).
+ */
+function readElement(r: ProtoReader, endTag: number, kindTag: number, idTag: number, nameTag: number): Loose {
+  let kind = '';
+  let id: string | undefined;
+  let name: string | undefined;
+  for (;;) {
+    if (r.done()) throw new WireError('a path element group has no end');
+    const u = r.uint();
+    if (u === endTag) break;
+    if (u === kindTag) kind = r.string();
+    else if (u === idTag) id = r.int64();
+    else if (u === nameTag) name = r.string();
+    else r.skip(u & 7, u >>> 3);
+  }
+  return element(kind, id, name);
+}
+
+const tag = (field: number, wire: number) => (field << 3) | wire;
+
+/** Path body: Element groups (field 1). */
 function readPath(r: ProtoReader): Loose[] {
   const out: Loose[] = [];
   while (!r.done()) {
     const t = r.uint();
-    if (t === ((1 << 3) | WIRE_START_GROUP)) {
-      let kind = '';
-      let id: string | undefined;
-      let name: string | undefined;
-      for (;;) {
-        if (r.done()) throw new WireError('Path.Element group has no end');
-        const u = r.uint();
-        if (u === ((1 << 3) | WIRE_END_GROUP)) break;
-        if (u === ((2 << 3) | WIRE_LEN)) kind = r.string();
-        else if (u === ((3 << 3) | WIRE_VARINT)) id = r.int64();
-        else if (u === ((4 << 3) | WIRE_LEN)) name = r.string();
-        else r.skip(u & 7, u >>> 3);
-      }
-      out.push(element(kind, id, name));
-    } else r.skip(t & 7, t >>> 3);
+    if (t === tag(1, WIRE_START_GROUP)) out.push(readElement(r, tag(1, WIRE_END_GROUP), tag(2, WIRE_LEN), tag(3, WIRE_VARINT), tag(4, WIRE_LEN)));
+    else r.skip(t & 7, t >>> 3);
   }
   return out;
 }
 
-/** Reference body -> [app, v1 key]. */
-function readReference(r: ProtoReader): { app: string; key: Loose } {
-  let app = '';
-  let path: Loose[] = [];
-  let ns = '';
-  let db = '';
-  while (!r.done()) {
-    const t = r.uint();
-    switch (t) {
-      case (13 << 3) | WIRE_LEN:
-        app = r.string();
-        break;
-      case (14 << 3) | WIRE_LEN: {
-        const [s, e] = r.len();
-        path = readPath(new ProtoReader(r.buf, s, e));
-        break;
-      }
-      case (20 << 3) | WIRE_LEN:
-        ns = r.string();
-        break;
-      case (23 << 3) | WIRE_LEN:
-        db = r.string();
-        break;
-      default:
-        r.skip(t & 7, t >>> 3);
-    }
-  }
-  return { app, key: { path, partitionId: partition(app, ns, db) } };
-}
-
-/** ReferenceValue group body (after its start tag) -> v1 key. */
-function readReferenceValue(r: ProtoReader): Loose {
+/**
+ * The fields Reference and ReferenceValue share (app 13, name_space 20,
+ * database_id 23), with the path read by `pathField`: a Reference message
+ * body (endTag -1: to the end) or a ReferenceValue group (to its end tag).
+ */
+function readKeyFields(r: ProtoReader, endTag: number, pathField: (t: number, path: Loose[]) => boolean): { app: string; key: Loose } {
   let app = '';
   const path: Loose[] = [];
   let ns = '';
   let db = '';
   for (;;) {
-    if (r.done()) throw new WireError('ReferenceValue group has no end');
-    const t = r.uint();
-    if (t === ((12 << 3) | WIRE_END_GROUP)) break;
-    switch (t) {
-      case (13 << 3) | WIRE_LEN:
-        app = r.string();
-        break;
-      case (14 << 3) | WIRE_START_GROUP: {
-        let kind = '';
-        let id: string | undefined;
-        let name: string | undefined;
-        for (;;) {
-          if (r.done()) throw new WireError('PathElement group has no end');
-          const u = r.uint();
-          if (u === ((14 << 3) | WIRE_END_GROUP)) break;
-          if (u === ((15 << 3) | WIRE_LEN)) kind = r.string();
-          else if (u === ((16 << 3) | WIRE_VARINT)) id = r.int64();
-          else if (u === ((17 << 3) | WIRE_LEN)) name = r.string();
-          else r.skip(u & 7, u >>> 3);
-        }
-        path.push(element(kind, id, name));
-        break;
-      }
-      case (20 << 3) | WIRE_LEN:
-        ns = r.string();
-        break;
-      case (23 << 3) | WIRE_LEN:
-        db = r.string();
-        break;
-      default:
-        r.skip(t & 7, t >>> 3);
+    if (r.done()) {
+      if (endTag < 0) break;
+      throw new WireError('ReferenceValue group has no end');
     }
+    const t = r.uint();
+    if (t === endTag) break;
+    if (t === tag(13, WIRE_LEN)) app = r.string();
+    else if (t === tag(20, WIRE_LEN)) ns = r.string();
+    else if (t === tag(23, WIRE_LEN)) db = r.string();
+    else if (!pathField(t, path)) r.skip(t & 7, t >>> 3);
   }
-  return { path, partitionId: partition(app, ns, db) };
+  return { app, key: { path, partitionId: partition(app, ns, db) } };
+}
+
+/** Reference message body: path 14 is a Path message. */
+function readReference(r: ProtoReader): { app: string; key: Loose } {
+  return readKeyFields(r, -1, (t, path) => {
+    if (t !== tag(14, WIRE_LEN)) return false;
+    const [s, e] = r.len();
+    path.push(...readPath(new ProtoReader(r.buf, s, e)));
+    return true;
+  });
+}
+
+/** ReferenceValue group body (after its start tag): PathElement groups 14 of type 15, id 16, name 17. */
+function readReferenceValue(r: ProtoReader): Loose {
+  return readKeyFields(r, tag(12, WIRE_END_GROUP), (t, path) => {
+    if (t !== tag(14, WIRE_START_GROUP)) return false;
+    path.push(readElement(r, tag(14, WIRE_END_GROUP), tag(15, WIRE_LEN), tag(16, WIRE_VARINT), tag(17, WIRE_LEN)));
+    return true;
+  }).key;
 }
 
 function val(meaning: number, excludeFromIndexes: boolean, field: string, v: unknown): Loose {

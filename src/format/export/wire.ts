@@ -5,6 +5,7 @@
  * string field is one copy and field order is exactly ours.
  */
 import { DspipeError } from '../../errors.js';
+import { GrowableBuffer } from '../growable-buffer.js';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -14,21 +15,13 @@ export const WIRE_END_GROUP = 4;
 export const WIRE_FIXED32 = 5;
 
 /** A growable output buffer. Length-delimited fields are written in place and shifted once their size is known. */
-export class ProtoWriter {
-  buf: Buffer;
-  pos = 0;
-
+export class ProtoWriter extends GrowableBuffer {
   constructor(initial = 1024) {
-    this.buf = Buffer.allocUnsafe(initial);
+    super(initial);
   }
 
   private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    this.ensure(n);
   }
 
   /** A varint of a non-negative number below 2^53. */

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeBackup, decodeOverallMetadata, LogReader, OVERALL_SUFFIX, type ExportPointer } from '../../../src/format/export/index.js';
+import { decodeBackup, decodeOverallMetadata, OVERALL_SUFFIX, readRecords, type ExportPointer } from '../../../src/format/export/index.js';
 
 export const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../test/fixtures/exports');
 export const FIXTURE_NAMES = ['every-value', 'filtered'] as const;
@@ -26,15 +26,6 @@ export interface Fixture {
   expected: string[];
 }
 
-export function readRecordsOf(path: string, bytes: Buffer): Buffer[] {
-  const records: Buffer[] = [];
-  const r = new LogReader(path);
-  const take = (rec: Buffer) => records.push(Buffer.from(rec));
-  r.push(bytes, take);
-  r.end(take);
-  return records;
-}
-
 export function loadFixture(name: string): Fixture {
   const folder = join(FIXTURES, name, 'export');
   const overallFile = join(folder, readdirSync(folder).find((f) => f.endsWith(OVERALL_SUFFIX))!);
@@ -45,7 +36,7 @@ export function loadFixture(name: string): Fixture {
     for (const f of decodeBackup(readFileSync(meta), meta).files) {
       const path = join(dirname(meta), f);
       const bytes = readFileSync(path);
-      files.push({ path, bytes, records: readRecordsOf(path, bytes) });
+      files.push({ path, bytes, records: readRecords(bytes, path) });
     }
   }
   const expected = readFileSync(join(FIXTURES, name, 'expected.ndjson'), 'utf8').split('\n').filter((l) => l !== '');

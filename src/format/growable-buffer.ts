@@ -1,8 +1,8 @@
 /**
- * A byte buffer that doubles when it runs out: the base of the emulator's two
- * hand-written encoders (protobuf responses in wire.ts, cursors in
- * query/cursor.ts), which write far faster into one preallocated buffer than
- * by concatenating chunks.
+ * A byte buffer that doubles when it runs out: the base of the hand-written
+ * encoders (the emulator's protobuf responses and cursors, the managed-export
+ * codec's ProtoWriter), which write far faster into one preallocated buffer
+ * than by concatenating chunks.
  */
 export class GrowableBuffer {
   buf: Buffer;
