@@ -85,7 +85,7 @@ export async function run(flags: SchemaFlags): Promise<number> {
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else if (report.source === 'metadata') process.stdout.write(formatMetadataTable(report.metadata) || 'no kinds found\n');
   else {
-    const where = report.source === 'dump' ? `dump ${report.from}` : 'live data';
+    const where = report.source === 'dump' ? `dump ${report.from}` : report.source === 'export' ? `managed export ${report.from}` : 'live data';
     process.stdout.write(`schema of ${where}${report.readTime ? ` at ${report.readTime}` : ''}\n\n`);
     process.stdout.write(report.kinds.length > 0 ? formatSchemaTable(report.kinds) : 'no kinds found\n');
   }

@@ -2,7 +2,9 @@
  * `cat`: dump files (or whole dump folders) decoded to NDJSON on a stream —
  * `.ndjson.zst` decompressed, `.ndjson` passed through — one after the other.
  * A folder is read through its manifest, kind files in manifest order, each
- * checked against its recorded size and sha256.
+ * checked against its recorded size and sha256. A managed export (its folder
+ * or its `.overall_export_metadata`) is decoded to the same lines, output
+ * files in the order its metadata lists them, every CRC checked.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -11,12 +13,14 @@ import { pipeline } from 'node:stream/promises';
 import { DspipeError } from '../errors.js';
 import { createDecompressor } from '../stages/decompressor.js';
 import { createFileSource, openDump } from '../stages/file-source.js';
+import { createExportReader, findExport, openExport } from '../stages/export-source.js';
+import { createSerializer } from '../stages/serializer.js';
 import { normalizeCatPaths } from '../options/cat.js';
 
 import { withCommandContext, type CommandContext } from './context.js';
 
 export interface CatOptions {
-  /** Kind files (`.ndjson.zst` or `.ndjson`) and dump folders, in the order to write them. */
+  /** Kind files (`.ndjson.zst` or `.ndjson`), dump folders and managed exports, in the order to write them. */
   paths: readonly string[];
   /** Where the NDJSON goes (default process.stdout); it is not ended. */
   output?: Writable;
@@ -38,6 +42,20 @@ export async function cat(options: CatOptions, context: CatContext = {}): Promis
   return withCommandContext(context, async (ctx) => {
     const result: CatResult = { files: 0, bytes: 0 };
     for (const path of paths) {
+      const overall = await findExport(path);
+      if (overall !== undefined) {
+        const opened = await openExport(overall);
+        for (const part of opened.parts) {
+          for (const file of part.files) {
+            const serializer = createSerializer();
+            await pipeline(createExportReader([file]), serializer, output, { end: false, signal: ctx.signal });
+            result.files++;
+            result.bytes += serializer.rawBytes;
+            ctx.emit({ type: 'file-done', file, bytes: serializer.rawBytes });
+          }
+        }
+        continue;
+      }
       const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
         throw new DspipeError(err.code === 'ENOENT' ? 'DSPIPE_NOT_FOUND' : 'DSPIPE_IO', `cannot read: ${err.message}`, { file: path, cause: err });
       });

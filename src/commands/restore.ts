@@ -11,6 +11,14 @@
  * a kind (`writers`), re-checking each file's hash as it goes. Stdin is
  * spooled to a temporary file first so that it, too, is verified before the
  * first write while memory stays flat.
+ *
+ * A managed export (`--in` its folder or its `.overall_export_metadata`) is
+ * detected and read the same way, one part per export pointer:
+ *
+ *   exportReader → selectionFilter → keyRewriter → idReserver → batcher → entityWriter
+ *
+ * its first pass checks that every file the metadata names is there, every
+ * CRC, every record and each pointer's entity count.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,6 +44,7 @@ import { createParser } from '../stages/parser.js';
 import { createEntityCounter } from '../stages/entity-counter.js';
 import { createRejectsSink, type RejectsSink } from '../stages/rejects-sink.js';
 import { createSelectionFilter } from '../stages/selection-filter.js';
+import { createExportReader, findExport, openExport, partLabel, selectedParts, type ExportPart } from '../stages/export-source.js';
 import { runKinds } from './kind-scheduler.js';
 import { withCommandContext, type CommandContext, type KindEvents, type ResolvedContext } from './context.js';
 import type { DatabaseRef } from '../format/key-rewrite.js';
@@ -104,6 +113,8 @@ interface Part {
   label: string;
   /** From a manifest: size, hash and count are checked. */
   checked: boolean;
+  /** A pointer of a managed export: its files are read instead of `entry.file`. */
+  export?: ExportPart;
 }
 
 async function spoolStdin(stdin: Readable): Promise<{ dir: string; file: string }> {
@@ -135,6 +146,17 @@ async function openSource(o: RestoreOptions, stdin: Readable | undefined): Promi
     const parts = [{ dir: spool.dir, entry, label: '(stdin)', checked: false }];
     return { parts, database: undefined, label: '-', spool, rejectsPath: o.rejects ?? `dspipe-rejects-${timestamp()}.ndjson`, kindOptions: { restore: {} } };
   }
+  const overall = await findExport(o.source.dir);
+  if (overall !== undefined) {
+    const opened = await openExport(overall);
+    const parts = selectedParts(opened, o.selection).map((part): Part => {
+      const { namespace, kind } = partLabel(part.pointer);
+      const entry: ManifestKind = { namespace, kind, file: part.pointer.metadataFile, entities: part.pointer.entities ?? 0, rawBytes: 0, bytes: 0, sha256: '', complete: true };
+      return { dir: opened.folder, entry, label: part.metadataFile, checked: false, export: part };
+    });
+    // Keys name their own project (the export's); --kinds/--namespaces select entities as they are read.
+    return { parts, database: undefined, label: o.source.dir, spool: undefined, rejectsPath: o.rejects ?? `dspipe-rejects-${timestamp()}.ndjson`, kindOptions: await loadKindOptions(o.optionsFile) };
+  }
   const dump = await openDump(o.source.dir, o.selection);
   const parts = dump.kinds.map((entry) => ({ dir: dump.dir, entry, label: join(dump.dir, ...entry.file.split('/')), checked: true }));
   const { kinds, namespaces } = o.selection;
@@ -164,6 +186,26 @@ function kindEvents(ctx: ResolvedContext<RestoreEvent>, phase: RestorePhase, par
     stop: () => clearInterval(timer),
     done: () => ctx.emit({ type: 'kind-done', ...kind, entities: entities(), total }),
   };
+}
+
+/** Pass 1 for an export pointer: every CRC and record checked, the pointer's entity count compared; nothing written. */
+async function verifyExportPart(ctx: ResolvedContext<RestoreEvent>, part: Part, exp: ExportPart, o: RestoreOptions, result: RestoredKind, signal: AbortSignal): Promise<void> {
+  const reader = createExportReader(exp.files);
+  const filter = createSelectionFilter(o.selection);
+  const events = kindEvents(ctx, 'verify', part, exp.pointer.entities, () => reader.entities);
+  try {
+    await pipeline(reader, filter, createEntityCounter(), { signal });
+  } finally {
+    events.stop();
+  }
+  if (exp.pointer.entities !== undefined && reader.entities !== exp.pointer.entities) {
+    throw new DspipeError('DSPIPE_CORRUPT_DUMP', `the output files hold ${reader.entities} entities, the export metadata says ${exp.pointer.entities}`, {
+      file: exp.metadataFile,
+      hint: 'an output file is missing or was cut short: copy the export again (gcloud storage cp -r) or make a new one',
+    });
+  }
+  result.entities = filter.passed;
+  events.done();
 }
 
 /** Pass 1 for one part: every byte hashed, every line decoded, the count checked; nothing written. */
@@ -220,11 +262,13 @@ async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal
     ...(rejects && { onRejected: (op: WriteOp, error: DspipeError) => rejects.add({ op, error, namespace: part.entry.namespace, kind: part.entry.kind }) }),
   });
   const events = kindEvents(ctx, 'write', part, result.entities, () => writer.written + writer.rejected);
-  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [
-    createFileSource(part.dir, part.entry, { verify: part.checked }),
-    createDecompressor({ file: part.label, ...(part.checked && { maxBytes: part.entry.rawBytes }) }),
-    createParser({ file: part.label }),
-  ];
+  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = part.export
+    ? [createExportReader(part.export.files)]
+    : [
+        createFileSource(part.dir, part.entry, { verify: part.checked }),
+        createDecompressor({ file: part.label, ...(part.checked && { maxBytes: part.entry.rawBytes }) }),
+        createParser({ file: part.label }),
+      ];
   if (!part.checked) stages.push(createSelectionFilter(o.selection));
   stages.push(
     createKeyRewriter({ target, ...(from.database && { source: from.database }), namespaceMap: o.namespaceMap }),
@@ -269,7 +313,9 @@ export async function restore(options: RestoreCommandOptions, context: RestoreCo
     ctx.emit({ type: 'start', source: from.label, target, kinds: from.parts.map(({ entry }) => ({ namespace: entry.namespace, kind: entry.kind })), dryRun: o.dryRun });
     try {
       const scheduler = { concurrency: o.concurrency, signal: ctx.signal };
-      await runKinds(from.parts, scheduler, (part, signal) => verifyPart(ctx, part, results.get(part)!, signal));
+      await runKinds(from.parts, scheduler, (part, signal) =>
+        part.export ? verifyExportPart(ctx, part, part.export, o, results.get(part)!, signal) : verifyPart(ctx, part, results.get(part)!, signal),
+      );
       if (!o.dryRun) {
         const run: WriteRun = { ctx, o, from, target, rejects, totals, budget: new CommitBudget() };
         await runKinds(from.parts, scheduler, (part, signal) => writePart(run, part, results.get(part)!, signal));

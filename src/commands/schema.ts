@@ -4,6 +4,7 @@
  *
  *   live    kindEnumerator -> entityReader (one snapshot) -> schemaCollector
  *   --from  fileSource -> decompressor -> parser -> schemaCollector   (no Datastore access)
+ *           or, for a managed export, exportReader -> selectionFilter -> schemaCollector
  *   --fast  the `__property__` metadata query: names and index representations, no scan, no counts
  */
 import { pipeline } from 'node:stream/promises';
@@ -19,6 +20,8 @@ import { createFileSource, openDump } from '../stages/file-source.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import { createParser } from '../stages/parser.js';
 import { createSchemaCollector } from '../stages/schema-collector.js';
+import { createExportReader, findExport, openExport, partLabel, selectedParts } from '../stages/export-source.js';
+import { createSelectionFilter } from '../stages/selection-filter.js';
 import { retryEvent, withCommandContext, type CommandContext, type KindEvents, type ResolvedContext, type RetryEvent, type WarningEvent } from './context.js';
 
 export type SchemaEvent =
@@ -42,8 +45,8 @@ export interface FastKindSchema {
 }
 
 export interface SchemaReport {
-  source: 'live' | 'dump' | 'metadata';
-  /** The dump folder read (source 'dump'). */
+  source: 'live' | 'dump' | 'export' | 'metadata';
+  /** The dump folder or managed export read (sources 'dump' and 'export'). */
   from: string | null;
   /** RFC 3339 time the data was read at (the dump's, for dumps); null when not a snapshot. */
   readTime: string | null;
@@ -67,6 +70,19 @@ async function fromDump(ctx: Ctx, dir: string, o: NormalizedSchemaOptions): Prom
     ctx.emit({ type: 'kind-done', ...ref, entities: collector.entities });
   }
   return { source: 'dump', from: dir, readTime: dump.manifest.readTime, kinds: accumulator.result(), metadata: [] };
+}
+
+async function fromExport(ctx: Ctx, overallFile: string, from: string, o: NormalizedSchemaOptions): Promise<SchemaReport> {
+  const opened = await openExport(overallFile);
+  const accumulator = new SchemaAccumulator();
+  for (const part of selectedParts(opened, o.selection)) {
+    const ref = partLabel(part.pointer);
+    const collector = createSchemaCollector({ accumulator });
+    ctx.emit({ type: 'kind-start', ...ref });
+    await pipeline(createExportReader(part.files), createSelectionFilter(o.selection), collector, { signal: ctx.signal });
+    ctx.emit({ type: 'kind-done', ...ref, entities: collector.entities });
+  }
+  return { source: 'export', from, readTime: null, kinds: accumulator.result(), metadata: [] };
 }
 
 /** The kinds to report, each retried call reported. */
@@ -139,7 +155,9 @@ export async function schema(options: SchemaCommandOptions = {}, context: Schema
   const o = normalizeSchemaOptions(options);
   return withCommandContext(context, async (ctx) => {
     const from = o.from;
-    ctx.emit({ type: 'start', source: from !== undefined ? 'dump' : o.fast ? 'metadata' : 'live' });
+    const overall = from !== undefined ? await findExport(from) : undefined;
+    ctx.emit({ type: 'start', source: overall !== undefined ? 'export' : from !== undefined ? 'dump' : o.fast ? 'metadata' : 'live' });
+    if (overall !== undefined) return fromExport(ctx, overall, from!, o);
     if (from !== undefined) return fromDump(ctx, from, o);
     return o.fast ? metadata(ctx, o) : live(ctx, o);
   });

@@ -135,6 +135,11 @@ test('s~ and e~ app prefixes are stripped, user values and zlib blobs decode, un
   assert.equal(corners[0]!.reason, 'user-value');
   assert.equal(u.properties!.who!.meaning, 20);
   assert.deepEqual(Object.keys(u.properties!.who!.entityValue!.properties!), ['email', 'auth_domain', 'user_id']);
+  // A geo point without GEORSS_POINT is v1 meaning 23, both ways.
+  const geo = { key: key('K', 'g'), properties: { p: { geoPointValue: { latitude: 3, longitude: 4 }, meaning: 23 }, q: { geoPointValue: { latitude: 5, longitude: 6 } } } };
+  const g = decodeEntityProto(encodeEntityProto(geo));
+  assert.equal(g.properties!.p!.meaning, 23);
+  assert.equal(g.properties!.q!.meaning, 0);
   // A record with meaning 31 (VECTOR, newer SDKs): hand-built Property {meaning 31, name "v", multiple false, value {}}.
   const base = encodeEntityProto({ key: key('K', 'v'), properties: {} });
   const bad = Buffer.concat([base, Buffer.from([0x72, 0x09, 0x08, 31, 0x1a, 0x01, 0x76, 0x20, 0x00, 0x2a, 0x00])]);
