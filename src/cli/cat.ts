@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { EXIT } from './run.js';
 import { act, subcommand } from './program.js';
 
-export const CAT_SUMMARY = 'decode dump files to NDJSON on stdout';
+export const CAT_SUMMARY = 'decode dump files or a managed export to NDJSON on stdout';
 
 export function register(program: Command): void {
   subcommand(program, 'cat', CAT_SUMMARY)
@@ -15,7 +15,9 @@ export function register(program: Command): void {
 Each FILE is a kind file of a dump: .ndjson.zst is decompressed (zstd is
 recognised by its magic bytes), plain .ndjson passes through. A DIR is a
 whole dump folder: its kind files in manifest order, each checked against the
-manifest's size and sha256. Output is one entity per line, Datastore v1 REST JSON.`)
+manifest's size and sha256. A managed export (gcloud datastore export: its
+folder or its .overall_export_metadata) is decoded too, every CRC checked.
+Output is one entity per line, Datastore v1 REST JSON.`)
     .usage('FILE|DIR…')
     .argument('[paths...]')
     .addHelpText('after', `
@@ -23,6 +25,7 @@ Examples:
   dspipe cat '_backup/20261122/(default)/User.ndjson.zst' | head -3
   dspipe cat '_backup/20261122/(default)/User.ndjson.zst' | jq -c '.properties.email'
   dspipe cat _backup/20261122 | wc -l
+  dspipe cat ./2026-12-01T20:08:43_215 | jq -c 'select(.key.path[-1].kind == "User")'
   dspipe cat _backup/20261122/tenant-a/*.ndjson.zst | dspipe restore --in - --project other-app
 
 Exit codes: 0 done (also when the reader closes the pipe early), 1 failed, 2 bad usage.`)

@@ -52,7 +52,7 @@ Datastore never allocates a restored id again.`)
     .usage('-n NAME [options]\n       dspipe restore --in DIR|- [options]')
     .addOption(opt('-n, --name <NAME>', 'dump to restore: the folder <root>/NAME', What))
     .addOption(opt('--root <DIR>', `folder holding dumps and options.json (default: ${DEFAULT_ROOT})`, What))
-    .addOption(opt('--in <DIR|->', 'restore the dump folder DIR, or NDJSON (plain or zstd) from stdin; stdin is spooled to a temp file and verified before writing', What))
+    .addOption(opt('--in <DIR|->', 'restore the dump folder DIR, a managed export (gcloud datastore export: its folder or .overall_export_metadata), or NDJSON (plain or zstd) from stdin; stdin is spooled to a temp file and verified before writing', What))
     .addOption(opt('--kinds <LIST>', 'kinds to restore, comma-separated; -NAME excludes, * matches any run (default: all)', What, true))
     .addOption(opt('--namespaces <LIST>', 'namespaces to restore, same syntax; (default) is the default namespace (default: all)', What, true));
   addConnectionOptions(cmd, Where, {

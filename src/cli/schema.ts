@@ -41,7 +41,7 @@ then indexed / unindexed value counts and the largest value (bytes, by
 Google's storage-size formula).`)
     .addOption(opt('--kinds <LIST>', 'kinds to report, comma-separated; -NAME excludes, * matches any run (default: all)', What, true))
     .addOption(opt('--namespaces <LIST>', 'namespaces to report, same syntax; (default) is the default namespace (default: all)', What, true))
-    .addOption(opt('--from <DIR>', 'read a dump folder (e.g. _backup/20261122) instead of the database; no Datastore access (default: scan live data)', From))
+    .addOption(opt('--from <DIR>', 'read a dump folder (e.g. _backup/20261122) or a managed export folder instead of the database; no Datastore access (default: scan live data)', From))
     .addOption(opt('--fast', "ask Datastore's __property__ metadata instead of scanning: property names and index representations only (INT64 covers integers and timestamps), no counts, unindexed properties not listed (default: off)", From))
     .addOption(opt('--no-snapshot', 'scan current data instead of one consistent snapshot (default: snapshot)', From))
     .addOption(opt('--json', 'print the report as JSON on stdout (default: a table)', Out))
