@@ -10,6 +10,7 @@ import * as dump from './dump.js';
 import * as restore from './restore.js';
 import * as clear from './clear.js';
 import * as cat from './cat.js';
+import * as convert from './convert.js';
 import * as schema from './schema.js';
 import * as migrate from './migrate.js';
 import * as emulator from './emulator.js';
@@ -28,7 +29,7 @@ Connection (every command that talks to Datastore):
   --emulator-host H:P    talk to an emulator (default: DATASTORE_EMULATOR_HOST)
 
 Exit codes: 0 done, 1 failed, 2 bad usage or input, 130 interrupted.`);
-  for (const command of [dump, restore, clear, cat, schema, migrate, emulator, demo]) command.register(program);
+  for (const command of [dump, restore, clear, cat, convert, schema, migrate, emulator, demo]) command.register(program);
   return program;
 }
 

@@ -33,6 +33,8 @@ export interface DumpFlags {
   snapshot?: boolean;
   readTime?: string;
   options?: string;
+  format?: string;
+  strict?: boolean;
   quiet?: boolean;
   json?: boolean;
 }
@@ -55,6 +57,8 @@ per line, Datastore v1 REST JSON), manifest.json and dump.log.`)
     .addOption(opt('--resume', "finish an interrupted dump: keep completed kinds, redo the rest (at the dump's original read time)", W))
     .addOption(opt('--namespaces <LIST>', 'namespaces to dump, comma-separated; -NAME excludes, * matches any run, (default) is the default namespace (default: all)', What, true))
     .addOption(opt('--kinds <LIST>', 'kinds to dump, same syntax (default: all; __*__ kinds never)', What, true))
+    .addOption(opt('--format <dump|export>', "dump: dspipe's own folder (the default); export: a Datastore managed export that gcloud datastore import reads (one folder per namespace and kind)", W))
+    .addOption(opt('--strict', 'with --format export: refuse entities the export format cannot keep exactly (default: warn with the key)', W))
     .addOption(opt('--compress <zstd|none>', 'file compression (default: zstd; none when --out -)', How))
     .addOption(opt('--level <N>', `zstd level 1..22 (default: ${DUMP_DEFAULTS.level})`, How))
     .addOption(opt('--splits <N|auto>', `key ranges read in parallel per kind, from a __scatter__ sample (default: auto = one per ${formatCount(DUMP_DEFAULTS.autoSplitMinEntities)} entities, at most ${DUMP_DEFAULTS.autoSplits})`, How))
@@ -73,6 +77,7 @@ Examples:
   dspipe dump --project my-app -n 20261122
   dspipe dump --emulator-host localhost:8081 --kinds User,Order --namespaces '(default)'
   dspipe dump -n nightly --kinds '-AuditLog,-Session*' --splits 8 --concurrency 8
+  dspipe dump --project my-app -n for-gcloud --format export && gcloud storage cp -r _backup/for-gcloud gs://my-bucket/
   dspipe dump -n nightly --resume
   dspipe dump --out - --kinds User | jq -c .properties
   dspipe dump --out - --compress zstd | ssh backup 'cat > db.ndjson.zst'

@@ -10,7 +10,8 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable, type Writable } from 'node:stream';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { convert, type ConvertEvent } from './convert.js';
 import { lockDumpFolder } from './dump-lock.js';
 import { join } from 'node:path';
 import { DspipeError } from '../errors.js';
@@ -239,6 +240,7 @@ function placeholder(ref: KindRef, file: string): ManifestKind {
 export async function dump(options: DumpRunOptions = {}, context: DumpContext = {}): Promise<DumpSummary> {
   const started = Date.now();
   const o = normalizeDumpOptions(options);
+  if (o.format === 'export') return dumpAsExport(o, options, context);
   const kindOptions = await loadKindOptions(o.optionsFile);
   return withCommandContext(context, async (ctx) => {
     const connection = ctx.connection; // before the folder is touched: no project, nothing removed
@@ -254,6 +256,40 @@ export async function dump(options: DumpRunOptions = {}, context: DumpContext = 
       await lock.release();
     }
   });
+}
+
+/**
+ * `format: 'export'`: a dspipe dump into a hidden temporary folder beside the
+ * export (snapshot, splits, verification as usual), then `convert` of it to a
+ * managed export at `<root>/<name>`; the temporary dump is removed either way.
+ * Lossy values come back as warnings naming the key (refused with `strict`).
+ */
+async function dumpAsExport(o: NormalizedDumpOptions, options: DumpRunOptions, context: DumpContext): Promise<DumpSummary> {
+  const dir = o.dir!;
+  if (await stat(dir).then(() => true, () => false)) {
+    if (!o.force) throw new DspipeError('DSPIPE_DUMP_EXISTS', `${dir} exists already`, { file: dir, hint: 'pick another -n NAME, or pass --force to replace it' });
+  }
+  const tempName = `.${o.name}.dspipe-dump-${process.pid}.tmp`;
+  const temp = join(o.root, tempName);
+  try {
+    const summary = await dump({ ...options, format: 'dump', strict: false, name: tempName, force: true }, context);
+    if (o.force) await rm(dir, { recursive: true, force: true });
+    const onEvent = context.onEvent;
+    await convert(
+      { from: temp, out: dir, strict: o.strict },
+      {
+        ...(context.signal && { signal: context.signal }),
+        ...(onEvent && {
+          onEvent: (e: ConvertEvent) => {
+            if (e.type === 'lossy') onEvent({ type: 'warning', message: `${e.key}${e.namespace ? ` in namespace ${JSON.stringify(e.namespace)}` : ''}, property ${e.path}: ${e.message}` });
+          },
+        }),
+      },
+    );
+    return { ...summary, name: o.name, dir };
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
 }
 
 /** dump's body, with the folder (if any) locked and the earlier run's manifest read. */

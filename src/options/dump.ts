@@ -60,9 +60,15 @@ export interface DumpOptions {
   resume?: boolean;
   /** Per-kind overrides; default `<root>/options.json`. */
   optionsFile?: string;
+  /** 'dump' (dspipe's own, the default) or 'export': a managed export `gcloud datastore import` reads. */
+  format?: string;
+  /** With format 'export': refuse entities the export cannot keep exactly instead of warning. */
+  strict?: boolean;
 }
 
 export interface NormalizedDumpOptions {
+  format: 'dump' | 'export';
+  strict: boolean;
   name: string;
   root: string;
   /** Dump folder, or null when streaming to stdout. */
@@ -152,9 +158,17 @@ export function normalizeDumpOptions(options: DumpOptions = {}, now: Date = new 
   const resume = boolean(opt('--resume'), options.resume, false);
   if (force && resume) conflict(opt('--resume'), opt('--force'), 'cannot be combined with', '--force starts over; --resume keeps completed kinds');
   if (toStdout && resume) conflict(opt('--resume'), { flag: '--out -', option: 'out' }, 'cannot be used with', 'resume works on dump folders');
+  const format = choice(opt('--format'), options.format, ['dump', 'export'] as const, 'dump');
+  const strict = boolean(opt('--strict'), options.strict, false);
+  if (format === 'export') {
+    if (toStdout) conflict(opt('--format export', 'format'), { flag: '--out -', option: 'out' }, 'cannot be used with', 'a managed export is a folder: leave out --out -');
+    if (resume) conflict(opt('--resume'), opt('--format export', 'format'), 'cannot be used with', 'run the dump again (or dump in dspipe format, resume it, then dspipe convert)');
+  } else if (strict) conflict(opt('--strict'), opt('--format export', 'format'), 'only applies with', 'add --format export');
 
 
   return {
+    format,
+    strict,
     name,
     root,
     dir: toStdout ? null : joinPath(root, name),
