@@ -22,11 +22,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { backendName, googleEmulatorsInstalled, startGoogleEmulatorProcess, type GoogleEmulatorProcess } from '../helpers/backend.js';
-import { connect, googleImport, lookupLines, makeExport, type MadeExport } from '../helpers/google-export.js';
+import { catSorted, connect, googleImport, lookupLines, makeExport, type MadeExport } from '../helpers/google-export.js';
 import { exportCorpus } from '../fixtures/export-corpus.js';
-import { cat } from '../../src/commands/cat.js';
 import { convert, type ConvertEvent } from '../../src/commands/convert.js';
 import { dump } from '../../src/commands/dump.js';
 import { decodeEntity, encodeEntity } from '../../src/format/entity-codec.js';
@@ -43,12 +41,7 @@ const skip = backendName() !== 'dspipe'
   : !installed.ok ? `needs Google's legacy emulator: ${installed.why}` : undefined;
 
 async function catLines(path: string): Promise<string> {
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  await cat({ paths: [path], output: out });
-  const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l !== '').sort();
-  return lines.map((l) => l + '\n').join('');
+  return (await catSorted(path)).map((l) => l + '\n').join('');
 }
 
 describe("managed exports with Google's exporter and importer", { ...(skip && { skip }), timeout: 600_000 }, () => {

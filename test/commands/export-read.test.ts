@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { cp, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { catSorted } from '../helpers/google-export.js';
 import { startTestBackend, type TestBackend } from '../helpers/backend.js';
-import { cat } from '../../src/commands/cat.js';
 import { schema } from '../../src/commands/schema.js';
 import { restore } from '../../src/commands/restore.js';
 import { decodeEntity, encodeEntity } from '../../src/format/entity-codec.js';
@@ -34,13 +33,7 @@ after(async () => {
   for (const dir of work) await rm(dir, { recursive: true, force: true });
 });
 
-async function catLines(path: string): Promise<string[]> {
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  await cat({ paths: [path], output: out });
-  return Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l !== '');
-}
+const catLines = catSorted;
 
 test('cat of an export (folder or overall file) prints what Lookup returned, entity for entity', async () => {
   for (const name of ['every-value', 'filtered']) {

@@ -9,9 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { catSorted } from '../helpers/google-export.js';
 import { startTestBackend, type TestBackend } from '../helpers/backend.js';
-import { cat } from '../../src/commands/cat.js';
 import { convert, type ConvertEvent } from '../../src/commands/convert.js';
 import { dump } from '../../src/commands/dump.js';
 import { restore } from '../../src/commands/restore.js';
@@ -36,13 +35,7 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function catLines(path: string): Promise<string[]> {
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  await cat({ paths: [path], output: out });
-  return Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l !== '').sort();
-}
+const catLines = catSorted;
 
 const expected = async (name: string) => (await readFile(join(FIXTURES, name, 'expected.ndjson'), 'utf8')).split('\n').filter((l) => l !== '');
 

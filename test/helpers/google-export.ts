@@ -12,6 +12,8 @@ import { createClient, resolveConnection, type Connection, type DatastoreClient 
 import { encodeEntity } from '../../src/format/entity-codec.js';
 import type { IEntity } from '../../src/model/proto.js';
 import { lookupRaw, seed } from '../backends/corpus.js';
+import { PassThrough } from 'node:stream';
+import { cat } from '../../src/commands/cat.js';
 
 export interface EntityFilter {
   kinds?: string[];
@@ -90,4 +92,13 @@ export async function keepExport(made: MadeExport, dest: string): Promise<void> 
     await cp(made.folder, join(dest, 'export'), { recursive: true });
   });
   await writeFile(join(dest, 'expected.ndjson'), made.expected);
+}
+
+/** `dspipe cat` of a path (dump or export), its lines sorted. */
+export async function catSorted(path: string): Promise<string[]> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  await cat({ paths: [path], output: out });
+  return Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l !== '').sort();
 }
