@@ -231,7 +231,8 @@ async function dumpToExport(ctx: Ctx, o: ConvertOptions, started: number): Promi
     await writer.finish();
     await rename(temp, o.dir);
   } catch (err) {
-    await rm(temp, { recursive: true, force: true });
+    // Other kinds may still be closing their files: rm retries ENOTEMPTY.
+    await rm(temp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     throw err;
   }
   return result('dump-to-export', o, counted, lossyCount, started);

@@ -93,9 +93,16 @@ export class PointerSink extends Writable {
     await this.closeFile();
     const name = `output-${this.files.length}`;
     const path = join(this.folder, name);
+    if (this.destroyed) throw new DspipeError('DSPIPE_IO', 'the export writer was stopped', { file: path });
     try {
       await mkdir(this.folder, { recursive: true });
-      this.handle = await open(path, 'wx');
+      const handle = await open(path, 'wx');
+      // Destroyed while the file was being opened: nothing will close it but us.
+      if (this.destroyed) {
+        await handle.close();
+        throw new DspipeError('DSPIPE_IO', 'the export writer was stopped', { file: path });
+      }
+      this.handle = handle;
     } catch (err) {
       throw new DspipeError('DSPIPE_IO', `cannot create an export file: ${(err as Error).message}`, { file: path, cause: err });
     }

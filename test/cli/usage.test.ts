@@ -81,7 +81,7 @@ test('an unknown command suggests the closest; a missing one lists them', async 
   await refused(['migrate', 'upp'], /^dspipe: unknown command 'upp' \(did you mean up\?\)$/m);
   const none = await dspipe([]);
   assert.equal(none.code, 2);
-  assert.match(none.stderr, /no command given: dump, restore, clear, cat, schema, migrate, emulator, demo/);
+  assert.match(none.stderr, /no command given: dump, restore, clear, cat, convert, schema, migrate, emulator, demo/);
   const sub = await dspipe(['migrate']);
   assert.equal(sub.code, 2);
   assert.match(sub.stderr, /migrate needs a command: status, up, run\n {2}hint: see dspipe migrate --help/);
@@ -90,7 +90,7 @@ test('an unknown command suggests the closest; a missing one lists them', async 
 test('help is generated for every command, also as dspipe help COMMAND', async () => {
   const top = await dspipe(['--help']);
   assert.equal(top.code, 0);
-  for (const name of ['dump', 'restore', 'clear', 'cat', 'schema', 'migrate', 'emulator', 'demo']) {
+  for (const name of ['dump', 'restore', 'clear', 'cat', 'convert', 'schema', 'migrate', 'emulator', 'demo']) {
     assert.match(top.stdout, new RegExp(`^ {2}${name}\\b`, 'm'), name);
     const viaHelp = await dspipe(['help', name]);
     const viaFlag = await dspipe([name, '--help']);
