@@ -1,7 +1,7 @@
 /**
  * `dspipe/format`: the pure pieces — the dump line codec, timestamps, the
  * manifest, safe file names, selections, key rewriting, schema accumulation,
- * the migration entity helper and built-in transforms — and Datastore's own
+ * the migration entity helper and built-in transforms, the managed export codec — and Datastore's own
  * rules from src/model (key order, value types, the storage-size formula,
  * limits). Nothing here does I/O or talks to Datastore.
  */
@@ -31,6 +31,18 @@ export type { JsValue, SetOptions } from './format/entity-helper.js';
 export { parseRename, parseDrop, parseConvert, parseSet, parseTypedValue, applyTransforms, formatTime, parseTime } from './format/transforms.js';
 export type { BuiltinTransform, TimeFormat } from './format/transforms.js';
 export type { WriteOp } from './format/batching.js';
+export {
+  crc32c,
+  LogReader,
+  LogWriter,
+  encodeEntityProto,
+  decodeEntityProto,
+  encodeOverallMetadata,
+  decodeOverallMetadata,
+  encodeBackup,
+  decodeBackup,
+} from './format/export/index.js';
+export type { ExportPointer, BackupInfo, LossyCorner, EncodeEntityOptions } from './format/export/index.js';
 
 // -- Datastore's own rules --
 export { compareKeys, compareKeyPaths, compareUtf8 } from './model/key-order.js';
