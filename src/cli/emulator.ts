@@ -23,6 +23,7 @@ export interface EmulatorFlags {
   hostPort?: string;
   project?: string;
   dataDir?: string;
+  import?: string;
   storeOnDisk?: boolean;
   consistency?: string;
   latencyMs?: string;
@@ -59,6 +60,7 @@ lines on stdout. Takes gcloud's flags, so it replaces
   addWhereOptions(start, O)
     .addOption(opt('--store-on-disk', 'keep data in --data-dir across restarts (the default with --data-dir, as gcloud)', O))
     .addOption(opt('--no-store-on-disk', 'data in memory only, gone when it stops (the default without --data-dir)', O))
+    .addOption(opt('--import <PATH>', 'load a dspipe dump folder at start (streamed, in bounded memory), into the project and database it was dumped from', O))
     .addOption(opt('--consistency <F>', 'accepted for gcloud scripts and ignored: reads are always strongly consistent, as in Firestore in Datastore mode', O))
     .addOption(opt('--latency-ms <N>', 'delay every RPC by N ms, to model a network', O))
     .addOption(opt('--fail-rate <F>', 'fail a share F (0..1) of RPCs with UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED or INTERNAL, to test retries', O))
@@ -121,6 +123,7 @@ function normalize(flags: EmulatorFlags): NormalizedEmulatorOptions {
     hostPort: flags.hostPort,
     projectId: flags.project,
     dataDir: flags.dataDir,
+    importFrom: flags.import,
     ...(flags.storeOnDisk !== undefined && { storeOnDisk: flags.storeOnDisk }),
     consistency: flags.consistency,
     latencyMs: flags.latencyMs,
@@ -157,6 +160,9 @@ async function serve(options: NormalizedEmulatorOptions): Promise<number> {
   }
   const env = emulatorEnv(emulator.address, options.projectId);
   if (emulator.dataDir !== undefined) process.stderr.write(`dspipe emulator: data kept in ${emulator.dataDir}\n`);
+  if (emulator.imported !== undefined) {
+    process.stderr.write(`dspipe emulator: imported ${emulator.imported.entities} entities of ${emulator.imported.kinds} kinds from ${options.importFrom}\n`);
+  }
   if (options.envDir !== undefined) await writeEnvFile(options.envDir, env);
   process.stdout.write(exportLines(env));
   const extras = [

@@ -34,6 +34,8 @@ export interface EmulatorOptions {
   dataDir?: string;
   /** With dataDir: compact the log into a snapshot once it holds this many bytes (default 256 MiB). */
   compactBytes?: number;
+  /** A dspipe dump folder to load before serving (streamed, in bounded memory; upserts over what dataDir holds). */
+  importFrom?: string;
 }
 
 export interface Emulator {
@@ -43,6 +45,8 @@ export interface Emulator {
   address: string;
   /** The folder data is kept in (the dataDir option), or undefined when it lives in memory only. */
   dataDir: string | undefined;
+  /** What importFrom loaded. */
+  imported: { entities: number; kinds: number } | undefined;
   /** Faults injected so far, by gRPC code (empty without fault injection). */
   faultsInjected(): Map<number, number>;
   /** Drops every project's data, as `POST /reset` does (test suites call it between tests). */
@@ -72,6 +76,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const { DurableLog } = await import('./durable.js');
     service.durable = await DurableLog.open(options.dataDir, () => service.store, options.compactBytes !== undefined ? { compactBytes: options.compactBytes } : {});
   }
+  let imported: { entities: number; kinds: number } | undefined;
+  if (options.importFrom !== undefined) {
+    const { importDump } = await import('./import.js');
+    try {
+      imported = await importDump(service, options.importFrom);
+    } catch (err) {
+      await service.durable?.close();
+      throw err;
+    }
+  }
   const registered = services(service);
   const dispatch = createDispatcher(faults !== undefined ? { latencyMs, faults } : { latencyMs });
   let markStopped!: () => void;
@@ -96,6 +110,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     port,
     address: `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`,
     dataDir: options.dataDir,
+    imported,
     faultsInjected: () => new Map(faults?.injected ?? []),
     reset: async () => service.reset(),
     stopped,

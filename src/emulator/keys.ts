@@ -125,7 +125,7 @@ function canonicalId(raw: string | number | Long | object, where: string): strin
   } catch {
     throw invalidArgument(`${where}: id ${JSON.stringify(String(raw))} is not an integer`);
   }
-  if (n === 0n) throw invalidArgument(`${where}: id 0 is not allowed (leave the id unset to have one allocated)`);
+  if (n === 0n) throw invalidArgument(`Key path id is invalid. Must not be zero. (${where}: leave the id unset to have one allocated)`);
   if (n < 0n || n > MAX_ID) throw invalidArgument(`${where}: id ${n} is out of range (1 to 2^63-1)`);
   return n.toString();
 }

@@ -57,6 +57,9 @@ export function beginTransaction(
     const time = rt ? checkReadTime(store, rt, 'read_only.read_time') : store.clock.tick();
     return transactions.begin(db, true, time);
   }
+  const previous = options?.readWrite?.previousTransaction;
+  // Both Google emulators refuse this, in these words; the documentation is silent.
+  if (previous != null && previous.length > 0 && transactions.isReadOnly(previous)) throw invalidArgument('Cannot retry a read-only transaction.');
   return transactions.begin(db, false, store.clock.tick());
 }
 

@@ -27,7 +27,7 @@ import type { DurableLog } from './durable.js';
 import { Transactions } from './transactions.js';
 import { invalidArgument } from './rpc-error.js';
 import { entitySize } from '../model/storage-size.js';
-import { MAX_LOOKUP_KEYS, MAX_LOOKUP_RESPONSE_BYTES } from '../model/limits.js';
+import { MAX_LOOKUP_RESPONSE_BYTES } from '../model/limits.js';
 
 type v1 = typeof google.datastore.v1;
 type Req<T> = T & { projectId?: string | null; databaseId?: string | null };
@@ -108,11 +108,9 @@ export class DatastoreService {
 
   lookup(request: Req<ILookupRequest>): ILookupResponse {
     const { scope, db } = this.scope(request);
+    // No fixed cap on keys and none needed: like both Google emulators, answer what fits in one
+    // response and defer the rest (1,001 keys are answered; a Lookup of no keys is an empty answer).
     const keys = request.keys ?? [];
-    if (keys.length > MAX_LOOKUP_KEYS) {
-      throw invalidArgument(`cannot look up more than ${MAX_LOOKUP_KEYS} keys in one request (got ${keys.length})`);
-    }
-    if (keys.length === 0) throw invalidArgument('no keys to look up');
     const normal = keys.map((k, i) => normalizeKey(k, scope, { allowIncomplete: false, refuseReserved: false }, `key ${i}`));
     const read = resolveRead(this.store, this.transactions, db, request.readOptions);
     const found: IEntityResult[] = [];
@@ -245,9 +243,9 @@ export class DatastoreService {
     const keys = (request.keys ?? []).map((k, i) => {
       const key = normalizeKey(k, scope, { allowIncomplete: false, refuseReserved: true }, `key ${i}`);
       const last = key.path![key.path!.length - 1]!;
-      if (last.id == null) throw invalidArgument(`key ${i} has a name; ReserveIds takes keys with numeric ids`);
-      return String(last.id);
-    });
+      // A named key reserves nothing; both Google emulators accept it.
+      return last.id == null ? undefined : String(last.id);
+    }).filter((id): id is string => id !== undefined);
     const fresh = keys.filter((id) => !db.ids.isReserved(id));
     return this.mutate(db, () => {
       for (const id of keys) db.ids.reserve(id);

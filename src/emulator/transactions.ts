@@ -32,6 +32,7 @@ export const CONTENTION_MESSAGE =
 
 export class Transactions {
   private readonly active = new Map<string, Transaction>();
+  private readonly finishedReadOnly = new Set<string>();
   private readonly timeoutMs: number;
 
   constructor(timeoutMs = DEFAULT_TRANSACTION_TIMEOUT_MS) {
@@ -68,6 +69,17 @@ export class Transactions {
 
   finish(tx: Transaction): void {
     this.active.delete(tx.id);
+    if (tx.readOnly) {
+      this.finishedReadOnly.add(tx.id);
+      // Remember the latest ones only: enough for a client retrying what it just ran.
+      if (this.finishedReadOnly.size > 10_000) this.finishedReadOnly.delete(this.finishedReadOnly.values().next().value!);
+    }
+  }
+
+  /** Whether `id` names a read-only transaction (live or recently finished). */
+  isReadOnly(id: Uint8Array | string): boolean {
+    const key = typeof id === 'string' ? id : Buffer.from(id).toString('base64');
+    return this.active.get(key)?.readOnly === true || this.finishedReadOnly.has(key);
   }
 
   /**

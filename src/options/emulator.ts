@@ -14,6 +14,8 @@ export interface EmulatorOptionsInput {
   projectId?: string;
   /** Where data (and env.yaml, for `env-init`) is kept. */
   dataDir?: string;
+  /** A dspipe dump folder to load at start. */
+  importFrom?: string;
   /** Keep data in dataDir across restarts (default true when dataDir is given, as gcloud). */
   storeOnDisk?: boolean;
   /** gcloud's eventual-consistency fraction: accepted, and ignored (dspipe's emulator is strongly consistent). */
@@ -28,6 +30,7 @@ export interface NormalizedEmulatorOptions {
   projectId: string;
   /** Set only when data is kept on disk. */
   dataDir?: string;
+  importFrom?: string;
   /** Where env.yaml goes (dataDir, or the --data-dir of --no-store-on-disk). */
   envDir?: string;
   consistency?: number;
@@ -71,6 +74,7 @@ export function normalizeEmulatorOptions(input: EmulatorOptionsInput = {}): Norm
   if (storeOnDisk && dataDir === undefined) {
     invalid(opt('--store-on-disk'), input.storeOnDisk, 'needs --data-dir', 'add --data-dir DIR: the folder that keeps the data');
   }
+  const importFrom = input.importFrom === undefined ? undefined : text(opt('--import', 'importFrom'), input.importFrom, 'e.g. --import _backup/20261122 (a dspipe dump folder)');
   const consistency = input.consistency === undefined ? undefined : numberInRange(opt('--consistency'), input.consistency, 0, 1, 1);
   const latencyMs = input.latencyMs === undefined ? undefined : numberInRange(opt('--latency-ms', 'latencyMs'), input.latencyMs, 0, MAX_DELAY_MS, 0);
   const rate = input.faults?.rate === undefined ? undefined : numberInRange(opt('--fail-rate', 'faults.rate'), input.faults.rate, 0, 1, 0.1);
@@ -81,6 +85,7 @@ export function normalizeEmulatorOptions(input: EmulatorOptionsInput = {}): Norm
     projectId,
     ...(storeOnDisk && dataDir !== undefined && { dataDir }),
     ...(dataDir !== undefined && { envDir: dataDir }),
+    ...(importFrom !== undefined && { importFrom }),
     ...(consistency !== undefined && { consistency }),
     ...(latencyMs !== undefined && { latencyMs }),
     ...(rate !== undefined && { faults: seed !== undefined ? { rate, seed } : { rate } }),

@@ -92,6 +92,8 @@ export function keyPathInPartition(key: IKey | null | undefined, partition: Part
   if (path.length === 0) throw invalid(`${what} key must have a non-empty path.`);
   for (const e of path) {
     if (!e.kind) throw invalid(`${what} key path element must have a kind.`);
+    // Both Google emulators' wording (the documentation is silent): a filter key names one entity or ancestor.
+    if (e.id == null && e.name == null) throw invalid(`Key path element must not be incomplete: [${e.kind}: ] (in the ${what} key)`);
   }
   return path as IPathElement[];
 }
@@ -153,6 +155,8 @@ function checkComparable(op: string, value: IValue | null | undefined): IValue {
   const t = valueTypeOf(value);
   if (t === undefined) throw invalid(`A property filter with operator ${op} must have a value.`);
   if (t === 'arrayValue') throw invalid(`A filter with operator ${op} cannot have an array value; use IN.`);
+  // Embedded entities are not indexed as a whole: both Google emulators refuse them, in these words.
+  if (t === 'entityValue') throw invalid(`An entity value is not allowed (as the value of a filter with operator ${op}).`);
   return value;
 }
 
@@ -174,7 +178,7 @@ export function compileFilters(filter: IFilter | null | undefined, partition: Pa
   if (info.notCount > 1) throw invalid('A query can have at most one NOT_EQUAL or NOT_IN filter.');
   if (info.hasNotIn && (info.usesIn || info.usesOr)) throw invalid('A NOT_IN filter cannot be combined with IN filters or OR filters.');
   if (info.ancestorUnderOr && info.ancestors.some((a) => compareKeyPaths({ path: a }, { path: info.ancestors[0]! }) !== 0)) {
-    throw invalid('All disjunctions of a query must have the same HAS_ANCESTOR filter.');
+    throw invalid('All disjunctions must have a common and unique ancestor constraint. (the branches of the OR name different ancestors)');
   }
   return info;
 }
@@ -187,7 +191,7 @@ function compile(f: IFilter, partition: Partition, info: FilterInfo, topLevel: b
     const children = cf.filters ?? [];
     if (children.length === 0) throw invalid('A composite filter must have at least one sub-filter.');
     if (op === 'AND') {
-      const preds = children.map((c) => compile(c, partition, info, topLevel)).filter((p): p is Predicate => p !== null);
+      const preds = compileAnd(children, partition, info, topLevel);
       if (preds.length === 0) return null;
       if (preds.length === 1) return preds[0]!;
       return (e) => {
@@ -197,7 +201,17 @@ function compile(f: IFilter, partition: Partition, info: FilterInfo, topLevel: b
     }
     if (op === 'OR') {
       info.usesOr = true;
-      const preds = children.map((c) => compile(c, partition, info, false));
+      const withAncestor: boolean[] = [];
+      const preds = children.map((c) => {
+        const before = info.ancestors.length;
+        const p = compile(c, partition, info, false);
+        withAncestor.push(info.ancestors.length > before);
+        return p;
+      });
+      // An ancestor in some branches only would make the OR span several entity groups: Google's emulators refuse it.
+      if (withAncestor.some(Boolean) && !withAncestor.every(Boolean)) {
+        throw invalid('All disjunctions must have a common and unique ancestor constraint. (an ancestor filter is in some branches of the OR only)');
+      }
       if (preds.some((p) => p === null)) return null;
       return (e) => {
         for (const p of preds as Predicate[]) if (p(e)) return true;
@@ -210,16 +224,67 @@ function compile(f: IFilter, partition: Partition, info: FilterInfo, topLevel: b
   throw invalid('A filter must be a composite filter or a property filter.');
 }
 
+const RANGE = new Set(['LESS_THAN', 'LESS_THAN_OR_EQUAL', 'GREATER_THAN', 'GREATER_THAN_OR_EQUAL']);
+
+/**
+ * The children of an AND. Range filters on one property are met by a single
+ * value of it: `nums > 2 AND nums < 4` matches [3], not [1, 5] (Datastore's
+ * documented array semantics; both Google emulators agree). Equalities on an
+ * array property still match any value each.
+ */
+function compileAnd(children: readonly IFilter[], partition: Partition, info: FilterInfo, topLevel: boolean): Predicate[] {
+  const preds: Predicate[] = [];
+  const ranges = new Map<string, ValueTest[]>();
+  for (const c of children) {
+    const pf = c.propertyFilter;
+    const name = pf?.property?.name ?? '';
+    if (pf && ((c as { filterType?: string }).filterType ?? 'propertyFilter') === 'propertyFilter' && name !== '' && name !== '__key__' && RANGE.has(opName(pf.op))) {
+      const tests = ranges.get(name) ?? [];
+      tests.push(propertyTest(pf, partition, info, topLevel));
+      ranges.set(name, tests);
+      continue;
+    }
+    const p = compile(c, partition, info, topLevel);
+    if (p !== null) preds.push(p);
+  }
+  for (const [name, tests] of ranges) {
+    const test: ValueTest = tests.length === 1 ? tests[0]! : (v) => tests.every((t) => t(v));
+    preds.push((e) => {
+      const vals = indexedValues(e.properties, name);
+      for (let i = 0; i < vals.length; i++) if (test(vals[i]!)) return true;
+      return false;
+    });
+  }
+  return preds;
+}
+
 function compileProperty(pf: IPropertyFilter, partition: Partition, info: FilterInfo, topLevel: boolean): Predicate {
   const name = pf.property?.name ?? '';
-  const op = opName(pf.op);
-  if (name === '') throw invalid('A property filter must name a property.');
-  if (op === 'OPERATOR_UNSPECIFIED') throw invalid(`A property filter on ${name} must have an operator.`);
+  if (name === '__key__') return compileKeyFilter(noteOperator(name, opName(pf.op), info), pf.value, partition, info, topLevel);
+  const test = propertyTest(pf, partition, info, topLevel);
+  return (e) => {
+    const vals = indexedValues(e.properties, name);
+    for (let i = 0; i < vals.length; i++) if (test(vals[i]!)) return true;
+    return false;
+  };
+}
+
+/** Records what a filter's operator tells the planner and the checks on the whole query; returns the operator. */
+function noteOperator(name: string, op: string, info: FilterInfo): string {
   if (INEQUALITY.has(op) && !info.inequalities.includes(name)) info.inequalities.push(name);
   if (op === 'NOT_EQUAL' || op === 'NOT_IN') info.notCount++;
   if (op === 'NOT_IN') info.hasNotIn = true;
   if (op === 'IN') info.usesIn = true;
-  if (name === '__key__') return compileKeyFilter(op, pf.value, partition, info, topLevel);
+  return op;
+}
+
+/** Checks a filter on a (non-key) property, records what it tells the planner, and returns its value test. */
+function propertyTest(pf: IPropertyFilter, partition: Partition, info: FilterInfo, topLevel: boolean): ValueTest {
+  const name = pf.property?.name ?? '';
+  const op = opName(pf.op);
+  if (name === '') throw invalid('A property filter must name a property.');
+  if (op === 'OPERATOR_UNSPECIFIED') throw invalid(`A property filter on ${name} must have an operator.`);
+  noteOperator(name, op, info);
   if (op === 'HAS_ANCESTOR') throw invalid('HAS_ANCESTOR filters must be on __key__.');
   info.properties.add(name);
   if (op === 'EQUAL' || op === 'IN') info.equalities.add(name);
@@ -239,11 +304,7 @@ function compileProperty(pf: IPropertyFilter, partition: Partition, info: Filter
     if (list) list.push(test);
     else info.conjuncts.set(name, [test]);
   }
-  return (e) => {
-    const vals = indexedValues(e.properties, name);
-    for (let i = 0; i < vals.length; i++) if (test(vals[i]!)) return true;
-    return false;
-  };
+  return test;
 }
 
 function compileKeyFilter(op: string, value: IValue | null | undefined, partition: Partition, info: FilterInfo, topLevel: boolean): Predicate {

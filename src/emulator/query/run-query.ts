@@ -71,7 +71,9 @@ export function walk(snapshot: DatabaseSnapshot, plan: Plan, limits: WalkLimits,
   let more: MoreResults;
   for (;;) {
     if (plan.limit !== null && taken >= plan.limit) {
-      more = 'MORE_RESULTS_AFTER_LIMIT';
+      // A page that holds exactly the last rows says so, as the Firestore emulator does (legacy says
+      // MORE_RESULTS_AFTER_LIMIT); the documented NO_MORE_RESULTS is "no more results".
+      more = next() === null ? 'NO_MORE_RESULTS' : 'MORE_RESULTS_AFTER_LIMIT';
       break;
     }
     if (taken >= max || bytes >= maxBytes) {

@@ -25,8 +25,11 @@ const RANK: Record<ValueType, number> = {
   integerValue: 1,
   timestampValue: 1,
   booleanValue: 2,
+  // Byte strings and Unicode strings are one class ordered by bytes: both Google emulators
+  // order and compare them so (`= "a"` matches the blob 61 too), where the documentation
+  // lists byte strings apart; the emulators are what users test against.
   blobValue: 3,
-  stringValue: 4,
+  stringValue: 3,
   doubleValue: 5,
   geoPointValue: 6,
   keyValue: 7,
@@ -104,15 +107,18 @@ export function compareValues(a: IValue, b: IValue): number {
     case 'booleanValue':
       return (a.booleanValue ? 1 : 0) - (b.booleanValue ? 1 : 0);
     case 'blobValue':
-      return Buffer.compare(bytesOf(a), bytesOf(b));
+      return Buffer.compare(bytesOf(a), tb === 'blobValue' ? bytesOf(b) : Buffer.from(b.stringValue ?? '', 'utf8'));
     case 'stringValue':
-      return compareUtf8(a.stringValue ?? '', b.stringValue ?? '');
+      if (tb === 'stringValue') return compareUtf8(a.stringValue ?? '', b.stringValue ?? '');
+      return Buffer.compare(Buffer.from(a.stringValue ?? '', 'utf8'), bytesOf(b));
     case 'doubleValue': {
       const x = doubleOf(a);
       const y = doubleOf(b);
       const nx = Number.isNaN(x);
       const ny = Number.isNaN(y);
       if (nx || ny) return nx && ny ? 0 : nx ? 1 : -1;
+      // -0.0 and 0.0 are two values, -0 first (both Google emulators; `= -0.0` matches only -0).
+      if (x === 0 && y === 0) return Object.is(x, y) ? 0 : Object.is(x, -0) ? -1 : 1;
       return compareNumbers(x, y);
     }
     case 'geoPointValue':
@@ -192,12 +198,28 @@ function embeddedEntities(v: IValue): IEntity[] {
   return [];
 }
 
-/** The value as a projection returns it: timestamps come back as their index form. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The value as a projection returns it, read from the index: every value
+ * carries meaning 18 (index value), timestamps come back as their int64
+ * microseconds, and a blob that is valid UTF-8 as a string — as both Google
+ * emulators return them (the documentation is silent on the last).
+ */
 export function projectedValue(v: IValue): IValue {
-  if (valueTypeOf(v) === 'timestampValue') {
+  const t = valueTypeOf(v);
+  if (t === 'timestampValue') {
     return { integerValue: timestampMicros(v.timestampValue).toString(), valueType: 'integerValue', meaning: 18 } as IValue;
   }
-  return v;
+  if (t === 'blobValue') {
+    const bytes = bytesOf(v);
+    try {
+      return { stringValue: utf8.decode(bytes), valueType: 'stringValue', meaning: 18 } as IValue;
+    } catch {
+      return { blobValue: bytes, valueType: 'blobValue', meaning: 18 } as IValue;
+    }
+  }
+  return { ...v, meaning: 18, excludeFromIndexes: false };
 }
 
 /**
