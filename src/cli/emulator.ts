@@ -60,7 +60,7 @@ lines on stdout. Takes gcloud's flags, so it replaces
   addWhereOptions(start, O)
     .addOption(opt('--store-on-disk', 'keep data in --data-dir across restarts (the default with --data-dir, as gcloud)', O))
     .addOption(opt('--no-store-on-disk', 'data in memory only, gone when it stops (the default without --data-dir)', O))
-    .addOption(opt('--import <PATH>', 'load a dspipe dump folder at start (streamed, in bounded memory), into the project and database it was dumped from', O))
+    .addOption(opt('--import <PATH>', 'load a dspipe dump folder, or a managed export (folder or .overall_export_metadata), at start: streamed, in bounded memory, into the project it came from', O))
     .addOption(opt('--consistency <F>', 'accepted for gcloud scripts and ignored: reads are always strongly consistent, as in Firestore in Datastore mode', O))
     .addOption(opt('--latency-ms <N>', 'delay every RPC by N ms, to model a network', O))
     .addOption(opt('--fail-rate <F>', 'fail a share F (0..1) of RPCs with UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED or INTERNAL, to test retries', O))
@@ -161,7 +161,7 @@ async function serve(options: NormalizedEmulatorOptions): Promise<number> {
   const env = emulatorEnv(emulator.address, options.projectId);
   if (emulator.dataDir !== undefined) process.stderr.write(`dspipe emulator: data kept in ${emulator.dataDir}\n`);
   if (emulator.imported !== undefined) {
-    process.stderr.write(`dspipe emulator: imported ${emulator.imported.entities} entities of ${emulator.imported.kinds} kinds from ${options.importFrom}\n`);
+    process.stderr.write(`dspipe emulator: imported ${emulator.imported.entities} entities from the ${emulator.imported.format} ${options.importFrom}\n`);
   }
   if (options.envDir !== undefined) await writeEnvFile(options.envDir, env);
   process.stdout.write(exportLines(env));

@@ -9,6 +9,8 @@
  *   POST /v1/projects/P:lookup (runQuery, runAggregationQuery, commit,
  *        beginTransaction, rollback, allocateIds, reserveIds)
  *                   the v1 REST API, JSON in the proto3 mapping
+ *   POST /v1/projects/P:export, :import
+ *                   managed export to / import from a local folder (managed-export.ts)
  *   anything else   404 "Not Found"
  *
  * Errors come back as Google's do: `{"error":{"code":400,"message":...,"status":"INVALID_ARGUMENT"}}`
@@ -28,6 +30,8 @@ import { TRANSPORT_LIMIT } from './server.js';
 export interface HttpHooks {
   reset(): Promise<void> | void;
   shutdown(): void;
+  /** `POST /v1/projects/P:export` and `:import` (managed export), answered with an Operation. */
+  admin?(method: 'export' | 'import', projectId: string, body: Record<string, unknown>): Promise<object>;
 }
 
 /** HTTP status of each gRPC code (google.rpc.Code's documented mapping). */
@@ -113,6 +117,18 @@ export function createHttpHandler(registered: readonly RegisteredService[], disp
       return text(res, 200, 'Shutting down...\n');
     }
     const m = REST_PATH.exec(path);
+    if (m !== null && req.method === 'POST' && m[1] === '/v1' && (m[3] === 'export' || m[3] === 'import') && hooks.admin) {
+      const admin = hooks.admin;
+      const method = m[3];
+      void (async () => {
+        const body = await readBody(req);
+        const parsed: unknown = body === undefined || body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return error(res, { code: 3, details: INVALID_PAYLOAD });
+        const answer = await admin(method, decodeURIComponent(m[2]!), parsed as Record<string, unknown>);
+        json(res, 200, JSON.stringify(answer, null, 2));
+      })().catch((err: unknown) => error(res, err instanceof SyntaxError ? { code: 3, details: `${INVALID_PAYLOAD} (${err.message})` } : err));
+      return;
+    }
     const route = m === null || req.method !== 'POST' ? undefined : table.get(`${m[1]}\u0000${m[3]}`);
     if (m === null || route === undefined) return text(res, 404, 'Not Found\n');
     const projectId = decodeURIComponent(m[2]!);

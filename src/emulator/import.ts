@@ -1,5 +1,6 @@
 /**
- * `--import PATH` of a dspipe dump folder at start: every kind file is read
+ * `--import PATH` at start: a dspipe dump folder, or a managed export
+ * (managed-export.ts). For a dump, every kind file is read
  * as a stream (zstd or plain NDJSON), decoded with the dump codec and written
  * through the service's own Commit in batches, each awaited before more is
  * read, so memory stays bounded by one batch whatever the dump's size (the
@@ -29,54 +30,105 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 
 export interface ImportSummary {
   entities: number;
-  kinds: number;
+  /** 'dump' or 'managed export'. */
+  format: string;
 }
 
-export async function importDump(service: DatastoreService, dir: string): Promise<ImportSummary> {
-  const manifestFile = path.join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(manifestFile, 'utf8');
-  } catch (err) {
-    throw new DspipeError('DSPIPE_NOT_FOUND', `--import ${dir}: no ${MANIFEST_FILE} there`, {
-      file: manifestFile,
-      hint: 'name a dump folder written by dspipe dump (the one holding manifest.json)',
-      cause: err,
-    });
+/** Where imported entities go. */
+export interface EntitySink {
+  add(entity: IEntity): Promise<void>;
+  flush(): Promise<void>;
+}
+
+/**
+ * Entities into the service's own Commit, in NON_TRANSACTIONAL upserts of
+ * at most 500 entities or 4 MiB, each awaited (durable, with a data dir)
+ * before more are taken.
+ */
+export class EntityBatcher implements EntitySink {
+  private batch: IEntity[] = [];
+  private bytes = 0;
+  private readonly type = messageType('google.datastore.v1.CommitRequest');
+  private readonly commit = serviceDefinition().Commit!;
+  written = 0;
+
+  constructor(
+    private readonly service: DatastoreService,
+    private readonly projectId: string,
+    private readonly databaseId: string,
+  ) {}
+
+  async add(entity: IEntity): Promise<void> {
+    this.batch.push(entity);
+    this.bytes += entitySize(entity);
+    if (this.batch.length >= BATCH_ENTITIES || this.bytes >= BATCH_BYTES) await this.flush();
   }
-  const manifest = parseManifest(text, manifestFile);
-  const { projectId, databaseId } = manifest.source;
-  const type = messageType('google.datastore.v1.CommitRequest');
-  const commit = serviceDefinition().Commit!;
-  let entities = 0;
-  const flush = async (batch: IEntity[]) => {
-    if (batch.length === 0) return;
-    const request = type.fromObject({ projectId, databaseId, mode: 'NON_TRANSACTIONAL', mutations: batch.map((e) => ({ upsert: e })) });
+
+  async flush(): Promise<void> {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    this.bytes = 0;
+    const request = this.type.fromObject({ projectId: this.projectId, databaseId: this.databaseId, mode: 'NON_TRANSACTIONAL', mutations: batch.map((e) => ({ upsert: e })) });
     // The bytes gRPC would carry, decoded as gRPC decodes them: the service sees what a client would send.
-    await service.commit(commit.requestDeserialize(Buffer.from(type.encode(request).finish())) as never);
-    entities += batch.length;
-  };
+    await this.service.commit(this.commit.requestDeserialize(Buffer.from(this.type.encode(request).finish())) as never);
+    this.written += batch.length;
+  }
+}
+
+/** Loads a dspipe dump folder or a managed export (its folder or its .overall_export_metadata file). */
+export async function importFrom(service: DatastoreService, input: string): Promise<ImportSummary> {
+  const manifestFile = path.join(input, MANIFEST_FILE);
+  const isDump = await readFile(manifestFile, 'utf8').then(() => true, () => false);
+  if (!isDump) {
+    const { findOverallMetadata, readManagedExport } = await import('./managed-export.js');
+    const overall = await findOverallMetadata(input);
+    if (overall === undefined) {
+      throw new DspipeError('DSPIPE_NOT_FOUND', `--import ${input}: neither a dump (no ${MANIFEST_FILE}) nor a managed export (no .overall_export_metadata)`, {
+        file: input,
+        hint: 'name a dump folder written by dspipe dump, or a managed export folder (gcloud datastore export) or its .overall_export_metadata file',
+      });
+    }
+    // Entities keep the project their keys name (the export's); the database is the default one.
+    const batcher = new ProjectBatchers(service);
+    const entities = await readManagedExport(overall, batcher);
+    return { entities, format: 'managed export' };
+  }
+  return { entities: await importDump(service, input), format: 'dump' };
+}
+
+/** One batcher per project, for exports whose keys name their project. */
+class ProjectBatchers implements EntitySink {
+  private readonly byProject = new Map<string, EntityBatcher>();
+  constructor(private readonly service: DatastoreService) {}
+  async add(entity: IEntity): Promise<void> {
+    const project = entity.key?.partitionId?.projectId ?? '';
+    let b = this.byProject.get(project);
+    if (b === undefined) this.byProject.set(project, (b = new EntityBatcher(this.service, project, '')));
+    await b.add(entity);
+  }
+  async flush(): Promise<void> {
+    for (const b of this.byProject.values()) await b.flush();
+  }
+}
+
+async function importDump(service: DatastoreService, dir: string): Promise<number> {
+  const manifestFile = path.join(dir, MANIFEST_FILE);
+  const manifest = parseManifest(await readFile(manifestFile, 'utf8'), manifestFile);
+  const { projectId, databaseId } = manifest.source;
+  const batcher = new EntityBatcher(service, projectId, databaseId);
   for (const kind of manifest.kinds) {
     const file = path.join(dir, ...kind.file.split('/'));
     const input = open(file, manifest.compression);
     const lines = createInterface({ input, crlfDelay: Infinity });
-    let batch: IEntity[] = [];
-    let bytes = 0;
     let line = 0;
     try {
       for await (const text of lines) {
         line++;
         if (text === '') continue;
-        const entity = decodeEntity(text, { file, line });
-        batch.push(entity);
-        bytes += entitySize(entity);
-        if (batch.length >= BATCH_ENTITIES || bytes >= BATCH_BYTES) {
-          await flush(batch);
-          batch = [];
-          bytes = 0;
-        }
+        await batcher.add(decodeEntity(text, { file, line }));
       }
-      await flush(batch);
+      await batcher.flush();
     } catch (err) {
       input.destroy();
       if (err instanceof DspipeError) throw err;
@@ -85,7 +137,7 @@ export async function importDump(service: DatastoreService, dir: string): Promis
       throw new DspipeError('DSPIPE_CORRUPT_DUMP', `--import: ${why}`, { file, line, kind: kind.kind, namespace: kind.namespace, cause: err });
     }
   }
-  return { entities, kinds: manifest.kinds.length };
+  return batcher.written;
 }
 
 function open(file: string, compression: 'zstd' | 'none'): Readable {

@@ -34,7 +34,10 @@ export interface EmulatorOptions {
   dataDir?: string;
   /** With dataDir: compact the log into a snapshot once it holds this many bytes (default 256 MiB). */
   compactBytes?: number;
-  /** A dspipe dump folder to load before serving (streamed, in bounded memory; upserts over what dataDir holds). */
+  /**
+   * A dspipe dump folder, or a managed export (its folder or .overall_export_metadata file), to load
+   * before serving (streamed, in bounded memory; upserts over what dataDir holds).
+   */
   importFrom?: string;
 }
 
@@ -46,7 +49,7 @@ export interface Emulator {
   /** The folder data is kept in (the dataDir option), or undefined when it lives in memory only. */
   dataDir: string | undefined;
   /** What importFrom loaded. */
-  imported: { entities: number; kinds: number } | undefined;
+  imported: { entities: number; format: string } | undefined;
   /** Faults injected so far, by gRPC code (empty without fault injection). */
   faultsInjected(): Map<number, number>;
   /** Drops every project's data, as `POST /reset` does (test suites call it between tests). */
@@ -76,11 +79,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const { DurableLog } = await import('./durable.js');
     service.durable = await DurableLog.open(options.dataDir, () => service.store, options.compactBytes !== undefined ? { compactBytes: options.compactBytes } : {});
   }
-  let imported: { entities: number; kinds: number } | undefined;
+  let imported: { entities: number; format: string } | undefined;
   if (options.importFrom !== undefined) {
-    const { importDump } = await import('./import.js');
+    const { importFrom } = await import('./import.js');
     try {
-      imported = await importDump(service, options.importFrom);
+      imported = await importFrom(service, options.importFrom);
     } catch (err) {
       await service.durable?.close();
       throw err;
@@ -96,6 +99,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const onRequest = createHttpHandler(registered, dispatch, {
     reset: () => service.reset(),
     shutdown: () => void stop(),
+    admin: async (method, projectId, body) => {
+      const m = await import('./managed-export.js');
+      return method === 'export' ? m.exportEntities(service, projectId, body) : m.importEntities(service, projectId, body);
+    },
   });
   let listener: Listener;
   try {

@@ -14,7 +14,7 @@ export interface EmulatorOptionsInput {
   projectId?: string;
   /** Where data (and env.yaml, for `env-init`) is kept. */
   dataDir?: string;
-  /** A dspipe dump folder to load at start. */
+  /** A dspipe dump folder or a managed export to load at start. */
   importFrom?: string;
   /** Keep data in dataDir across restarts (default true when dataDir is given, as gcloud). */
   storeOnDisk?: boolean;
@@ -74,7 +74,7 @@ export function normalizeEmulatorOptions(input: EmulatorOptionsInput = {}): Norm
   if (storeOnDisk && dataDir === undefined) {
     invalid(opt('--store-on-disk'), input.storeOnDisk, 'needs --data-dir', 'add --data-dir DIR: the folder that keeps the data');
   }
-  const importFrom = input.importFrom === undefined ? undefined : text(opt('--import', 'importFrom'), input.importFrom, 'e.g. --import _backup/20261122 (a dspipe dump folder)');
+  const importFrom = input.importFrom === undefined ? undefined : text(opt('--import', 'importFrom'), input.importFrom, 'e.g. --import _backup/20261122 (a dspipe dump folder or a managed export)');
   const consistency = input.consistency === undefined ? undefined : numberInRange(opt('--consistency'), input.consistency, 0, 1, 1);
   const latencyMs = input.latencyMs === undefined ? undefined : numberInRange(opt('--latency-ms', 'latencyMs'), input.latencyMs, 0, MAX_DELAY_MS, 0);
   const rate = input.faults?.rate === undefined ? undefined : numberInRange(opt('--fail-rate', 'faults.rate'), input.faults.rate, 0, 1, 0.1);

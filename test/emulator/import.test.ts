@@ -59,7 +59,7 @@ describe(`emulator --import of a dspipe dump ${describeBackend()}`, () => {
   });
 
   test('a folder without a manifest, or a damaged line, is refused naming the file', async () => {
-    await assert.rejects(startEmulator({ port: 0, importFrom: join(root, 'nothing-here') }), /--import .*nothing-here: no manifest\.json there/);
+    await assert.rejects(startEmulator({ port: 0, importFrom: join(root, 'nothing-here') }), /--import .*nothing-here: neither a dump \(no manifest\.json\) nor a managed export/);
     const dir = join(root, 'bad');
     await mkdir(join(dir, '(default)'), { recursive: true });
     const line = '{"key":{"partitionId":{"projectId":"p"},"path":[{"kind":"K","name":"a"}]},"properties":{"x":{"integerValue":"nope"}}}\n';
