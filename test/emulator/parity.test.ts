@@ -47,6 +47,7 @@ describe(`parity with Google's emulators ${describeBackend()}`, () => {
           put('x', 'A', { nums: { arrayValue: { values: [{ integerValue: '1' }, { integerValue: '5' }] } } }),
           put('y', 'A', { nums: { arrayValue: { values: [{ integerValue: '3' }] } } }),
           put('p', 'R', { a: { integerValue: '1' } }),
+          ...([['k1', 3, 'x'], ['k2', 1, 'z'], ['k3', 2, 'y'], ['k4', 1, 'a']] as const).map(([n, a, b]) => put(n, 'P', { a: { integerValue: String(a) }, b: { stringValue: b } })),
           ...[1, 2, 3, 4].map((i) => ({
             upsert: {
               key: { path: [{ kind: 'R', name: 'p' }, { kind: 'C', name: `c${i}` }] },
@@ -158,5 +159,13 @@ describe(`parity with Google's emulators ${describeBackend()}`, () => {
     const more = async (limit: number) => (await t.client.runQuery({ projectId: P, query: { kind: [{ name: 'C' }], limit: { value: limit } } } as never, NO_RETRY))[0].batch!.moreResults;
     assert.equal(await more(2), 'MORE_RESULTS_AFTER_LIMIT');
     assert.equal(await more(4), backendName() === 'legacy' ? 'MORE_RESULTS_AFTER_LIMIT' : 'NO_MORE_RESULTS');
+  });
+
+  test('a projection without an order comes by the projected values, properties taken by name', async () => {
+    const projected = (...props: string[]) => names({ kind: [{ name: 'P' }], projection: props.map((name) => ({ property: { name } })) });
+    assert.deepEqual(await projected('a'), ['k2', 'k4', 'k3', 'k1']);
+    assert.deepEqual(await projected('b'), ['k4', 'k1', 'k3', 'k2']);
+    assert.deepEqual(await projected('a', 'b'), ['k4', 'k2', 'k3', 'k1']);
+    assert.deepEqual(await projected('b', 'a'), ['k4', 'k2', 'k3', 'k1']);
   });
 });

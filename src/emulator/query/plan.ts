@@ -6,6 +6,7 @@
  * and the start/end positions decoded from cursors. Restrictions Datastore
  * enforces are refused here with INVALID_ARGUMENT.
  */
+import { compareUtf8 } from '../../model/key-order.js';
 import type { IQuery } from '../../model/proto.js';
 import { compileFilters, type FilterInfo, type Partition } from './filters.js';
 import { decodeCursor, hashString, type Position } from './cursor.js';
@@ -147,6 +148,9 @@ export function planQuery(query: IQuery, partition: Partition): Plan {
       }
     } else explicit = distinctNames.map((name) => ({ name, desc: false }));
   }
+  // Without an order, a projection reads its index: rows come by the projected values, the properties
+  // taken by name, ascending (both Google emulators; the documentation is silent).
+  if (explicit.length === 0 && projection !== null && filters.inequalities.length === 0) explicit = [...projection].sort(compareUtf8).map((name) => ({ name, desc: false }));
   // Inequality properties order the results implicitly, after the explicit orders.
   const inequalityProps = filters.inequalities.filter((n) => n !== KEY_PROPERTY).sort();
   for (const n of inequalityProps) if (!explicit.some((o) => o.name === n)) explicit.push({ name: n, desc: false });
