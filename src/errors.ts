@@ -14,6 +14,10 @@ export type DspipeErrorCode =
   | 'DSPIPE_DUMP_LOCKED'
   | 'DSPIPE_NOT_FOUND'
   | 'DSPIPE_RPC_FAILED'
+  /** No usable Google Cloud credentials for a production project. */
+  | 'DSPIPE_CREDENTIALS'
+  /** The emulator host refuses connections, does not answer, or does not exist. */
+  | 'DSPIPE_UNREACHABLE'
   /** ReserveIds refused an id: the entity is still written, but Datastore may allocate its id again. */
   | 'DSPIPE_ID_NOT_RESERVED'
   | 'DSPIPE_CONFIRMATION_REQUIRED'

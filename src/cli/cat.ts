@@ -3,7 +3,7 @@
  * early (`| head`) ends the command quietly with exit 0.
  */
 import type { Command } from 'commander';
-import { EXIT } from './run.js';
+import { EXIT, isBrokenPipe } from './run.js';
 import { act, subcommand } from './program.js';
 
 export const CAT_SUMMARY = 'decode dump files or a managed export to NDJSON on stdout';
@@ -32,17 +32,9 @@ Exit codes: 0 done (also when the reader closes the pipe early), 1 failed, 2 bad
     .action(act((paths: string[]) => run(paths)));
 }
 
-function isBrokenPipe(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED' || e.code === 'ERR_STREAM_PREMATURE_CLOSE') return true;
-  }
-  return false;
-}
 
 export async function run(paths: string[]): Promise<number> {
   const { cat } = await import('../commands/cat.js');
-  // after the reader is gone, later writes must not crash the process
-  process.stdout.on('error', () => {});
   try {
     await cat({ paths, output: process.stdout });
     return EXIT.OK;

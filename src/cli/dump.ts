@@ -4,7 +4,7 @@
  * Ctrl-C stops after writing the manifest, so `--resume` can finish the job.
  */
 import type { Command } from 'commander';
-import { connectionFrom, EXIT } from './run.js';
+import { connectionFrom, EXIT, isBrokenPipe } from './run.js';
 import { act, addConnectionOptions, defined, opt, subcommand } from './program.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import type { DumpEvent, DumpRunOptions, DumpSummary } from '../commands/dump.js';
@@ -118,12 +118,6 @@ export function summaryTable(summary: DumpSummary): string {
   );
 }
 
-function isBrokenPipe(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED' || e.code === 'ERR_STREAM_PREMATURE_CLOSE') return true;
-  }
-  return false;
-}
 
 export async function run(flags: DumpFlags): Promise<number> {
   const { dump } = await import('../commands/dump.js');
@@ -167,9 +161,6 @@ export async function run(flags: DumpFlags): Promise<number> {
   const onSignal = () => controller.abort(new DspipeError('DSPIPE_IO', 'interrupted', { hint: 'run the same command with --resume to finish the dump' }));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  // After the reader of stdout goes away, later writes must not crash the process.
-  const ignore = () => {};
-  if (toStdout) process.stdout.on('error', ignore);
   try {
     const connection = connectionFrom(flags);
     const summary = await dump(options, { connection, signal: controller.signal, onEvent });

@@ -16,6 +16,27 @@ export function connectionFrom(values: { project?: string; database?: string; em
   return options;
 }
 
+/** A write to a reader that went away (`dspipe … | head`), however a stream wrapped it. */
+export function isBrokenPipe(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED' || e.code === 'ERR_STREAM_PREMATURE_CLOSE') return true;
+  }
+  return false;
+}
+
+/**
+ * Installed once, for every command: when the reader of stdout goes away
+ * (`dspipe schema | head -2`), the command ends there, quietly, with exit 0,
+ * as `cat` and `yes` do; any other stdout failure is one message and exit 1.
+ */
+export function endOnBrokenPipe(stream: NodeJS.WriteStream = process.stdout): void {
+  stream.on('error', (err) => {
+    if (isBrokenPipe(err)) process.exit(EXIT.OK);
+    process.stderr.write(`dspipe: cannot write to stdout: ${err.message}\n`);
+    process.exit(EXIT.FAILED);
+  });
+}
+
 /** gRPC status names, for messages about failed RPCs. */
 const GRPC_NAMES = [
   'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
@@ -39,7 +60,9 @@ export function describeError(err: unknown): string {
       e.code === 16 || e.code === 7 ? '\n  hint: check your credentials (gcloud auth application-default login) and --project' : '';
     return `Datastore ${GRPC_NAMES[e.code] ?? e.code}: ${String(e.details ?? e.message)}${hint}`;
   }
-  return String(e?.stack ?? err);
+  // Not an error dspipe knows: the message, and the stack only on request (it helps a bug report, not a user).
+  if (process.env.DSPIPE_DEBUG) return String(e?.stack ?? err);
+  return `unexpected error: ${String(e?.message ?? err)}\n  hint: DSPIPE_DEBUG=1 prints where it happened; please report it if it is not your setup`;
 }
 
 export function exitCodeFor(err: unknown): number {

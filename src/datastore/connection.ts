@@ -3,6 +3,7 @@
  * project, and which named database. Resolved once per command from flags
  * and the environment, then used to build clients.
  */
+import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Datastore, v1 } from '@google-cloud/datastore';
 
@@ -69,9 +70,80 @@ function clientOptions(connection: Connection): Record<string, unknown> {
   };
 }
 
-/** The raw GAPIC client: exact int64s, doubles and excludeFromIndexes. */
-export function createClient(connection: Connection): DatastoreClient {
-  return new v1.DatastoreClient(clientOptions(connection));
+/** The RPCs of google.datastore.v1.Datastore, as the GAPIC client names them. */
+const RPCS = ['lookup', 'runQuery', 'runAggregationQuery', 'beginTransaction', 'commit', 'rollback', 'allocateIds', 'reserveIds'] as const;
+
+/** How long a TCP connect to an emulator may take before it counts as unreachable. */
+export const EMULATOR_CONNECT_TIMEOUT_MS = 2_000;
+
+const START_EMULATOR = 'start one with `npx dspipe emulator` (or `gcloud beta emulators datastore start`), or fix --emulator-host / DATASTORE_EMULATOR_HOST';
+
+/** Resolves once a TCP connection to the emulator opens; rejects naming the host otherwise. */
+export function probeEmulator(emulatorHost: string, timeoutMs = EMULATOR_CONNECT_TIMEOUT_MS): Promise<void> {
+  const { host, port } = parseHostPort(emulatorHost);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const fail = (why: string, cause?: unknown) => {
+      socket.destroy();
+      reject(new DspipeError('DSPIPE_UNREACHABLE', `cannot reach the emulator at ${emulatorHost}: ${why}`, { hint: START_EMULATOR, cause }));
+    };
+    socket.setTimeout(timeoutMs, () => fail(`no answer in ${timeoutMs / 1000} s`));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'ECONNREFUSED' ? 'connection refused (nothing listens there)' : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? `no such host ${JSON.stringify(host)}` : err.message;
+      fail(why, err);
+    });
+  });
+}
+
+/** Turns google-auth-library's failure to find credentials into one message with what to do. */
+function credentialsError(err: unknown, env: NodeJS.ProcessEnv): DspipeError {
+  const file = env.GOOGLE_APPLICATION_CREDENTIALS;
+  const message = String((err as Error | undefined)?.message ?? err).split('\n')[0]!;
+  const what = file
+    ? `cannot use the credentials GOOGLE_APPLICATION_CREDENTIALS names (${file}): ${message}`
+    : 'no Google Cloud credentials found (Application Default Credentials)';
+  return new DspipeError('DSPIPE_CREDENTIALS', what, {
+    hint: file
+      ? 'point GOOGLE_APPLICATION_CREDENTIALS at a service account key file, or unset it and run `gcloud auth application-default login`; for an emulator pass --emulator-host HOST:PORT'
+      : 'run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file); for an emulator pass --emulator-host HOST:PORT',
+    cause: err,
+  });
+}
+
+/**
+ * The raw GAPIC client: exact int64s, doubles and excludeFromIndexes.
+ *
+ * Every RPC first waits for one check per client: against an emulator, that
+ * its port accepts a TCP connection (a refused or unknown host fails in
+ * milliseconds, naming it, instead of gRPC's UNAVAILABLE retried for half a
+ * minute); against production, that credentials load. The GAPIC client
+ * would otherwise fail every call with google-auth's stack and, for each,
+ * leave an unhandled rejection that kills the process.
+ */
+export function createClient(connection: Connection, env: NodeJS.ProcessEnv = process.env): DatastoreClient {
+  const client = new v1.DatastoreClient(clientOptions(connection));
+  let ready: Promise<void> | undefined;
+  const check = () =>
+    (ready ??= (connection.emulatorHost !== undefined
+      ? probeEmulator(connection.emulatorHost)
+      : client.auth.getClient().then(() => undefined, (err: unknown) => Promise.reject(credentialsError(err, env)))
+    ).catch((err: unknown) => {
+      ready = undefined; // checked again on the next call: the emulator may have started meanwhile
+      throw err;
+    }));
+  const methods = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of RPCS) {
+    const call = methods[name]!.bind(client);
+    methods[name] = async (...args: unknown[]) => {
+      await check();
+      return call(...args);
+    };
+  }
+  return client;
 }
 
 /** The high-level client, for tests and the naive baselines in bench/. */

@@ -232,6 +232,7 @@ export class IdReserver extends Transform {
         onRetry: () => void this.retries++,
       });
     } catch (err) {
+      if (err instanceof DspipeError) throw err; // no credentials, unreachable emulator: already says what to do
       const code = grpcCode(err);
       if (code === undefined || !KEY_REFUSALS.has(code) || this.abort.signal.aborted) {
         throw new DspipeError('DSPIPE_RPC_FAILED', `ReserveIds failed: ${errorDetails(err) || `gRPC code ${code ?? '?'} with no message`}`, {
