@@ -2,7 +2,7 @@
  * `dspipe clear`: flags → clear(), progress on stderr, counts at the end.
  */
 import type { Command } from 'commander';
-import { connectionFrom, EXIT } from './run.js';
+import { connectionFrom, EXIT, targetText } from './run.js';
 import { act, addConnectionOptions, opt, subcommand } from './program.js';
 import { createProgress, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import type { ClearCommandOptions, ClearEvent, ClearResult } from '../commands/clear.js';
@@ -62,7 +62,7 @@ Exit codes: 0 done, 1 failed, 2 bad usage or not confirmed, 130 interrupted.`)
 export function clearSummary(result: ClearResult): string {
   const rows = [['namespace', 'kind', 'deleted']];
   for (const k of result.kinds) rows.push([k.namespace === '' ? '(default)' : k.namespace, k.kind, formatCount(k.deleted)]);
-  const target = `project ${result.target.projectId}${result.target.databaseId ? ` database ${result.target.databaseId}` : ''}`;
+  const target = targetText(result.target);
   return `${result.kinds.length > 0 ? formatTable(rows) : ''}${formatCount(result.deleted)} entities in ${result.kinds.length} kinds deleted from ${target} in ${formatDuration(result.seconds)}${result.retries ? `, ${result.retries} retries` : ''}\n`;
 }
 

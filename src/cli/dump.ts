@@ -4,7 +4,7 @@
  * Ctrl-C stops after writing the manifest, so `--resume` can finish the job.
  */
 import type { Command } from 'commander';
-import { connectionFrom, EXIT, isBrokenPipe } from './run.js';
+import { connectionFrom, EXIT, isBrokenPipe, targetText } from './run.js';
 import { act, addConnectionOptions, defined, opt, subcommand } from './program.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import type { DumpEvent, DumpRunOptions, DumpSummary } from '../commands/dump.js';
@@ -112,7 +112,7 @@ export function summaryTable(summary: DumpSummary): string {
   const rate = summary.seconds > 0 ? summary.entities / summary.seconds : 0;
   return (
     formatTable(rows) +
-    `${formatCount(summary.entities)} entities, ${formatBytes(summary.rawBytes)} NDJSON → ${formatBytes(summary.bytes)} in ${formatDuration(summary.seconds)}` +
+    `${formatCount(summary.entities)} entities of ${targetText(summary.target)}, ${formatBytes(summary.rawBytes)} NDJSON → ${formatBytes(summary.bytes)} in ${formatDuration(summary.seconds)}` +
     ` (${formatCount(rate)} entities/s)${summary.retries ? `, ${summary.retries} retries` : ''}` +
     `${summary.dir ? `\n→ ${summary.dir}` : ''}${summary.readTime ? ` at read time ${summary.readTime}` : ' (current data, not a snapshot)'}\n`
   );

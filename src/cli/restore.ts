@@ -2,7 +2,7 @@
  * `dspipe restore`: flags → restore(), progress on stderr, a summary at the end.
  */
 import type { Command } from 'commander';
-import { connectionFrom, EXIT } from './run.js';
+import { connectionFrom, EXIT, targetText } from './run.js';
 import { act, addConnectionOptions, defined, opt, subcommand } from './program.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import type { RestoreCommandOptions, RestoreEvent, RestoreResult } from '../commands/restore.js';
@@ -104,7 +104,7 @@ export function restoreSummary(result: RestoreResult): string {
       formatCount(k.rejected),
     ]);
   }
-  const target = `project ${result.target.projectId}${result.target.databaseId ? ` database ${result.target.databaseId}` : ''}`;
+  const target = targetText(result.target);
   if (result.dryRun) {
     return `${formatTable(rows)}dry run: ${result.source} verified, ${formatCount(result.entities)} entities in ${result.kinds.length} kinds would be written to ${target}\n`;
   }

@@ -16,6 +16,11 @@ export function connectionFrom(values: { project?: string; database?: string; em
   return options;
 }
 
+/** `project my-app` or `project my-app database staging`, as every summary names where it worked. */
+export function targetText(target: { projectId: string; databaseId: string }): string {
+  return `project ${target.projectId}${target.databaseId ? ` database ${target.databaseId}` : ''}`;
+}
+
 /** A write to a reader that went away (`dspipe … | head`), however a stream wrapped it. */
 export function isBrokenPipe(err: unknown): boolean {
   for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {

@@ -3,7 +3,7 @@
  * stdout as a table (or JSON with --json).
  */
 import type { Command } from 'commander';
-import { connectionFrom, EXIT } from './run.js';
+import { connectionFrom, EXIT, targetText } from './run.js';
 import { act, addConnectionOptions, opt, subcommand } from './program.js';
 import { createProgress, type ProgressTask } from './progress.js';
 import type { SchemaCommandOptions, SchemaEvent } from '../commands/schema.js';
@@ -83,9 +83,13 @@ export async function run(flags: SchemaFlags): Promise<number> {
     progress.stop();
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else if (report.source === 'metadata') process.stdout.write(formatMetadataTable(report.metadata) || 'no kinds found\n');
+  else if (report.source === 'metadata') {
+    process.stdout.write(`properties of ${report.target ? targetText(report.target) : 'the database'} (from __property__ metadata)\n\n`);
+    process.stdout.write(formatMetadataTable(report.metadata) || 'no kinds found\n');
+  }
   else {
-    const where = report.source === 'dump' ? `dump ${report.from}` : report.source === 'export' ? `managed export ${report.from}` : 'live data';
+    const of = report.target ? targetText(report.target) : 'an unrecorded project';
+    const where = report.source === 'dump' ? `dump ${report.from} (of ${of})` : report.source === 'export' ? `managed export ${report.from}` : `live data in ${of}`;
     process.stdout.write(`schema of ${where}${report.readTime ? ` at ${report.readTime}` : ''}\n\n`);
     process.stdout.write(report.kinds.length > 0 ? formatSchemaTable(report.kinds) : 'no kinds found\n');
   }

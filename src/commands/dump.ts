@@ -10,10 +10,10 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable, type Writable } from 'node:stream';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { convert, type ConvertEvent } from './convert.js';
 import { lockDumpFolder } from './dump-lock.js';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DspipeError } from '../errors.js';
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import type { RetryPolicy } from '../datastore/retry.js';
@@ -29,7 +29,7 @@ import { createEntityReader, ReadAheadBudget } from '../stages/entity-reader.js'
 import { createSerializer } from '../stages/serializer.js';
 import { createCompressor } from '../stages/compressor.js';
 import { createFileSink } from '../stages/file-sink.js';
-import { DumpFolder, dspipeVersion, prepareFolder, readExistingManifest } from './dump-folder.js';
+import { DUMP_LOG_FILE, DumpFolder, dspipeVersion, prepareFolder, readExistingManifest } from './dump-folder.js';
 import { runKinds } from './kind-scheduler.js';
 import { describeRpcError, retryEvent, withCommandContext, type CommandContext, type KindEvents, type ResolvedContext, type RetryEvent, type WarningEvent } from './context.js';
 
@@ -72,6 +72,8 @@ export interface DumpSummary {
   snapshot: boolean;
   snapshotReason?: string;
   compression: 'zstd' | 'none';
+  /** The project and database read. */
+  target: { projectId: string; databaseId: string };
   kinds: DumpKindSummary[];
   entities: number;
   rawBytes: number;
@@ -246,14 +248,20 @@ export async function dump(options: DumpRunOptions = {}, context: DumpContext = 
     const connection = ctx.connection; // before the folder is touched: no project, nothing removed
     if (o.dir === null) return dumpLocked(o, options, ctx, kindOptions, undefined, started);
     // One run per folder at a time: taken before anything in it is looked at, released however the run ends.
-    await mkdir(o.dir, { recursive: true }).catch((err: unknown) => {
+    const created = await mkdir(o.dir, { recursive: true }).catch((err: unknown) => {
       throw new DspipeError('DSPIPE_IO', `cannot create the dump folder ${o.dir}: ${(err as Error).message}`, { file: o.dir!, cause: err, hint: 'check that the dump root exists and is writable (--root)' });
     });
     const lock = await lockDumpFolder(o.dir, o.resume ? 'dump --resume' : 'dump');
+    let done = false;
     try {
-      return await dumpLocked(o, options, ctx, kindOptions, await readExistingManifest(o.dir), started);
+      const summary = await dumpLocked(o, options, ctx, kindOptions, await readExistingManifest(o.dir), started);
+      done = true;
+      return summary;
     } finally {
       await lock.release();
+      // A run that failed before writing (a selection that matches nothing, no credentials)
+      // leaves no empty folder behind: the ones this run created go again, if still empty.
+      if (!done && created !== undefined) await removeEmptyUpTo(o.dir, created);
     }
   });
 }
@@ -292,6 +300,19 @@ async function dumpAsExport(o: NormalizedDumpOptions, options: DumpRunOptions, c
   }
 }
 
+/**
+ * Removes the dump folder `dir` when it holds nothing but its log (no manifest: nothing to
+ * resume), then its parents up to `top` (the first folder mkdir created), each only if empty.
+ */
+async function removeEmptyUpTo(dir: string, top: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => undefined);
+  if (entries === undefined || entries.some((e) => e !== DUMP_LOG_FILE)) return;
+  await rm(join(dir, DUMP_LOG_FILE), { force: true });
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (!(await rmdir(d).then(() => true, () => false)) || d === resolve(top) || dirname(d) === d) return;
+  }
+}
+
 /** dump's body, with the folder (if any) locked and the earlier run's manifest read. */
 async function dumpLocked(
   o: NormalizedDumpOptions,
@@ -304,20 +325,21 @@ async function dumpLocked(
   const connection = ctx.connection;
   const resuming = previous !== undefined && o.resume ? previous : undefined;
   const run = resuming ? resumeAt(o, options, resuming) : o;
-  const kept = run.dir === null ? [] : await prepareFolder(run.dir, previous, run);
-
   const { readTime, snapshotReason } = await snapshotOf(run, resuming, ctx);
   const dumpRun = new DumpRun(run, ctx, readTime, kindOptions);
   if (snapshotReason !== undefined && run.snapshot) dumpRun.warn(snapshotReason);
   const kinds: KindRef[] = [];
   const listing = { selection: run.selection, readTime, retry: ctx.retry, onRetry: (e: unknown, a: number, d: number) => dumpRun.onRetry(e, a, d), onWarning: (m: string) => dumpRun.warn(m) };
   for await (const ref of enumerateKinds(ctx.client, connection, listing)) kinds.push(ref);
+  // Only now, with the kinds known (a selection that matches nothing fails above), is the folder's content touched.
+  await dumpRun.folder?.flushLog(); // no log line may land after prepareFolder has cleared the folder
+  const kept = run.dir === null ? [] : await prepareFolder(run.dir, previous, run);
   dumpRun.snapshotReason = snapshotReason;
   if (run.dir === null) {
     const readTimeText = readTime === undefined ? null : timestampToRfc3339(readTime);
     ctx.emit({ type: 'start', name: run.name, dir: null, readTime: readTimeText, kinds, resumed: 0 });
     const streamed = await dumpRun.toStream(kinds, options.output ?? process.stdout);
-    return { ...summarize(run, readTimeText, snapshotReason, streamed.kinds, dumpRun.retries, started), rawBytes: streamed.rawBytes, bytes: streamed.bytes };
+    return { ...summarize(run, connection, readTimeText, snapshotReason, streamed.kinds, dumpRun.retries, started), rawBytes: streamed.rawBytes, bytes: streamed.bytes };
   }
   return toFolder(dumpRun, kinds, kept, resuming, started);
 }
@@ -424,13 +446,13 @@ async function toFolder(run: DumpRun, kinds: KindRef[], kept: ManifestKind[], re
   manifest.finishedAt = new Date().toISOString();
   manifest.complete = true;
   await folder.writeManifest(manifest);
-  const summary = summarize(o, readTimeText, run.snapshotReason, summaries.map((k) => k!), run.retries, started);
+  const summary = summarize(o, run.connection, readTimeText, run.snapshotReason, summaries.map((k) => k!), run.retries, started);
   run.log(`finished: ${summary.entities} entities, ${summary.rawBytes} raw bytes, ${summary.bytes} bytes, ${summary.retries} retries, ${summary.seconds.toFixed(1)} s`);
   await folder.flushLog();
   return summary;
 }
 
-function summarize(o: NormalizedDumpOptions, readTime: string | null, snapshotReason: string | undefined, kinds: DumpKindSummary[], retries: number, started: number): DumpSummary {
+function summarize(o: NormalizedDumpOptions, connection: Connection, readTime: string | null, snapshotReason: string | undefined, kinds: DumpKindSummary[], retries: number, started: number): DumpSummary {
   return {
     name: o.name,
     dir: o.dir,
@@ -438,6 +460,7 @@ function summarize(o: NormalizedDumpOptions, readTime: string | null, snapshotRe
     snapshot: readTime !== null,
     ...(snapshotReason !== undefined && { snapshotReason }),
     compression: o.compression,
+    target: { projectId: connection.projectId, databaseId: connection.databaseId },
     kinds,
     entities: kinds.reduce((n, k) => n + k.entities, 0),
     rawBytes: kinds.reduce((n, k) => n + k.rawBytes, 0),

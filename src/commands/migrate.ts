@@ -130,7 +130,7 @@ const addCounts = (a: MigrationCounts, b: MigrationCounts): MigrationCounts => (
 });
 
 function exactFilter(names: readonly string[]): NameFilter {
-  return { include: names.map((n) => new RegExp(`^${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'su')), exclude: [], names: [...names] };
+  return { include: names.map((n) => new RegExp(`^${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'su')), exclude: [], names: [...names], entries: [...names] };
 }
 
 /** The namespaces and kinds a migration touches that hold data now. */
@@ -145,6 +145,8 @@ async function touchedKinds(ctx: Context, kinds: readonly string[], scriptNamesp
     onWarning: (message: string) => ctx.emit({ type: 'warning', message }),
     // migrate up takes no --namespaces (its record says "applied everywhere"): the script names them.
     ...(recorded && { nameNamespaces: "in the migration script, e.g. export const namespaces = '(default),tenant-a'" }),
+    // A recorded migration of a kind that holds nothing (yet) is simply done; `run --kind Usr` is a typo.
+    unmatched: recorded ? ('ignore' as const) : ('error' as const),
   };
   for await (const ref of enumerateKinds(ctx.client, ctx.connection, listing)) {
     if (matches(scriptNamespaces, ref.namespace)) refs.push(ref);

@@ -48,6 +48,8 @@ export interface SchemaReport {
   source: 'live' | 'dump' | 'export' | 'metadata';
   /** The dump folder or managed export read (sources 'dump' and 'export'). */
   from: string | null;
+  /** The project and database read (sources 'live' and 'metadata'); for a dump, the one it was taken from; null for a managed export (it does not record it). */
+  target: { projectId: string; databaseId: string } | null;
   /** RFC 3339 time the data was read at (the dump's, for dumps); null when not a snapshot. */
   readTime: string | null;
   /** Full statistics (sources 'live' and 'dump'). */
@@ -57,6 +59,8 @@ export interface SchemaReport {
 }
 
 type Ctx = ResolvedContext<SchemaEvent>;
+
+const targetOf = (ctx: Ctx) => ({ projectId: ctx.connection.projectId, databaseId: ctx.connection.databaseId });
 
 async function fromDump(ctx: Ctx, dir: string, o: NormalizedSchemaOptions): Promise<SchemaReport> {
   const dump = await openDump(dir, o.selection);
@@ -69,7 +73,7 @@ async function fromDump(ctx: Ctx, dir: string, o: NormalizedSchemaOptions): Prom
     await pipeline(source, createDecompressor(), createParser({ file: source.path }), collector, { signal: ctx.signal });
     ctx.emit({ type: 'kind-done', ...ref, entities: collector.entities });
   }
-  return { source: 'dump', from: dir, readTime: dump.manifest.readTime, kinds: accumulator.result(), metadata: [] };
+  return { source: 'dump', from: dir, target: { projectId: dump.manifest.source.projectId, databaseId: dump.manifest.source.databaseId }, readTime: dump.manifest.readTime, kinds: accumulator.result(), metadata: [] };
 }
 
 async function fromExport(ctx: Ctx, overallFile: string, from: string, o: NormalizedSchemaOptions): Promise<SchemaReport> {
@@ -82,7 +86,7 @@ async function fromExport(ctx: Ctx, overallFile: string, from: string, o: Normal
     await pipeline(createExportReader(part.files), createSelectionFilter(o.selection), collector, { signal: ctx.signal });
     ctx.emit({ type: 'kind-done', ...ref, entities: collector.entities });
   }
-  return { source: 'export', from, readTime: null, kinds: accumulator.result(), metadata: [] };
+  return { source: 'export', from, target: null, readTime: null, kinds: accumulator.result(), metadata: [] };
 }
 
 /** The kinds to report, each retried call reported. */
@@ -114,7 +118,7 @@ async function live(ctx: Ctx, o: NormalizedSchemaOptions): Promise<SchemaReport>
     await pipeline(reader, collector, { signal });
     ctx.emit({ type: 'kind-done', ...ref, entities: collector.entities });
   }
-  return { source: 'live', from: null, readTime: readTime ? timestampToRfc3339(readTime) : null, kinds: accumulator.result(), metadata: [] };
+  return { source: 'live', from: null, target: targetOf(ctx), readTime: readTime ? timestampToRfc3339(readTime) : null, kinds: accumulator.result(), metadata: [] };
 }
 
 async function metadata(ctx: Ctx, o: NormalizedSchemaOptions): Promise<SchemaReport> {
@@ -147,7 +151,7 @@ async function metadata(ctx: Ctx, o: NormalizedSchemaOptions): Promise<SchemaRep
       message: `this Datastore lists no properties (__property__ returned nothing for ${refs.length} kind${refs.length === 1 ? '' : 's'} that exist); run schema without --fast to scan the entities instead`,
     });
   }
-  return { source: 'metadata', from: null, readTime: null, kinds: [], metadata: out };
+  return { source: 'metadata', from: null, target: targetOf(ctx), readTime: null, kinds: [], metadata: out };
 }
 
 /** Reports the schema of live data, of a dump (`from`: no Datastore access), or from metadata only (`fast`). */

@@ -18,6 +18,8 @@ export interface NameFilter {
    * needed. Undefined when there are no includes or one is a pattern.
    */
   names?: string[];
+  /** The include entries as written, one per `include` pattern (for messages). */
+  entries?: string[];
 }
 
 export interface Selection {
@@ -47,6 +49,7 @@ export function parseNameFilter(spec: string | readonly string[] | undefined, op
     if (entry.startsWith('-')) filter.exclude.push(pattern(entry.slice(1), namespaces));
     else {
       filter.include.push(pattern(entry, namespaces));
+      (filter.entries ??= []).push(entry);
       literals.push(entry.includes('*') ? undefined : namespaces && entry === DEFAULT_NAMESPACE_TOKEN ? '' : entry);
     }
   }

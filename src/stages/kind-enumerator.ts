@@ -22,7 +22,8 @@ import { grpcCode } from '../datastore/retry.js';
 import { queryPages, type ReadContext } from '../datastore/run-query.js';
 import { isReservedName } from '../model/limits.js';
 import { compareUtf8 } from '../model/key-order.js';
-import { matches, SELECT_ALL, type Selection } from '../format/selection.js';
+import { DEFAULT_NAMESPACE_TOKEN, matches, SELECT_ALL, type Selection } from '../format/selection.js';
+import { DspipeError } from '../errors.js';
 
 export interface KindRef {
   namespace: string;
@@ -38,6 +39,12 @@ export interface KindEnumeratorOptions {
   onWarning?: ((message: string) => void) | undefined;
   /** How to name the namespaces, for the warning when their listing is refused (default: with --namespaces). */
   nameNamespaces?: string | undefined;
+  /**
+   * A --kinds or --namespaces entry that matches nothing listed: 'error' (the
+   * default) refuses with DSPIPE_NOT_FOUND naming what exists; 'ignore' reads
+   * what matches (migrate up: a migration of a kind that holds nothing yet is done).
+   */
+  unmatched?: 'error' | 'ignore' | undefined;
 }
 
 const KEYS_ONLY = { projection: [{ property: { name: '__key__' } }], order: [{ property: { name: '__key__' }, direction: 'ASCENDING' as const }] };
@@ -72,22 +79,25 @@ async function scannedKinds(client: DatastoreClient, connection: Connection, nam
   return [...kinds].sort(compareUtf8);
 }
 
-async function namespacesOf(client: DatastoreClient, connection: Connection, selection: Selection, ctx: ReadContext, warn: (m: string) => void, nameThem: string): Promise<string[]> {
+/** The namespaces to read and, when the backend listed them, all it has. */
+async function namespacesOf(client: DatastoreClient, connection: Connection, selection: Selection, ctx: ReadContext, warn: (m: string) => void, nameThem: string): Promise<{ read: string[]; listed?: string[] }> {
   const named = selection.namespaces.names;
-  if (named !== undefined) return [...named].sort(compareUtf8);
+  if (named !== undefined) return { read: [...named].sort(compareUtf8) };
   try {
-    return (await metadataNames(client, connection, '', '__namespace__', ctx)).filter((ns) => matches(selection.namespaces, ns));
+    const listed = await metadataNames(client, connection, '', '__namespace__', ctx);
+    return { read: listed.filter((ns) => matches(selection.namespaces, ns)), listed };
   } catch (err) {
     if (!isRefusal(err)) throw err;
     warn(
       `this Datastore does not list namespaces (${describe(err)}); only the default namespace is read. ` +
         `Name the namespaces to read ${nameThem}.`,
     );
-    return matches(selection.namespaces, '') ? [''] : [];
+    return { read: matches(selection.namespaces, '') ? [''] : [] };
   }
 }
 
-async function kindsOf(client: DatastoreClient, connection: Connection, namespace: string, selection: Selection, ctx: ReadContext, state: { scanning: boolean }, warn: (m: string) => void): Promise<string[]> {
+/** Every kind of a namespace but Datastore's own. */
+async function kindsOf(client: DatastoreClient, connection: Connection, namespace: string, ctx: ReadContext, state: { scanning: boolean }, warn: (m: string) => void): Promise<string[]> {
   let kinds: string[];
   if (state.scanning) kinds = await scannedKinds(client, connection, namespace, ctx);
   else {
@@ -100,7 +110,7 @@ async function kindsOf(client: DatastoreClient, connection: Connection, namespac
       kinds = await scannedKinds(client, connection, namespace, ctx);
     }
   }
-  return kinds.filter((kind) => kind !== '' && !isReservedName(kind) && matches(selection.kinds, kind));
+  return kinds.filter((kind) => kind !== '' && !isReservedName(kind));
 }
 
 function describe(err: unknown): string {
@@ -121,8 +131,56 @@ export async function* enumerateKinds(client: DatastoreClient, connection: Conne
   }
   const state = { scanning: false };
   const nameThem = options.nameNamespaces ?? 'with --namespaces, e.g. --namespaces "(default),tenant-a"';
-  for (const namespace of await namespacesOf(client, connection, selection, ctx, warn, nameThem)) {
-    for (const kind of await kindsOf(client, connection, namespace, selection, ctx, state, warn)) yield { namespace, kind };
+  const namespaces = await namespacesOf(client, connection, selection, ctx, warn, nameThem);
+  const found = new Map<string, string[]>();
+  const refs: KindRef[] = [];
+  for (const namespace of namespaces.read) {
+    const all = await kindsOf(client, connection, namespace, ctx, state, warn);
+    found.set(namespace, all);
+    for (const kind of all) if (matches(selection.kinds, kind)) refs.push({ namespace, kind });
+  }
+  if (options.unmatched !== 'ignore') checkMatches(selection, connection, namespaces.listed, found, refs.length);
+  const none = [...found.values()].every((k) => k.length === 0);
+  if (none && selection.kinds.include.length === 0 && selection.namespaces.include.length === 0) {
+    warn(`${where(connection)} holds no entities${namespaces.listed === undefined ? ' in the default namespace' : ''}` +
+      (connection.emulatorHost !== undefined ? `; is it the project your data is in? Name it with --project (this emulator is at ${connection.emulatorHost})` : ''));
+  }
+  yield* refs;
+}
+
+const where = (c: Connection) => `project ${c.projectId}${c.databaseId ? ` database ${c.databaseId}` : ''}`;
+const nsLabel = (ns: string) => (ns === '' ? DEFAULT_NAMESPACE_TOKEN : ns);
+
+/** `A, B, C … (12 in all)`: what exists, short enough for one line. */
+function listed(names: readonly string[], most = 8): string {
+  if (names.length === 0) return 'none';
+  return names.length <= most ? names.join(', ') : `${names.slice(0, most).join(', ')} … (${names.length} in all)`;
+}
+
+/**
+ * A selection entry that matches nothing is a typo or the wrong project far
+ * more often than a wish for an empty result: refuse it, naming what exists.
+ */
+function checkMatches(selection: Selection, connection: Connection, listedNamespaces: string[] | undefined, found: Map<string, string[]>, selected: number): void {
+  const nsEntries = selection.namespaces.entries ?? [];
+  if (listedNamespaces !== undefined) {
+    const missing = selection.namespaces.include.flatMap((re, i) => (listedNamespaces.some((ns) => re.test(ns)) ? [] : [nsEntries[i] ?? re.source]));
+    if (missing.length > 0) {
+      throw new DspipeError('DSPIPE_NOT_FOUND', `no namespace matches ${missing.map((m) => JSON.stringify(m)).join(', ')} in ${where(connection)}; its namespaces: ${listed(listedNamespaces.map(nsLabel))}`, {
+        hint: 'check the spelling (names are case-sensitive), or --project / --database',
+      });
+    }
+  }
+  const kindEntries = selection.kinds.entries ?? [];
+  const allKinds = [...found.values()].flat();
+  const missingKinds = selection.kinds.include.flatMap((re, i) =>
+    allKinds.some((k) => re.test(k) && matches(selection.kinds, k)) ? [] : [kindEntries[i] ?? re.source]);
+  if (missingKinds.length > 0 || (selected === 0 && (selection.kinds.include.length > 0 || selection.namespaces.include.length > 0))) {
+    const what = missingKinds.length > 0 ? `no kind matches ${missingKinds.map((m) => JSON.stringify(m)).join(', ')}` : 'the selection matches no kind';
+    const inNs = [...found].slice(0, 4).map(([ns, kinds]) => `kinds in ${nsLabel(ns)}: ${listed(kinds)}`).join('; ');
+    throw new DspipeError('DSPIPE_NOT_FOUND', `${what} in ${where(connection)}; ${inNs || 'it holds no entities'}`, {
+      hint: 'check the spelling (kinds are case-sensitive), or --namespaces / --project / --database',
+    });
   }
 }
 

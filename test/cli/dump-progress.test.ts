@@ -66,10 +66,10 @@ test('formatting helpers and the summary table', () => {
   assert.equal(formatDuration(Infinity), '?');
   assert.equal(formatTable([['a', 'n'], ['xx', '1,000'], ['y', '5']]), 'a       n\nxx  1,000\ny       5\n');
   const table = summaryTable({
-    name: 'n', dir: '_backup/n', readTime: '2026-11-22T09:45:00.000000Z', snapshot: true, compression: 'zstd', retries: 2, seconds: 2,
+    name: 'n', dir: '_backup/n', readTime: '2026-11-22T09:45:00.000000Z', snapshot: true, compression: 'zstd', retries: 2, seconds: 2, target: { projectId: 'my-app', databaseId: '' },
     entities: 10, rawBytes: 2048, bytes: 100,
     kinds: [{ namespace: '', kind: 'User', file: '(default)/User.ndjson.zst', entities: 10, rawBytes: 2048, bytes: 100, sha256: '0'.repeat(64), complete: true, resumed: false, seconds: 1.5 }],
   });
   assert.match(table, /\(default\)\s+User\s+10\s+2\.0 KB\s+100 B\s+1\.5 s/);
-  assert.match(table, /10 entities, 2\.0 KB NDJSON → 100 B in 0:02 \(5 entities\/s\), 2 retries\n→ _backup\/n at read time 2026-11-22T09:45:00.000000Z/);
+  assert.match(table, /10 entities of project my-app, 2\.0 KB NDJSON → 100 B in 0:02 \(5 entities\/s\), 2 retries\n→ _backup\/n at read time 2026-11-22T09:45:00.000000Z/);
 });
