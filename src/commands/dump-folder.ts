@@ -49,9 +49,10 @@ export async function readExistingManifest(dir: string): Promise<DumpManifest | 
   return parseManifest(text, file);
 }
 
+/** Holds nothing of a dump: at most our lock and a log (this run's warnings come before the folder is prepared). */
 async function folderIsEmpty(dir: string): Promise<boolean> {
   try {
-    return (await readdir(dir)).every((name) => name === DUMP_LOCK_FILE);
+    return (await readdir(dir)).every((name) => name === DUMP_LOCK_FILE || name === DUMP_LOG_FILE);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
     throw err;
