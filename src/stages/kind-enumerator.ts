@@ -140,9 +140,12 @@ export async function* enumerateKinds(client: DatastoreClient, connection: Conne
     for (const kind of all) if (matches(selection.kinds, kind)) refs.push({ namespace, kind });
   }
   if (options.unmatched !== 'ignore') checkMatches(selection, connection, namespaces.listed, found, refs.length);
+  // Nothing at all where no kind was asked for by name: worth a word (a wrong --project reads as empty), not a failure,
+  // so that clearing what is already clear, or dumping a new project, still works.
   const none = [...found.values()].every((k) => k.length === 0);
-  if (none && selection.kinds.include.length === 0 && selection.namespaces.include.length === 0) {
-    warn(`${where(connection)} holds no entities${namespaces.listed === undefined ? ' in the default namespace' : ''}` +
+  if (none && selection.kinds.include.length === 0) {
+    const inNs = selection.namespaces.include.length > 0 ? ` in namespace${found.size === 1 ? '' : 's'} ${listed([...found.keys()].map(nsLabel))}` : namespaces.listed === undefined ? ' in the default namespace' : '';
+    warn(`${where(connection)} holds no entities${inNs}` +
       (connection.emulatorHost !== undefined ? `; is it the project your data is in? Name it with --project (this emulator is at ${connection.emulatorHost})` : ''));
   }
   yield* refs;
@@ -175,7 +178,7 @@ function checkMatches(selection: Selection, connection: Connection, listedNamesp
   const allKinds = [...found.values()].flat();
   const missingKinds = selection.kinds.include.flatMap((re, i) =>
     allKinds.some((k) => re.test(k) && matches(selection.kinds, k)) ? [] : [kindEntries[i] ?? re.source]);
-  if (missingKinds.length > 0 || (selected === 0 && (selection.kinds.include.length > 0 || selection.namespaces.include.length > 0))) {
+  if (missingKinds.length > 0 || (selected === 0 && selection.kinds.include.length > 0)) {
     const what = missingKinds.length > 0 ? `no kind matches ${missingKinds.map((m) => JSON.stringify(m)).join(', ')}` : 'the selection matches no kind';
     const inNs = [...found].slice(0, 4).map(([ns, kinds]) => `kinds in ${nsLabel(ns)}: ${listed(kinds)}`).join('; ');
     throw new DspipeError('DSPIPE_NOT_FOUND', `${what} in ${where(connection)}; ${inNs || 'it holds no entities'}`, {
