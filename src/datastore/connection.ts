@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Datastore, v1 } from '@google-cloud/datastore';
 
 export type DatastoreClient = InstanceType<typeof v1.DatastoreClient>;
+export type DatastoreAdminClient = InstanceType<typeof v1.DatastoreAdminClient>;
 import { DspipeError } from '../errors.js';
 
 export interface ConnectionOptions {
@@ -144,6 +145,11 @@ export function createClient(connection: Connection, env: NodeJS.ProcessEnv = pr
     };
   }
   return client;
+}
+
+/** The Datastore Admin API client (indexes, managed export and import). */
+export function createAdminClient(connection: Connection): DatastoreAdminClient {
+  return new v1.DatastoreAdminClient(clientOptions(connection));
 }
 
 /** The high-level client, for tests and the naive baselines in bench/. */

@@ -8,7 +8,9 @@
  *   ...
  *   await emulator.stop();
  */
-import { DatastoreService, type QueryEngine } from './service.js';
+import { DatastoreService, type QueryEngine, type ServiceOptions } from './service.js';
+import type { IndexDefinition } from '../format/index-yaml.js';
+import { IndexFileWriter } from './index-file.js';
 import { createDispatcher, createGrpcServer, services } from './server.js';
 import { createHttpHandler } from './http.js';
 import { listen, type Listener } from './listener.js';
@@ -39,6 +41,22 @@ export interface EmulatorOptions {
    * before serving (streamed, in bounded memory; upserts over what dataDir holds).
    */
   importFrom?: string;
+  /** Composite indexes: the Admin API, --require-indexes and --write-indexes. */
+  indexes?: EmulatorIndexOptions;
+}
+
+export interface EmulatorIndexOptions {
+  /** How long an index takes to build or delete through the Admin API (default 300 ms). */
+  buildMs?: number;
+  /**
+   * Refuse, as production does, queries that need a composite index no READY
+   * index serves; these indexes (an index.yaml's) start READY in every project.
+   */
+  require?: readonly IndexDefinition[];
+  /** Keep this index.yaml up to date with every composite index a query needed (what it held is kept). */
+  writeFile?: string;
+  /** Told about every composite index a query needed. */
+  onNeeded?: (index: IndexDefinition) => void;
 }
 
 export interface Emulator {
@@ -70,9 +88,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const latencyMs = options.latencyMs ?? 0;
   if (!(latencyMs >= 0)) throw new RangeError(`latencyMs must be >= 0, got ${options.latencyMs}`);
   const faults = options.faults !== undefined ? new FaultInjector(options.faults) : undefined;
-  const serviceOptions: { retentionMs?: number; transactionTimeoutMs?: number } = {};
+  const serviceOptions: ServiceOptions = {};
   if (options.retentionMs !== undefined) serviceOptions.retentionMs = options.retentionMs;
   if (options.transactionTimeoutMs !== undefined) serviceOptions.transactionTimeoutMs = options.transactionTimeoutMs;
+  const ix = options.indexes;
+  if (ix !== undefined) {
+    if (ix.buildMs !== undefined && !(Number.isFinite(ix.buildMs) && ix.buildMs >= 0)) throw new RangeError(`indexes.buildMs must be >= 0, got ${ix.buildMs}`);
+    const writer = ix.writeFile !== undefined ? new IndexFileWriter(ix.writeFile) : undefined;
+    const onNeeded = ix.onNeeded;
+    serviceOptions.indexes = {
+      ...(ix.buildMs !== undefined && { buildMs: ix.buildMs }),
+      ...(ix.require !== undefined && { required: ix.require }),
+      ...((writer || onNeeded) && {
+        record: (index: IndexDefinition) => {
+          writer?.add(index);
+          onNeeded?.(index);
+        },
+      }),
+    };
+  }
   let engine: Promise<QueryEngine> | undefined;
   const service = new DatastoreService(() => (engine ??= loadEngine()), serviceOptions);
   if (options.dataDir !== undefined) {

@@ -21,6 +21,7 @@ import type { FaultInjector } from './faults.js';
 import { MAX_REQUEST_BYTES } from '../model/limits.js';
 import { RpcError, Status, toStatus } from './rpc-error.js';
 import { encodeLookupResponse, encodeRunQueryResponse } from './wire.js';
+import { adminServices } from './admin-server.js';
 
 const require = createRequire(import.meta.url);
 
@@ -93,7 +94,7 @@ export function services(service: DatastoreService): RegisteredService[] {
     AllocateIds: (r) => service.allocateIds(r),
     ReserveIds: (r) => service.reserveIds(r),
   };
-  return [register('google.datastore.v1.Datastore', '/v1', serviceDefinition(), handlers)];
+  return [register('google.datastore.v1.Datastore', '/v1', serviceDefinition(), handlers), ...adminServices(service)];
 }
 
 /** Pairs a loaded service definition with its handlers (a method without one answers UNIMPLEMENTED). */

@@ -26,6 +26,11 @@ import { Store, type Database, type RowWrite, type StoreOptions } from './store.
 import type { DurableLog } from './durable.js';
 import { Transactions } from './transactions.js';
 import { invalidArgument } from './rpc-error.js';
+import type { IndexDefinition } from '../format/index-yaml.js';
+import { IndexRegistry } from './indexes.js';
+import { IndexPolicy, type IndexUsed } from './index-policy.js';
+import { explainMetrics } from './explain.js';
+import type { Plan, RunOptions, RunStats } from './query/index.js';
 import { entitySize } from '../model/storage-size.js';
 import { MAX_LOOKUP_RESPONSE_BYTES } from '../model/limits.js';
 
@@ -39,22 +44,44 @@ export interface QueryEngine {
     snapshot: DatabaseSnapshot,
     partition: { projectId: string; databaseId: string; namespaceId: string },
     request: { query?: IQuery; gqlQuery?: IGqlQuery },
+    options?: RunOptions,
   ): { batch: google.datastore.v1.IQueryResultBatch; query: IQuery };
   runAggregationQuery(
     snapshot: DatabaseSnapshot,
     partition: { projectId: string; databaseId: string; namespaceId: string },
     request: { aggregationQuery?: IAggregationQuery; gqlQuery?: IGqlQuery },
+    options?: RunOptions,
   ): { batch: google.datastore.v1.IAggregationResultBatch; query?: IAggregationQuery };
+  planOnly(
+    partition: { projectId: string; databaseId: string; namespaceId: string },
+    request: { query?: IQuery; aggregationQuery?: IAggregationQuery; gqlQuery?: IGqlQuery },
+    aggregation: boolean,
+  ): { plan: Plan; query: IQuery };
+}
+
+/** Composite indexes: the Admin API's build time, --require-indexes, --write-indexes. */
+export interface IndexServiceOptions {
+  /** How long CreateIndex and DeleteIndex take (default a few hundred ms). */
+  buildMs?: number;
+  /** Require composite indexes, starting with these READY in every project; undefined: never refuse a query. */
+  required?: readonly IndexDefinition[];
+  /** Told about every composite index a query needed. */
+  record?: (index: IndexDefinition) => void;
 }
 
 export interface ServiceOptions extends StoreOptions {
   /** Transaction lifetime (default 270 s, as Datastore). */
   transactionTimeoutMs?: number;
+  indexes?: IndexServiceOptions;
 }
+
+type ExplainOptions = { analyze?: boolean | null } | null | undefined;
 
 export class DatastoreService {
   store: Store;
   transactions: Transactions;
+  readonly indexes: IndexRegistry;
+  private readonly indexPolicy: IndexPolicy;
   private readonly engine: () => Promise<QueryEngine>;
   private readonly options: ServiceOptions;
 
@@ -63,6 +90,25 @@ export class DatastoreService {
     this.store = new Store(options);
     this.transactions = new Transactions(options.transactionTimeoutMs);
     this.engine = engine;
+    const ix = options.indexes ?? {};
+    this.indexes = new IndexRegistry(() => this.store, {
+      ...(ix.buildMs !== undefined && { buildMs: ix.buildMs }),
+      ...(ix.required !== undefined && { initial: ix.required }),
+    });
+    this.indexPolicy = new IndexPolicy(this.indexes, { require: ix.required !== undefined, ...(ix.record && { record: ix.record }) });
+  }
+
+  /** The run's hooks: the index check (and what it used) and, for explain, the stats. */
+  private runHooks(projectId: string, explain: ExplainOptions): { options: RunOptions; used: () => IndexUsed[]; stats: RunStats } {
+    let used: IndexUsed[] = [];
+    const stats: RunStats = { scanned: 0 };
+    const options: RunOptions = {
+      checkPlan: (plan, query) => {
+        used = this.indexPolicy.check(projectId, plan, query.filter);
+      },
+    };
+    if (explain) options.stats = stats;
+    return { options, used: () => used, stats };
   }
 
   /** With --data-dir: where mutations are made durable before they are answered. */
@@ -72,6 +118,7 @@ export class DatastoreService {
   async reset(): Promise<void> {
     this.store.clear();
     this.transactions = new Transactions(this.options.transactionTimeoutMs);
+    this.indexes.reset();
     await this.durable?.reset();
   }
 
@@ -167,12 +214,31 @@ export class DatastoreService {
     else throw invalidArgument('the request has neither a query nor a gql_query');
     const engine = await this.engine();
     const read = resolveRead(this.store, this.transactions, db, request.readOptions);
-    const { batch, query } = engine.runQuery(this.store.snapshot(db, read.time), partition, input);
+    const explain = (request as { explainOptions?: ExplainOptions }).explainOptions;
+    const hooks = this.runHooks(scope.projectId, explain);
+    if (explain && !explain.analyze) {
+      // Explain without analyze plans the query and reads nothing: no batch, as production answers.
+      const { plan, query } = engine.planOnly(partition, input, false);
+      hooks.options.checkPlan!(plan, query);
+      const response = { explainMetrics: explainMetrics(hooks.used()) } as IRunQueryResponse;
+      if (input.gqlQuery !== undefined) response.query = query;
+      if (read.newTransaction !== undefined) response.transaction = read.newTransaction;
+      return response;
+    }
+    const started = process.hrtime.bigint();
+    const { batch, query } = engine.runQuery(this.store.snapshot(db, read.time), partition, input, hooks.options);
     batch.readTime = toTimestamp(read.time);
     this.recordRange(read, partition.namespaceId, query);
     const response: IRunQueryResponse = { batch };
     if (input.gqlQuery !== undefined) response.query = query;
     if (read.newTransaction !== undefined) response.transaction = read.newTransaction;
+    if (explain) {
+      const returned = batch.entityResults?.length ?? 0;
+      const full = batch.entityResultType === 'FULL';
+      (response as Record<string, unknown>).explainMetrics = explainMetrics(hooks.used(), {
+        returned, scanned: hooks.stats.scanned, documents: full ? returned : 0, started,
+      });
+    }
     return response;
   }
 
@@ -188,13 +254,26 @@ export class DatastoreService {
     else throw invalidArgument('the request has neither an aggregation_query nor a gql_query');
     const engine = await this.engine();
     const read = resolveRead(this.store, this.transactions, db, request.readOptions);
-    const result = engine.runAggregationQuery(this.store.snapshot(db, read.time), partition, input);
+    const explain = (request as { explainOptions?: ExplainOptions }).explainOptions;
+    const hooks = this.runHooks(scope.projectId, explain);
+    if (explain && !explain.analyze) {
+      const { plan, query } = engine.planOnly(partition, input, true);
+      hooks.options.checkPlan!(plan, query);
+      return { explainMetrics: explainMetrics(hooks.used()) } as google.datastore.v1.IRunAggregationQueryResponse;
+    }
+    const started = process.hrtime.bigint();
+    const result = engine.runAggregationQuery(this.store.snapshot(db, read.time), partition, input, hooks.options);
     result.batch.readTime = toTimestamp(read.time);
     const nested = result.query?.nestedQuery ?? input.aggregationQuery?.nestedQuery;
     this.recordRange(read, partition.namespaceId, nested);
     const response: google.datastore.v1.IRunAggregationQueryResponse = { batch: result.batch };
     if (input.gqlQuery !== undefined && result.query !== undefined) response.query = result.query;
     if (read.newTransaction !== undefined) response.transaction = read.newTransaction;
+    if (explain) {
+      (response as Record<string, unknown>).explainMetrics = explainMetrics(hooks.used(), {
+        returned: result.batch.aggregationResults?.length ?? 0, scanned: hooks.stats.scanned, documents: 0, started,
+      });
+    }
     return response;
   }
 

@@ -14,7 +14,7 @@ import { invalid } from './errors.js';
 import type { Partition } from './filters.js';
 import { planQuery } from './plan.js';
 import type { Row } from './rows.js';
-import { walk } from './run-query.js';
+import { walk, type RunOptions } from './run-query.js';
 import { doubleOf, indexedValues, valueTypeOf } from './values.js';
 import { MAX_AGGREGATIONS } from '../../model/limits.js';
 
@@ -100,7 +100,7 @@ function propertyName(ref: { name?: string | null } | null | undefined, what: st
   return name;
 }
 
-export function executeAggregation(snapshot: DatabaseSnapshot, partition: Partition, aq: IAggregationQuery): IAggregationResultBatch {
+export function executeAggregation(snapshot: DatabaseSnapshot, partition: Partition, aq: IAggregationQuery, options: RunOptions = {}): IAggregationResultBatch {
   const nested = aq.nestedQuery;
   if (!nested) throw invalid('An aggregation query must have a nested query.');
   const aggs = aq.aggregations ?? [];
@@ -134,6 +134,7 @@ export function executeAggregation(snapshot: DatabaseSnapshot, partition: Partit
   }
 
   const plan = planQuery(nested, partition);
+  options.checkPlan?.(plan, nested);
   const wholeKind =
     plan.source.type === 'entities' &&
     plan.filters.predicate === null &&
@@ -152,7 +153,7 @@ export function executeAggregation(snapshot: DatabaseSnapshot, partition: Partit
     // Counts capped by up_to need read no further than the largest cap.
     const caps = accs.map((a) => a.cap);
     const max = caps.every((c) => c !== null) ? Math.max(...(caps as number[])) : Infinity;
-    walk(snapshot, plan, { max }, (row) => {
+    walk(snapshot, plan, options.stats ? { max, stats: options.stats } : { max }, (row) => {
       for (const acc of accs) acc.add(row);
     });
   }

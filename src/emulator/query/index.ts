@@ -15,7 +15,8 @@ import { executeAggregation } from './aggregation.js';
 import { invalid } from './errors.js';
 import { parseGql } from './gql.js';
 import type { Partition } from './filters.js';
-import { executeQuery } from './run-query.js';
+import { executeQuery, type RunOptions } from './run-query.js';
+import { planQuery, type Plan } from './plan.js';
 
 export { QueryError } from './errors.js';
 export { compareValues, indexedValues } from './values.js';
@@ -23,32 +24,61 @@ export { keyHash, scatterValue } from './scatter.js';
 export { parseGql } from './gql.js';
 
 export type QueryPartition = Partition;
+export type { RunOptions, RunStats } from './run-query.js';
+export type { Plan } from './plan.js';
+export { indexNeeds, servingIndexes, NO_MATCHING_INDEX, type IndexNeed } from './index-need.js';
 
 
 export function runQuery(
   snapshot: DatabaseSnapshot,
   partition: Partition,
   request: { query?: IQuery | null; gqlQuery?: IGqlQuery | null },
+  options: RunOptions = {},
 ): { batch: IQueryResultBatch; query: IQuery } {
+  const query = queryOf(partition, request);
+  return { batch: executeQuery(snapshot, partition, query, options), query };
+}
+
+function queryOf(partition: Partition, request: { query?: IQuery | null; gqlQuery?: IGqlQuery | null }): IQuery {
   if (request.gqlQuery) {
     const parsed = parseGql(request.gqlQuery, partition);
     if (parsed.type !== 'query') throw invalid('An aggregation GQL query must be sent with RunAggregationQuery.');
-    return { batch: executeQuery(snapshot, partition, parsed.query), query: parsed.query };
+    return parsed.query;
   }
   if (!request.query) throw invalid('RunQuery needs a query.');
-  return { batch: executeQuery(snapshot, partition, request.query), query: request.query };
+  return request.query;
+}
+
+function aggregationOf(partition: Partition, request: { aggregationQuery?: IAggregationQuery | null; gqlQuery?: IGqlQuery | null }): IAggregationQuery {
+  if (request.gqlQuery) {
+    const parsed = parseGql(request.gqlQuery, partition);
+    if (parsed.type !== 'aggregation') throw invalid('RunAggregationQuery needs an aggregation GQL query (SELECT COUNT(*) ... or AGGREGATE ... OVER (...)).');
+    return parsed.aggregationQuery;
+  }
+  if (!request.aggregationQuery) throw invalid('RunAggregationQuery needs an aggregation query.');
+  return request.aggregationQuery;
+}
+
+/**
+ * Plans a query (or an aggregation's nested query) without reading anything:
+ * what query explain without `analyze` reports on.
+ */
+export function planOnly(
+  partition: Partition,
+  request: { query?: IQuery | null; aggregationQuery?: IAggregationQuery | null; gqlQuery?: IGqlQuery | null },
+  aggregation: boolean,
+): { plan: Plan; query: IQuery } {
+  const query = aggregation ? aggregationOf(partition, request).nestedQuery : queryOf(partition, request);
+  if (!query) throw invalid('An aggregation query must have a nested query.');
+  return { plan: planQuery(query, partition), query };
 }
 
 export function runAggregationQuery(
   snapshot: DatabaseSnapshot,
   partition: Partition,
   request: { aggregationQuery?: IAggregationQuery | null; gqlQuery?: IGqlQuery | null },
+  options: RunOptions = {},
 ): { batch: google.datastore.v1.IAggregationResultBatch; query: IAggregationQuery } {
-  if (request.gqlQuery) {
-    const parsed = parseGql(request.gqlQuery, partition);
-    if (parsed.type !== 'aggregation') throw invalid('RunAggregationQuery needs an aggregation GQL query (SELECT COUNT(*) ... or AGGREGATE ... OVER (...)).');
-    return { batch: executeAggregation(snapshot, partition, parsed.aggregationQuery), query: parsed.aggregationQuery };
-  }
-  if (!request.aggregationQuery) throw invalid('RunAggregationQuery needs an aggregation query.');
-  return { batch: executeAggregation(snapshot, partition, request.aggregationQuery), query: request.aggregationQuery };
+  const query = aggregationOf(partition, request);
+  return { batch: executeAggregation(snapshot, partition, query, options), query };
 }

@@ -21,6 +21,21 @@ export interface WalkLimits {
   maxBytes?: number;
   /** Offset rows to skip at most in this call. */
   maxSkip?: number;
+  /** Counts the rows read, matched or not (query explain's execution stats). */
+  stats?: RunStats;
+}
+
+/** What one run read, for query explain (explain_options.analyze). */
+export interface RunStats {
+  /** Index rows the walk met (entities matching the filters, in query order). */
+  scanned: number;
+}
+
+/** Hooks a caller (the server) gives a run. */
+export interface RunOptions {
+  /** Sees the checked plan before any row is read, and may refuse it (a missing index). */
+  checkPlan?: (plan: Plan, query: IQuery) => void;
+  stats?: RunStats;
 }
 
 export type MoreResults = 'NOT_FINISHED' | 'MORE_RESULTS_AFTER_LIMIT' | 'MORE_RESULTS_AFTER_CURSOR' | 'NO_MORE_RESULTS';
@@ -57,6 +72,7 @@ export function walk(snapshot: DatabaseSnapshot, plan: Plan, limits: WalkLimits,
     for (;;) {
       const r = it.next();
       if (r.done) return null;
+      if (limits.stats) limits.stats.scanned++;
       const row = r.value;
       if (end !== undefined && end !== null && compareRowToPos(plan, row, end) > 0) return 'end';
       if (end === null) return 'end';
@@ -124,9 +140,12 @@ function entityOf(plan: Plan, row: Row): IEntity {
   return { key: row.e.key, properties: row.e.properties as Record<string, IValue> };
 }
 
-export function executeQuery(snapshot: DatabaseSnapshot, partition: Partition, query: IQuery): IQueryResultBatch {
+export function executeQuery(snapshot: DatabaseSnapshot, partition: Partition, query: IQuery, options: RunOptions = {}): IQueryResultBatch {
   const plan = planQuery(query, partition);
-  const { rows, skipped, lastSkipped, more } = walk(snapshot, plan, { max: MAX_QUERY_BATCH_RESULTS, maxBytes: MAX_QUERY_BATCH_BYTES, maxSkip: MAX_QUERY_SKIP });
+  options.checkPlan?.(plan, query);
+  const limits: WalkLimits = { max: MAX_QUERY_BATCH_RESULTS, maxBytes: MAX_QUERY_BATCH_BYTES, maxSkip: MAX_QUERY_SKIP };
+  if (options.stats) limits.stats = options.stats;
+  const { rows, skipped, lastSkipped, more } = walk(snapshot, plan, limits);
   const entityResults: IEntityResult[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
