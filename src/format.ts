@@ -43,6 +43,8 @@ export {
   decodeBackup,
 } from './format/export/index.js';
 export type { ExportPointer, BackupInfo, LossyCorner, EncodeEntityOptions } from './format/export/index.js';
+export { parseIndexYaml, parseIndexFile, formatIndexYaml, formatIndexSnippet, describeIndex, indexIdentity, sameIndex } from './format/index-yaml.js';
+export type { IndexDefinition, IndexProperty, IndexDirection, ParsedIndexFile } from './format/index-yaml.js';
 
 // -- Datastore's own rules --
 export { compareKeys, compareKeyPaths, compareUtf8 } from './model/key-order.js';

@@ -8,8 +8,8 @@
  */
 export { DspipeError, isDspipeError } from './errors.js';
 export type { DspipeErrorCode, DspipeErrorContext } from './errors.js';
-export { resolveConnection, createClient, createDatastore } from './datastore/connection.js';
-export type { Connection, ConnectionOptions, DatastoreClient } from './datastore/connection.js';
+export { resolveConnection, createClient, createAdminClient, createDatastore } from './datastore/connection.js';
+export type { Connection, ConnectionOptions, DatastoreClient, DatastoreAdminClient } from './datastore/connection.js';
 export type { RetryPolicy } from './datastore/retry.js';
 export type { CommandContext, KindEvents, RetryEvent } from './commands/context.js';
 export type { KindOptionsFile, DumpKindOptions, RestoreKindOptions } from './options/kind-options.js';
@@ -38,6 +38,9 @@ export type { ConvertOptionsInput } from './options/convert.js';
 export { demo } from './commands/demo.js';
 export type { DemoOptions, DemoContext, DemoEvent, DemoStep, DemoResult } from './commands/demo.js';
 export type { DumpManifest, ManifestKind } from './format/manifest.js';
+export { indexesDiff, indexesCreate, indexesWait, indexesPrune } from './commands/indexes.js';
+export type { IndexesCommandOptions, IndexesContext, IndexesEvent, IndexesDiff, IndexesCreateResult, IndexesPruneResult, DeployedIndex, FileIndexStatus } from './commands/indexes.js';
+export type { IndexDefinition, IndexProperty } from './format/index-yaml.js';
 
 // -- migration scripts --
 export { EntityHelper, Timestamp, GeoPoint } from './format/entity-helper.js';
@@ -47,4 +50,4 @@ export type { MigrationRecord, MigrationCounts } from './migrate/record.js';
 
 // -- emulator --
 export { startEmulator } from './emulator/index.js';
-export type { Emulator, EmulatorOptions, FaultOptions } from './emulator/index.js';
+export type { Emulator, EmulatorOptions, EmulatorIndexOptions, FaultOptions } from './emulator/index.js';

@@ -13,6 +13,7 @@ import * as cat from './cat.js';
 import * as convert from './convert.js';
 import * as schema from './schema.js';
 import * as migrate from './migrate.js';
+import * as indexes from './indexes.js';
 import * as emulator from './emulator.js';
 import * as demo from './demo.js';
 
@@ -29,7 +30,7 @@ Connection (every command that talks to Datastore):
   --emulator-host H:P    talk to an emulator (default: DATASTORE_EMULATOR_HOST)
 
 Exit codes: 0 done, 1 failed, 2 bad usage or input, 130 interrupted.`);
-  for (const command of [dump, restore, clear, cat, convert, schema, migrate, emulator, demo]) command.register(program);
+  for (const command of [dump, restore, clear, cat, convert, schema, migrate, indexes, emulator, demo]) command.register(program);
   return program;
 }
 

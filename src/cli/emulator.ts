@@ -14,6 +14,8 @@ import { DspipeError } from '../errors.js';
 import { EXIT } from './run.js';
 import { act, configure, opt, subcommand } from './program.js';
 import { normalizeEmulatorOptions, type NormalizedEmulatorOptions } from '../options/emulator.js';
+import { parseIndexYaml } from '../format/index-yaml.js';
+import type { EmulatorIndexOptions } from '../emulator/index.js';
 
 export const EMULATOR_SUMMARY = 'run the Datastore emulator (gRPC and REST, gcloud-compatible flags)';
 
@@ -29,6 +31,9 @@ export interface EmulatorFlags {
   latencyMs?: string;
   failRate?: string;
   seed?: string;
+  requireIndexes?: string;
+  writeIndexes?: string;
+  indexBuildMs?: string;
 }
 
 const AFTER = `
@@ -65,6 +70,9 @@ lines on stdout. Takes gcloud's flags, so it replaces
     .addOption(opt('--latency-ms <N>', 'delay every RPC by N ms, to model a network', O))
     .addOption(opt('--fail-rate <F>', 'fail a share F (0..1) of RPCs with UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED or INTERNAL, to test retries', O))
     .addOption(opt('--seed <N>', 'seed for --fail-rate, for reproducible failures', O))
+    .addOption(opt('--require-indexes <FILE>', 'fail queries that need a composite index, as production does (FAILED_PRECONDITION "no matching index found. recommended index is: ..."), unless an index of FILE (an index.yaml, READY from the start) or one created through the Admin API serves them', O))
+    .addOption(opt('--write-indexes <FILE>', 'record in FILE (an index.yaml) every composite index the queries that ran needed, to commit and deploy', O))
+    .addOption(opt('--index-build-ms <N>', 'how long the Admin API takes to build or delete an index (default 300)', O))
     .addHelpText('after', AFTER)
     .action(act((flags: EmulatorFlags) => run(flags)));
   // `dspipe emulator --help` shows what `start` takes: that is what people run.
@@ -128,7 +136,28 @@ function normalize(flags: EmulatorFlags): NormalizedEmulatorOptions {
     consistency: flags.consistency,
     latencyMs: flags.latencyMs,
     faults: { rate: flags.failRate, seed: flags.seed },
+    requireIndexes: flags.requireIndexes,
+    writeIndexes: flags.writeIndexes,
+    indexBuildMs: flags.indexBuildMs,
   });
+}
+
+/** Reads --require-indexes' file (refused naming the line when bad) into startEmulator's `indexes`. */
+async function emulatorIndexes(files: NormalizedEmulatorOptions['indexFiles']): Promise<EmulatorIndexOptions | undefined> {
+  if (files === undefined) return undefined;
+  const out: EmulatorIndexOptions = {};
+  if (files.buildMs !== undefined) out.buildMs = files.buildMs;
+  if (files.write !== undefined) out.writeFile = files.write;
+  if (files.require !== undefined) {
+    let content: string;
+    try {
+      content = await readFile(files.require, 'utf8');
+    } catch (err) {
+      throw new DspipeError('DSPIPE_NOT_FOUND', `cannot read the index file: ${(err as Error).message}`, { file: files.require, hint: 'name your index.yaml: --require-indexes index.yaml', cause: err });
+    }
+    out.require = parseIndexYaml(content, files.require);
+  }
+  return out;
 }
 
 export async function envInitCommand(flags: EmulatorFlags): Promise<number> {
@@ -146,10 +175,11 @@ async function serve(options: NormalizedEmulatorOptions): Promise<number> {
   const { port, host, latencyMs } = options;
   const rate = options.faults?.rate;
   const seed = options.faults?.seed;
+  const indexes = await emulatorIndexes(options.indexFiles);
   const { startEmulator, PortInUseError } = await import('../emulator/index.js');
   let emulator;
   try {
-    emulator = await startEmulator(options);
+    emulator = await startEmulator({ ...options, ...(indexes && { indexes }) });
   } catch (err) {
     if (err instanceof PortInUseError) {
       // One line, no stack: what happened and what to do.
@@ -168,6 +198,8 @@ async function serve(options: NormalizedEmulatorOptions): Promise<number> {
   const extras = [
     latencyMs ? `${latencyMs} ms latency per RPC` : '',
     rate ? `failing ${rate * 100}% of RPCs${seed !== undefined ? ` (seed ${seed})` : ''}` : '',
+    indexes?.require ? `requiring composite indexes: ${indexes.require.length} from ${options.indexFiles!.require}` : '',
+    indexes?.writeFile ? `writing the indexes queries need to ${indexes.writeFile}` : '',
   ].filter(Boolean);
   process.stderr.write(
     `dspipe emulator listening on ${emulator.address} (gRPC and REST, http://${emulator.address}/)${extras.length ? ` (${extras.join(', ')})` : ''}; Ctrl-C to stop\n`,

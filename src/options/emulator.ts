@@ -22,6 +22,12 @@ export interface EmulatorOptionsInput {
   consistency?: number | string;
   latencyMs?: number | string;
   faults?: { rate?: number | string; seed?: number | string };
+  /** --require-indexes FILE: the index.yaml whose indexes are deployed; queries needing others fail. */
+  requireIndexes?: string;
+  /** --write-indexes FILE: record the composite indexes queries needed. */
+  writeIndexes?: string;
+  /** --index-build-ms N: how long the Admin API takes to build or delete an index. */
+  indexBuildMs?: number | string;
 }
 
 export interface NormalizedEmulatorOptions {
@@ -36,6 +42,8 @@ export interface NormalizedEmulatorOptions {
   consistency?: number;
   latencyMs?: number;
   faults?: { rate: number; seed?: number };
+  /** Index files and build time; the CLI reads requireIndexes into startEmulator's `indexes.require`. */
+  indexFiles?: { require?: string; write?: string; buildMs?: number };
 }
 
 export const DEFAULT_EMULATOR_PORT = 8081;
@@ -79,6 +87,15 @@ export function normalizeEmulatorOptions(input: EmulatorOptionsInput = {}): Norm
   const latencyMs = input.latencyMs === undefined ? undefined : numberInRange(opt('--latency-ms', 'latencyMs'), input.latencyMs, 0, MAX_DELAY_MS, 0);
   const rate = input.faults?.rate === undefined ? undefined : numberInRange(opt('--fail-rate', 'faults.rate'), input.faults.rate, 0, 1, 0.1);
   const seed = wholeNumber(opt('--seed', 'faults.seed'), input.faults?.seed, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const hint = 'name an index.yaml, e.g. --require-indexes index.yaml';
+  const require = text(opt('--require-indexes'), input.requireIndexes, hint, '') || undefined;
+  const write = text(opt('--write-indexes'), input.writeIndexes, hint, '') || undefined;
+  const buildMs = input.indexBuildMs === undefined ? undefined : numberInRange(opt('--index-build-ms'), input.indexBuildMs, 0, MAX_DELAY_MS, 300);
+  const indexFiles = {
+    ...(require !== undefined && { require }),
+    ...(write !== undefined && { write }),
+    ...(buildMs !== undefined && { buildMs }),
+  };
   return {
     port,
     host,
@@ -89,5 +106,6 @@ export function normalizeEmulatorOptions(input: EmulatorOptionsInput = {}): Norm
     ...(consistency !== undefined && { consistency }),
     ...(latencyMs !== undefined && { latencyMs }),
     ...(rate !== undefined && { faults: seed !== undefined ? { rate, seed } : { rate } }),
+    ...(Object.keys(indexFiles).length > 0 && { indexFiles }),
   };
 }

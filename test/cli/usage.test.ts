@@ -81,7 +81,7 @@ test('an unknown command suggests the closest; a missing one lists them', async 
   await refused(['migrate', 'upp'], /^dspipe: unknown command 'upp' \(did you mean up\?\)$/m);
   const none = await dspipe([]);
   assert.equal(none.code, 2);
-  assert.match(none.stderr, /no command given: dump, restore, clear, cat, convert, schema, migrate, emulator, demo/);
+  assert.match(none.stderr, /no command given: dump, restore, clear, cat, convert, schema, migrate, indexes, emulator, demo/);
   const sub = await dspipe(['migrate']);
   assert.equal(sub.code, 2);
   assert.match(sub.stderr, /migrate needs a command: status, up, run\n {2}hint: see dspipe migrate --help/);
