@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { connectionFrom, EXIT } from './run.js';
+import { DspipeError } from '../errors.js';
 import { act, addConnectionOptions, opt, subcommand } from './program.js';
 import { createProgress, formatCount, formatTable, type ProgressTask } from './progress.js';
 import type { MigrateCommandOptions, MigrateContext, MigrateEvent, MigrationReport } from '../commands/migrate.js';
@@ -177,7 +178,18 @@ export async function run(sub: 'status' | 'up' | 'run', flags: MigrateFlags): Pr
     else if (e.type === 'warning') progress.warn(`dspipe: warning: ${e.message}`);
     else if (e.type === 'changed-allowed') process.stderr.write(`dspipe: warning: ${e.name} changed after it was applied (--allow-changed)\n`);
   };
-  const context: MigrateContext = { connection: connectionFrom(flags), onEvent };
+  // Ctrl-C stops gracefully: no new entity is read, the commits in flight finish, the checkpoint is saved and the
+  // record says interrupted. A second Ctrl-C kills at once (still safe: up resumes from the last checkpoint).
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (!flags.quiet) process.stderr.write('dspipe: stopping: finishing the commits in flight and saving the checkpoint (Ctrl-C again to kill)\n');
+    controller.abort(new DspipeError('DSPIPE_IO', 'interrupted', { hint: 'run dspipe migrate up again: it resumes from the checkpoint' }));
+  };
+  if (sub !== 'status') {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  const context: MigrateContext = { connection: connectionFrom(flags), onEvent, signal: controller.signal };
   const options: MigrateCommandOptions = {
     ...(flags.dir !== undefined && { dir: flags.dir }),
     ...(flags.to !== undefined && { to: flags.to }),
@@ -212,8 +224,17 @@ export async function run(sub: 'status' | 'up' | 'run', flags: MigrateFlags): Pr
       progress.stop();
       out(reportText(report), report);
     }
+  } catch (err) {
+    progress.stop();
+    if (controller.signal.aborted) {
+      process.stderr.write(`dspipe: migrate ${sub} interrupted; the commits in flight finished and progress is saved. ${sub === 'up' ? 'Run migrate up again to resume.' : 'Run the same command again: entities done are left as they are.'}\n`);
+      return EXIT.INTERRUPTED;
+    }
+    throw err;
   } finally {
     progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   return EXIT.OK;
 }

@@ -237,7 +237,11 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
       record.checkpoint.push(entry);
     }
     const cp = entry;
-    ctx.signal.throwIfAborted();
+    if (ctx.signal.aborted) {
+      record.status = 'interrupted';
+      await save().catch(() => {});
+      ctx.signal.throwIfAborted();
+    }
     ctx.emit({ type: 'kind-start', name: script.name, ...ref, resumeAfter: cp.lastKey ? formatKey(cp.lastKey) : null });
     let result;
     try {
@@ -266,8 +270,14 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
         onProgress: (counts) => ctx.emit({ type: 'kind-progress', name: script.name, ...ref, counts }),
       });
     } catch (err) {
-      record.status = 'failed';
-      record.error = err instanceof DspipeError ? err.describe() : String((err as Error)?.message ?? err);
+      if (ctx.signal.aborted) {
+        // Stopped on request: the commits in flight finished and the checkpoint covers them.
+        record.status = 'interrupted';
+        record.error = null;
+      } else {
+        record.status = 'failed';
+        record.error = err instanceof DspipeError ? err.describe() : String((err as Error)?.message ?? err);
+      }
       await save().catch(() => {});
       throw err;
     }

@@ -17,7 +17,8 @@ import { parseTime } from '../format/transforms.js';
 import { DspipeError } from '../errors.js';
 import type { WriteWindow } from './checkpoint.js';
 
-export type MigrationStatus = 'running' | 'applied' | 'failed';
+/** `interrupted`: stopped on request (Ctrl-C) after its in-flight commits finished and its checkpoint was saved. */
+export type MigrationStatus = 'running' | 'applied' | 'failed' | 'interrupted';
 
 export interface KindCheckpoint {
   namespace: string;
@@ -122,7 +123,7 @@ export function recordFromEntity(entity: IEntity): MigrationRecord {
     return typeof v === 'bigint' ? Number(v) : 0;
   };
   const status = str('status');
-  if (status !== 'running' && status !== 'applied' && status !== 'failed') corrupt(name, `has an unknown status ${JSON.stringify(status)}`);
+  if (status !== 'running' && status !== 'applied' && status !== 'failed' && status !== 'interrupted') corrupt(name, `has an unknown status ${JSON.stringify(status)}`);
   let checkpoint: KindCheckpoint[] = [];
   try {
     const raw = JSON.parse(str('checkpoint')) as Array<{ namespace: string; kind: string; done: boolean; lastKey: unknown; windows?: Array<{ upTo: unknown; after: unknown }> }>;

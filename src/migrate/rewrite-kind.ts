@@ -12,7 +12,7 @@
  * written past its checkpoint is then recognised on resume and never
  * transformed twice. Also saved at the end and when the run fails.
  */
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import type { IKey } from '../model/proto.js';
@@ -141,6 +141,7 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
     return { counts: live(), skipped: transformer.skipped, recovered: transformer.recovered, examples: transformer.examples };
   }
 
+  const signal = options.signal;
   const conflicted = new WeakSet<WriteOp>();
   const resolver = new ConflictResolver(client, connection, {
     script,
@@ -175,7 +176,16 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
   });
   resolver.onFailure = (err) => writer.destroy(err);
   try {
-    await pipeline(reader, transformer, createBatcher(options.batchSize ? { maxOps: options.batchSize } : {}), writer, ...signalOf(options));
+    // A stop (Ctrl-C) ends the reading, not the writing: the commits in flight and the conflicts under way finish,
+    // so the checkpoint saved below covers them.
+    const gated = async function* () {
+      for await (const result of reader) {
+        if (signal?.aborted) break;
+        yield result;
+      }
+    };
+    if (signal) signal.addEventListener('abort', () => void (transformer.stopping = true), { once: true });
+    await pipeline(Readable.from(gated(), { objectMode: true, highWaterMark: 1 }), transformer, createBatcher(options.batchSize ? { maxOps: options.batchSize } : {}), writer);
     await resolver.drain();
   } catch (err) {
     // Let conflict work already under way settle, so the frontier we save is true.
@@ -184,5 +194,6 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
     throw refusedByDatastore(err, script) ?? err;
   }
   await checkpoint();
+  signal?.throwIfAborted();
   return { counts: committed(), skipped: transformer.skipped, recovered: transformer.recovered, examples: transformer.examples };
 }

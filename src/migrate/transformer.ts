@@ -63,6 +63,8 @@ export class Transformer extends Transform {
   readonly tracker: CheckpointTracker;
   /** The tracker ticket of each op sent on. */
   readonly tickets = new WeakMap<WriteOp, number>();
+  /** Set when the run is being stopped: writes not yet sent are dropped (their entities stay past the checkpoint). */
+  stopping = false;
   /** Writes waiting for their window to be saved. */
   private held: WriteOp[] = [];
   private sinceReserve = 0;
@@ -84,6 +86,7 @@ export class Transformer extends Transform {
   /** Saves a window over everything handled so far, then sends the writes held for it. */
   private async release(): Promise<void> {
     this.sinceReserve = 0;
+    if (this.stopping) this.held = [];
     if (this.held.length === 0) return;
     await this.options.reserve!(this.lastHandled!);
     const held = this.held;

@@ -129,3 +129,41 @@ test('migrate up killed at random points 20 times in a row, then completed, tran
   assert.equal(record.counts.changed, 2 * perKind, 'the record counts each rewrite once');
   assert.equal(record.counts.read, 2 * perKind);
 });
+
+test('Ctrl-C stops migrate up gracefully: in-flight commits finish, the checkpoint covers them, the record says interrupted', dspipeOnly('needs dspipe emulator --latency-ms to stop the migration half way'), async () => {
+  const t = await startTestEmulator({ latencyMs: 20 });
+  open.push(t);
+  const n = 600;
+  await commit(t.client, t.connection, Array.from({ length: n }, (_, i) => ({
+    upsert: { key: { partitionId: { projectId: t.connection.projectId }, path: [{ kind: 'Counter', name: `e${String(i).padStart(4, '0')}` }] }, properties: { runs: { integerValue: '0' } } },
+  })));
+  const dir = await migrationsDir({ '0001-count-runs.mjs': COUNTER_SCRIPT }, false);
+  const child = spawn(process.execPath, [
+    MAIN, 'migrate', 'up', '--dir', dir, '--emulator-host', t.emulator.address, '--project', t.connection.projectId,
+    '--checkpoint-every', '20', '--batch-size', '5', '--writers', '3', '--page-size', '40', '--quiet',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const record = (await readMigrationRecords(t.client, t.connection)).get('0001-count-runs');
+    if ((record?.counts.changed ?? 0) >= 60 || Date.now() > deadline) break;
+    await sleep(20);
+  }
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /migrate up interrupted; the commits in flight finished and progress is saved/);
+  const record = (await readMigrationRecords(t.client, t.connection)).get('0001-count-runs')!;
+  assert.equal(record.status, 'interrupted');
+  const written = (await readKind(t.client, t.connection, 'Counter')).filter((e) => String(e.properties!.runs!.integerValue) === '1').length;
+  assert.ok(written > 0 && written < n, `${written} of ${n} rewritten before the stop`);
+  assert.equal(record.counts.changed, written, 'the record counts exactly what was committed');
+  const [status] = await migrateStatus({ dir }, { connection: t.connection, client: t.client });
+  assert.equal(status!.state, 'interrupted');
+
+  await migrateUp({ dir }, { connection: t.connection, client: t.client });
+  const runs = (await readKind(t.client, t.connection, 'Counter')).map((e) => String(e.properties!.runs!.integerValue));
+  assert.deepEqual([...new Set(runs)], ['1']);
+  assert.equal((await readMigrationRecords(t.client, t.connection)).get('0001-count-runs')!.counts.changed, n);
+});
