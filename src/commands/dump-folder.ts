@@ -1,10 +1,12 @@
 /**
  * The dump folder on disk, as dump uses it: what an earlier run left there
- * (refused, resumed or replaced), the manifest rewritten atomically after
+ * (refused, resumed — complete kinds kept only if size and sha256 still match — or replaced), the manifest rewritten atomically after
  * every kind (with the dspipe version that wrote it), and dump.log appended
  * line by line. Writes of one kind are chained, so the manifest on disk is
  * always the latest one handed over.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { appendFile, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -49,6 +51,12 @@ export async function readExistingManifest(dir: string): Promise<DumpManifest | 
   return parseManifest(text, file);
 }
 
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
 /** Holds nothing of a dump: at most our lock and a log (this run's warnings come before the folder is prepared). */
 async function folderIsEmpty(dir: string): Promise<boolean> {
   try {
@@ -87,8 +95,9 @@ export async function prepareFolder(dir: string, previous: DumpManifest | undefi
     const kept: ManifestKind[] = [];
     for (const k of previous.kinds) {
       if (!k.complete) continue;
+      // Size first (cheap), then every byte: a damaged file of the same size is dumped again, not kept.
       const size = await stat(join(dir, k.file)).then((s) => s.size, () => -1);
-      if (size === k.bytes) kept.push(k);
+      if (size === k.bytes && (await fileSha256(join(dir, k.file)).catch(() => '')) === k.sha256) kept.push(k);
     }
     return kept;
   }

@@ -1,12 +1,14 @@
 /**
  * One run per dump folder: two dumps of one name at once (cron overlap, a
  * retry wrapper) must not both write it — the second refuses, naming the run
- * that holds the folder. A lock left by a dead run is taken over.
+ * that holds the folder. A lock left by a dead run is taken over. And
+ * --resume keeps a finished kind only if its file's bytes are intact.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile, mkdir, readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestBackend, type TestBackend } from '../helpers/backend.js';
@@ -21,6 +23,7 @@ let root: string;
 before(async () => {
   t = await startTestBackend();
   await seedKind(seedTarget(t), '', 'Item', 300);
+  await seedKind(seedTarget(t), '', 'Later', 40);
   root = await mkdtemp(join(tmpdir(), 'dspipe-lock-'));
 });
 after(() => t.close());
@@ -88,4 +91,25 @@ test('lockDumpFolder: exclusive while held, free after release; release leaves a
   assert.ok((await readdir(dir)).includes(DUMP_LOCK_FILE));
   await writeFile(next.file, '');
   await assert.rejects(lockDumpFolder(dir, 'dump'), (e: unknown) => isDspipeError(e, 'DSPIPE_DUMP_LOCKED') && /cannot be read/.test(e.message));
+});
+
+test('--resume dumps again a finished kind whose file was damaged without changing its size', async () => {
+  const controller = new AbortController();
+  await assert.rejects(dump({ root, name: 'damaged', namespaces: ['(default)'], kinds: 'Item,Later', concurrency: 1 }, {
+    ...context(), signal: controller.signal, onEvent: (e) => void (e.type === 'kind-done' && controller.abort()),
+  }));
+  const dir = join(root, 'damaged');
+  const partial = await readManifest(dir);
+  const item = partial.kinds.find((k) => k.complete)!;
+  assert.ok(item && !partial.complete, 'one kind finished, the dump did not');
+  const file = join(dir, ...item.file.split('/'));
+  const bytes = await readFile(file);
+  bytes[bytes.length >> 1]! ^= 0xff;
+  await writeFile(file, bytes);
+  const summary = await dump({ root, name: 'damaged', namespaces: ['(default)'], kinds: 'Item,Later', resume: true }, context());
+  assert.equal(summary.kinds.find((k) => k.kind === item.kind)!.resumed, false, 'dumped again, not kept');
+  const m = await readManifest(dir);
+  assert.equal(m.complete, true);
+  const entry = m.kinds.find((k) => k.kind === item.kind)!;
+  assert.equal(createHash('sha256').update(await readFile(file)).digest('hex'), entry.sha256);
 });
