@@ -36,7 +36,7 @@ import { loadKindOptions, type RestoreKindOptions } from '../options/kind-option
 import { createBatcher } from '../stages/batcher.js';
 import { createDecompressor } from '../stages/decompressor.js';
 import { CommitBudget, createEntityWriter } from '../stages/entity-writer.js';
-import { createFileSource, openDump } from '../stages/file-source.js';
+import { createFileSource, openDump, type FileIdentity } from '../stages/file-source.js';
 import { createIdReserver } from '../stages/id-reserver.js';
 import { formatKey } from '../model/key-text.js';
 import { createKeyRewriter } from '../stages/key-rewriter.js';
@@ -115,6 +115,8 @@ interface Part {
   checked: boolean;
   /** A pointer of a managed export: its files are read instead of `entry.file`. */
   export?: ExportPart;
+  /** The file as the verify pass read it: the write pass refuses a file swapped or changed since. */
+  identity?: FileIdentity;
 }
 
 async function spoolStdin(stdin: Readable): Promise<{ dir: string; file: string }> {
@@ -213,7 +215,9 @@ async function verifyPart(ctx: ResolvedContext<RestoreEvent>, part: Part, result
   const parser = createParser({ file: part.label });
   const events = kindEvents(ctx, 'verify', part, part.checked ? part.entry.entities : undefined, () => parser.entities);
   try {
-    await pipeline(createFileSource(part.dir, part.entry, { verify: part.checked }), createDecompressor({ file: part.label, ...(part.checked && { maxBytes: part.entry.rawBytes }) }), parser, createEntityCounter(), { signal });
+    const source = createFileSource(part.dir, part.entry, { verify: part.checked });
+    await pipeline(source, createDecompressor({ file: part.label, ...(part.checked && { maxBytes: part.entry.rawBytes }) }), parser, createEntityCounter(), { signal });
+    if (source.identity) part.identity = source.identity;
   } finally {
     events.stop();
   }
@@ -265,7 +269,7 @@ async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = part.export
     ? [createExportReader(part.export.files)]
     : [
-        createFileSource(part.dir, part.entry, { verify: part.checked }),
+        createFileSource(part.dir, part.entry, { verify: part.checked, ...(part.identity && { expect: part.identity }) }),
         createDecompressor({ file: part.label, ...(part.checked && { maxBytes: part.entry.rawBytes }) }),
         createParser({ file: part.label }),
       ];

@@ -55,23 +55,42 @@ export async function openDump(dir: string, selection: Selection = SELECT_ALL): 
   return { dir, manifest, kinds };
 }
 
+/** Which file was read, as the OS knows it: a file replaced (renamed over) or rewritten since has another. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
 export interface FileSourceOptions {
   /** Check size and sha256 against the manifest at the end (default true). */
   verify?: boolean;
+  /**
+   * The identity the file had when an earlier pass verified it: a file that
+   * differs (swapped or rewritten between restore's verify and write passes)
+   * is refused before a byte is read.
+   */
+  expect?: FileIdentity;
   chunkSize?: number;
 }
 
 export class FileSource extends Readable {
   bytes = 0;
   readonly path: string;
+  /** Set once the file is open. */
+  identity: FileIdentity | undefined;
   private handle: FileHandle | undefined;
   private readonly hash: Hash | undefined;
   private readonly chunkSize: number;
+
+  private readonly expect: FileIdentity | undefined;
 
   constructor(private readonly dir: string, private readonly entry: ManifestKind, options: FileSourceOptions = {}) {
     super({ highWaterMark: options.chunkSize ?? 64 * 1024 });
     this.path = join(dir, ...entry.file.split('/'));
     this.chunkSize = options.chunkSize ?? 64 * 1024;
+    this.expect = options.expect;
     if (options.verify !== false) this.hash = createHash('sha256');
   }
 
@@ -107,6 +126,12 @@ export class FileSource extends Readable {
     if (!info.isFile()) {
       await handle.close();
       throw this.corrupt(`the kind file is not a regular file (${info.isFIFO() ? 'a FIFO' : info.isDirectory() ? 'a folder' : 'a device or socket'}); refusing to read it`);
+    }
+    this.identity = { dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs };
+    const e = this.expect;
+    if (e && (e.dev !== info.dev || e.ino !== info.ino || e.size !== info.size || e.mtimeMs !== info.mtimeMs)) {
+      await handle.close();
+      throw this.corrupt('the kind file was replaced or changed after it was verified; nothing of it was written');
     }
     return handle;
   }

@@ -8,6 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { renameSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -99,5 +100,28 @@ test('a link inside the dump folder is followed; a kind file larger than its man
   assert.ok(isDspipeError(err, 'DSPIPE_CORRUPT_DUMP'), String(err));
   assert.equal(err.file, file);
   assert.match(err.message, /more than the \d+ bytes the manifest says/);
+  assert.equal((await readAll(t.client, t.connection, [''])).length, 0, 'nothing written');
+});
+
+test('a kind file swapped between the verify pass and the write pass is refused before anything of it is written', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dspipe-swap-'));
+  work.push(dir);
+  const manifest = await writeDumpFolder(dir, entities(3000), { projectId: 'src', databaseId: '' });
+  const other = await mkdtemp(join(tmpdir(), 'dspipe-swap-other-'));
+  work.push(other);
+  const swapped = entities(3000).map((e) => ({ ...e, properties: { n: { stringValue: 'swapped' } } }));
+  await writeDumpFolder(other, swapped, { projectId: 'src', databaseId: '' });
+  const file = manifest.kinds[0]!.file.split('/');
+  let swaps = 0;
+  const err = await restore({ in: dir }, {
+    connection: t.connection,
+    client: t.client,
+    onEvent: (e) => {
+      if (e.type === 'kind-start' && e.phase === 'write' && swaps++ === 0) renameSync(join(other, ...file), join(dir, ...file));
+    },
+  }).then(() => assert.fail('expected a refusal'), (e: unknown) => e);
+  assert.equal(swaps, 1);
+  assert.ok(isDspipeError(err, 'DSPIPE_CORRUPT_DUMP'), String(err));
+  assert.match(err.message, /replaced or changed after it was verified/);
   assert.equal((await readAll(t.client, t.connection, [''])).length, 0, 'nothing written');
 });
