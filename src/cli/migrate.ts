@@ -3,7 +3,7 @@
  * stderr, results on stdout (a table, or JSON with --json).
  */
 import type { Command } from 'commander';
-import { connectionFrom, EXIT } from './run.js';
+import { confirmWrite, connectionFrom, EXIT } from './run.js';
 import { DspipeError } from '../errors.js';
 import { act, addConnectionOptions, opt, subcommand } from './program.js';
 import { createProgress, formatCount, formatTable, type ProgressTask } from './progress.js';
@@ -87,7 +87,9 @@ Examples:
   dspipe migrate run --kind User --rename mail=email --drop legacy --set status=str:active --dry-run
 
 Exit codes: 0 done, 1 failed (DSPIPE_MIGRATION_FAILED names the script and entity key;
-DSPIPE_MIGRATION_CHANGED a script edited after it was applied), 2 bad usage.`;
+DSPIPE_MIGRATION_CHANGED a script edited after it was applied), 2 bad usage or not
+confirmed (up and run against a real project need it named with --project; one from
+GOOGLE_CLOUD_PROJECT alone is refused), 130 interrupted (Ctrl-C: in-flight commits finish first).`;
 
 /** The flags `up` and `run` share: how the rewrite runs. */
 function addRewriteOptions(cmd: Command): Command {
@@ -178,6 +180,7 @@ export async function run(sub: 'status' | 'up' | 'run', flags: MigrateFlags): Pr
     else if (e.type === 'warning') progress.warn(`dspipe: warning: ${e.message}`);
     else if (e.type === 'changed-allowed') process.stderr.write(`dspipe: warning: ${e.name} changed after it was applied (--allow-changed)\n`);
   };
+  if (sub !== 'status' && flags.dryRun !== true) confirmWrite(`migrate ${sub}`, flags);
   // Ctrl-C stops gracefully: no new entity is read, the commits in flight finish, the checkpoint is saved and the
   // record says interrupted. A second Ctrl-C kills at once (still safe: up resumes from the last checkpoint).
   const controller = new AbortController();

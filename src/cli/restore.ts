@@ -2,7 +2,7 @@
  * `dspipe restore`: flags → restore(), progress on stderr, a summary at the end.
  */
 import type { Command } from 'commander';
-import { connectionFrom, EXIT, targetText } from './run.js';
+import { confirmWrite, connectionFrom, EXIT, targetText } from './run.js';
 import { act, addConnectionOptions, defined, opt, subcommand } from './program.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import type { RestoreCommandOptions, RestoreEvent, RestoreResult } from '../commands/restore.js';
@@ -80,7 +80,10 @@ Examples:
   dspipe restore -n nightly --on-error skip --writers 8 --concurrency 8
   dspipe dump --out - --kinds User --project a | dspipe restore --in - --project b
 
-Exit codes: 0 done, 1 failed (corrupt dump, refused entity, RPC failure), 2 bad usage, 130 interrupted.`)
+Writing to a real project (no emulator) needs that project named on the command
+line with --project; one from GOOGLE_CLOUD_PROJECT alone is refused (exit 2).
+
+Exit codes: 0 done, 1 failed (corrupt dump, refused entity, RPC failure), 2 bad usage or not confirmed, 130 interrupted.`)
     .action(act((flags: RestoreFlags) => run(flags)));
 }
 
@@ -119,6 +122,15 @@ export function restoreSummary(result: RestoreResult): string {
   );
 }
 
+/** What to do after an interrupted restore, which depends on the mode. */
+export function rerunAdvice(mode: string | undefined): string {
+  if (mode === 'insert') {
+    return 'what it wrote is there now, so the same command with --mode insert would fail on those keys: ' +
+      'finish with --mode upsert (it writes the dump\'s data over them and the rest), or clear the target and run it again';
+  }
+  return 'run it again to finish (upserts are idempotent: entities already written are written again, unchanged)';
+}
+
 /** Refused reservations named one by one before the rest are only counted. */
 const UNRESERVED_SHOWN = 10;
 
@@ -147,8 +159,10 @@ export async function run(flags: RestoreFlags): Promise<number> {
       tasks.delete(id);
     }
   };
+  if (flags.dryRun !== true) confirmWrite('restore', flags);
+  const advice = rerunAdvice(flags.mode);
   const controller = new AbortController();
-  const onSignal = () => controller.abort(new DspipeError('DSPIPE_IO', 'interrupted', { hint: 'run the restore again: upserts are idempotent' }));
+  const onSignal = () => controller.abort(new DspipeError('DSPIPE_IO', 'interrupted', { hint: advice }));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
@@ -161,7 +175,7 @@ export async function run(flags: RestoreFlags): Promise<number> {
   } catch (err) {
     progress.stop();
     if (controller.signal.aborted) {
-      process.stderr.write('dspipe: restore interrupted; run it again to finish (upserts are idempotent)\n');
+      process.stderr.write(`dspipe: restore interrupted; ${advice}\n`);
       return EXIT.INTERRUPTED;
     }
     throw err;

@@ -3,8 +3,8 @@
  * message (never a bare stack for errors we understand), and the connection
  * flags as connection options.
  */
-import { isDspipeError } from '../errors.js';
-import type { ConnectionOptions } from '../datastore/connection.js';
+import { DspipeError, isDspipeError } from '../errors.js';
+import { resolveConnection, type ConnectionOptions } from '../datastore/connection.js';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 } as const;
 
@@ -39,6 +39,23 @@ export function endOnBrokenPipe(stream: NodeJS.WriteStream = process.stdout): vo
     if (isBrokenPipe(err)) process.exit(EXIT.OK);
     process.stderr.write(`dspipe: cannot write to stdout: ${err.message}\n`);
     process.exit(EXIT.FAILED);
+  });
+}
+
+/**
+ * restore and migrate write to the database they are pointed at. Against a
+ * real project (no emulator) that project must be named on the command line
+ * (`--project ID`): one picked up from GOOGLE_CLOUD_PROJECT or
+ * DATASTORE_PROJECT_ID alone is refused before anything is read or written,
+ * so a shell left pointing at production cannot be written to by accident.
+ * Emulators need nothing. Dry runs write nothing and need nothing.
+ */
+export function confirmWrite(command: string, flags: { project?: string; database?: string; emulatorHost?: string }, env: NodeJS.ProcessEnv = process.env): void {
+  const target = resolveConnection(connectionFrom(flags), env);
+  if (target.emulatorHost !== undefined || flags.project !== undefined) return;
+  const where = targetText(target);
+  throw new DspipeError('DSPIPE_CONFIRMATION_REQUIRED', `${command} writes to ${where}, which comes from the environment and is not an emulator; not confirmed`, {
+    hint: `name the project on the command line to confirm: add --project ${target.projectId} (or --dry-run to write nothing)`,
   });
 }
 

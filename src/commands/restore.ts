@@ -250,6 +250,13 @@ interface WriteRun {
   budget: CommitBudget;
 }
 
+/** The namespace and kind a rejected entity is filed under: its dump file's, or for stdin (no manifest) its key's. */
+function rejectedWhere(part: Part, op: WriteOp): { namespace: string; kind: string } {
+  if (part.checked) return { namespace: part.entry.namespace, kind: part.entry.kind };
+  const key = op.op === 'delete' ? op.key : op.entity?.key;
+  return { namespace: key?.partitionId?.namespaceId ?? '', kind: key?.path?.at(-1)?.kind ?? '' };
+}
+
 async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal: AbortSignal): Promise<void> {
   const { ctx, o, from, target, rejects, totals } = run;
   const client: DatastoreClient = ctx.client;
@@ -263,7 +270,7 @@ async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal
     writers: perKind.writers ?? o.writers,
     budget: run.budget,
     retry: ctx.retry,
-    ...(rejects && { onRejected: (op: WriteOp, error: DspipeError) => rejects.add({ op, error, namespace: part.entry.namespace, kind: part.entry.kind }) }),
+    ...(rejects && { onRejected: (op: WriteOp, error: DspipeError) => rejects.add({ op, error, ...rejectedWhere(part, op) }) }),
   });
   const events = kindEvents(ctx, 'write', part, result.entities, () => writer.written + writer.rejected);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = part.export

@@ -334,6 +334,17 @@ describe('large entities, faults, rejects, stdin, modes', () => {
     assert.equal((await readAll(t.client, conn('rej-app2'), [''])).length, 39);
   });
 
+  test('--on-error skip from stdin files a refused entity under its own namespace and kind, not "(stdin)"', async () => {
+    const dir = await withBadEntity();
+    const rejectsFile = join(dir, 'stdin-rejects.ndjson');
+    const bytes = await readFile(join(dir, 'Note.ndjson.zst')).catch(() => undefined);
+    const input = bytes ?? await readFile(join(dir, ...(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as DumpManifest).kinds[0]!.file.split('/')));
+    const result = await restore({ in: '-', stdin: Readable.from([input]), onError: 'skip', rejects: rejectsFile }, { connection: conn('rej-app3'), client: t.client });
+    assert.equal(result.rejected, 1);
+    const reject = JSON.parse((await readFile(rejectsFile, 'utf8')).trim());
+    assert.deepEqual([reject.namespace, reject.kind, reject.error.key], ['', 'Note', 'Note(18)']);
+  });
+
   test('--in - restores NDJSON from stdin, plain and zstd; a bad line is refused before any write', async () => {
     const lines = [...original.values()].filter((e) => e.key!.partitionId!.namespaceId === 'tenant-b').map((e) => `${encodeEntity(e)}\n`).join('');
     const plain = await restore({ in: '-', stdin: Readable.from([Buffer.from(lines)]) }, { connection: conn('stdin-app'), client: t.client });
