@@ -249,7 +249,7 @@ export async function dump(options: DumpRunOptions = {}, context: DumpContext = 
     if (o.dir === null) return dumpLocked(o, options, ctx, kindOptions, undefined, started);
     // One run per folder at a time: taken before anything in it is looked at, released however the run ends.
     const created = await mkdir(o.dir, { recursive: true }).catch((err: unknown) => {
-      throw new DspipeError('DSPIPE_IO', `cannot create the dump folder ${o.dir}: ${(err as Error).message}`, { file: o.dir!, cause: err, hint: 'check that the dump root exists and is writable (--root)' });
+      throw new DspipeError('DSPIPE_IO', `cannot create the dump folder: ${(err as Error).message}`, { file: o.dir!, cause: err, hint: 'check that the dump root exists and is writable (--root)' });
     });
     const lock = await lockDumpFolder(o.dir, o.resume ? 'dump --resume' : 'dump');
     let done = false;
