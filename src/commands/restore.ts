@@ -212,7 +212,7 @@ async function verifyExportPart(ctx: ResolvedContext<RestoreEvent>, part: Part, 
 
 /** Pass 1 for one part: every byte hashed, every line decoded, the count checked; nothing written. */
 async function verifyPart(ctx: ResolvedContext<RestoreEvent>, part: Part, result: RestoredKind, signal: AbortSignal): Promise<void> {
-  const parser = createParser({ file: part.label });
+  const parser = createParser({ file: part.label, ...(part.checked && { expect: { namespace: part.entry.namespace, kind: part.entry.kind } }) });
   const events = kindEvents(ctx, 'verify', part, part.checked ? part.entry.entities : undefined, () => parser.entities);
   try {
     const source = createFileSource(part.dir, part.entry, { verify: part.checked });
@@ -278,7 +278,7 @@ async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal
     : [
         createFileSource(part.dir, part.entry, { verify: part.checked, ...(part.identity && { expect: part.identity }) }),
         createDecompressor({ file: part.label, ...(part.checked && { maxBytes: part.entry.rawBytes }) }),
-        createParser({ file: part.label }),
+        createParser({ file: part.label, ...(part.checked && { expect: { namespace: part.entry.namespace, kind: part.entry.kind } }) }),
       ];
   if (!part.checked) stages.push(createSelectionFilter(o.selection));
   stages.push(

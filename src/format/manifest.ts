@@ -82,6 +82,7 @@ export function parseManifest(text: string, file: string): DumpManifest {
   if (data.compression !== 'zstd' && data.compression !== 'none') fail(file, `has unknown compression ${JSON.stringify(data.compression)}`);
   if (!Array.isArray(data.kinds)) return fail(file, 'has no kinds list');
   const seen = new Set<string>();
+  const files = new Map<string, number>();
   data.kinds.forEach((k: unknown, i: number) => {
     const at = `kinds[${i}]`;
     if (!isRecord(k)) return fail(file, `${at} is not an object`);
@@ -92,6 +93,8 @@ export function parseManifest(text: string, file: string): DumpManifest {
     if (!COUNT(k.entities) || !COUNT(k.rawBytes) || !COUNT(k.bytes)) fail(file, `${at} has invalid counts`);
     if (typeof k.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(k.sha256)) fail(file, `${at} has an invalid sha256`);
     if (typeof k.complete !== 'boolean') fail(file, `${at} has no complete flag`);
+    if (files.has(k.file)) fail(file, `${at} claims the file ${JSON.stringify(k.file)}, which kinds[${files.get(k.file)}] claims too`);
+    files.set(k.file, i);
     const id = JSON.stringify([k.namespace, k.kind]);
     if (seen.has(id)) fail(file, `${at} lists namespace ${JSON.stringify(k.namespace)} kind ${JSON.stringify(k.kind)} twice`);
     seen.add(id);

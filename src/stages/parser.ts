@@ -16,12 +16,21 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { decodeEntity, type LineLocation } from '../format/entity-codec.js';
 import { DspipeError, isDspipeError } from '../errors.js';
 import { MAX_LINE_BYTES } from '../model/limits.js';
+import { compareKeyPaths } from '../model/key-order.js';
+import { formatKey } from '../model/key-text.js';
+import type { IKey } from '../model/proto.js';
 
 export interface ParserOptions {
   /** Names the input in errors. */
   file?: string;
   /** Longest line accepted (default MAX_LINE_BYTES). */
   maxLineBytes?: number;
+  /**
+   * The namespace and kind every line's key must have, and that keys strictly
+   * increase (a dump's kind file is in key order): a line moved in from
+   * another file, repeated or reordered is refused. For a dump's kind files.
+   */
+  expect?: { namespace: string; kind: string };
 }
 
 const NEWLINE = 0x0a;
@@ -37,11 +46,36 @@ export class Parser extends Transform {
   private partial: Buffer[] = [];
   private partialBytes = 0;
   private readonly maxLineBytes: number;
+  private readonly expect: { namespace: string; kind: string } | undefined;
+  private previous: IKey | undefined;
 
   constructor(options: ParserOptions = {}) {
     super({ readableObjectMode: true, writableObjectMode: false, readableHighWaterMark: 64 });
     this.where = options.file !== undefined ? { file: options.file, line: 0 } : { line: 0 };
     this.maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
+    this.expect = options.expect;
+  }
+
+  /** The key belongs to this file and comes after the one before it. */
+  private check(key: IKey): void {
+    const expect = this.expect!;
+    const namespace = key.partitionId?.namespaceId ?? '';
+    const kind = key.path?.at(-1)?.kind ?? '';
+    const fail = (what: string) => new DspipeError('DSPIPE_CORRUPT_DUMP', `line ${this.where.line}: ${what}`, {
+      ...(this.where.file !== undefined && { file: this.where.file }),
+      line: this.where.line,
+      key: formatKey(key),
+      kind: expect.kind,
+      namespace: expect.namespace,
+      hint: 'the file was edited or put together by hand; dump again, or restore another dump',
+    });
+    if (namespace !== expect.namespace || kind !== expect.kind) {
+      throw fail(`the key ${formatKey(key)} is in namespace ${JSON.stringify(namespace)} kind ${JSON.stringify(kind)}, but this file holds namespace ${JSON.stringify(expect.namespace)} kind ${JSON.stringify(expect.kind)}`);
+    }
+    if (this.previous !== undefined && compareKeyPaths(this.previous, key) >= 0) {
+      throw fail(`the key ${formatKey(key)} does not come after the line before's (${formatKey(this.previous)}): a dump's lines are in key order, so a line is repeated or out of place`);
+    }
+    this.previous = key;
   }
 
   private tooLong(bytes: number): DspipeError {
@@ -118,6 +152,7 @@ export class Parser extends Transform {
       if (isDspipeError(err)) throw err;
       throw new DspipeError('DSPIPE_INVALID_LINE', `cannot decode line: ${(err as Error).message}`, { ...where, cause: err });
     }
+    if (this.expect) this.check(entity.key!);
     this.entities++;
     this.push(entity);
   }

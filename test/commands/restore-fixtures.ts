@@ -1,6 +1,6 @@
 /**
  * Test helpers for restore/clear/demo: write a dump folder by hand (manifest +
- * zstd kind files, as dump writes them) and read a whole database back.
+ * zstd kind files in key order, as dump writes them) and read a whole database back.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import { compress } from 'zstd-napi';
 import { requestBase, type Connection, type DatastoreClient } from '../../src/datastore/connection.js';
 import type { IEntity, IKey } from '../../src/model/proto.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
+import { compareKeyPaths } from '../../src/model/key-order.js';
 import { kindFilePath } from '../../src/format/file-names.js';
 import { formatManifest, type DumpManifest, type ManifestKind } from '../../src/format/manifest.js';
 
@@ -18,16 +19,18 @@ export async function writeDumpFolder(
   source: { projectId: string; databaseId: string },
   compression: 'zstd' | 'none' = 'zstd',
 ): Promise<DumpManifest> {
-  const groups = new Map<string, { namespace: string; kind: string; lines: string[] }>();
+  const groups = new Map<string, { namespace: string; kind: string; entities: IEntity[] }>();
   for (const e of entities) {
     const namespace = e.key!.partitionId?.namespaceId ?? '';
     const kind = e.key!.path!.at(-1)!.kind!;
     const id = JSON.stringify([namespace, kind]);
-    if (!groups.has(id)) groups.set(id, { namespace, kind, lines: [] });
-    groups.get(id)!.lines.push(encodeEntity(e));
+    if (!groups.has(id)) groups.set(id, { namespace, kind, entities: [] });
+    groups.get(id)!.entities.push(e);
   }
   const kinds: ManifestKind[] = [];
-  for (const { namespace, kind, lines } of groups.values()) {
+  for (const { namespace, kind, entities: group } of groups.values()) {
+    // In key order, as dump writes them (restore refuses lines out of order).
+    const lines = [...group].sort((a, b) => compareKeyPaths(a.key!, b.key!)).map((e) => encodeEntity(e));
     const file = kindFilePath(namespace, kind, compression);
     const raw = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
     const bytes = compression === 'zstd' ? compress(raw) : raw;

@@ -19,6 +19,7 @@ import { restore } from '../../src/commands/restore.js';
 import { isDspipeError } from '../../src/errors.js';
 import { formatManifest, parseManifest } from '../../src/format/manifest.js';
 import type { IEntity } from '../../src/model/proto.js';
+import { encodeEntity } from '../../src/format/entity-codec.js';
 import { readAll, writeDumpFolder } from './restore-fixtures.js';
 
 let t: TestBackend;
@@ -32,7 +33,7 @@ after(async () => {
 });
 
 const entities = (n: number): IEntity[] => Array.from({ length: n }, (_, i) => ({
-  key: { partitionId: { projectId: 'src', databaseId: '', namespaceId: '' }, path: [{ kind: 'Item', name: `i${i}` }] },
+  key: { partitionId: { projectId: 'src', databaseId: '', namespaceId: '' }, path: [{ kind: 'Item', name: `i${String(i).padStart(4, '0')}` }] },
   properties: { n: { integerValue: String(i) } },
 }));
 
@@ -124,4 +125,58 @@ test('a kind file swapped between the verify pass and the write pass is refused 
   assert.ok(isDspipeError(err, 'DSPIPE_CORRUPT_DUMP'), String(err));
   assert.match(err.message, /replaced or changed after it was verified/);
   assert.equal((await readAll(t.client, t.connection, [''])).length, 0, 'nothing written');
+});
+
+/** A dump of 20 Items whose kind file then holds `lines` instead, the manifest's sizes, sha256 and count made to match. */
+async function dumpWithLines(edit: (lines: string[]) => string[]): Promise<{ dir: string; file: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'dspipe-lines-'));
+  work.push(dir);
+  const manifest = await writeDumpFolder(dir, entities(20), { projectId: 'src', databaseId: '' });
+  const file = join(dir, ...manifest.kinds[0]!.file.split('/'));
+  const lines = edit(entities(20).map((e) => encodeEntity(e)));
+  const raw = Buffer.from(lines.map((l) => `${l}\n`).join(''));
+  const bytes = compress(raw);
+  await writeFile(file, bytes);
+  manifest.kinds[0] = { ...manifest.kinds[0]!, entities: lines.length, rawBytes: raw.length, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  await writeFile(join(dir, 'manifest.json'), formatManifest(manifest));
+  return { dir, file };
+}
+
+const refusal = async (dir: string) => restore({ in: dir }, { connection: t.connection, client: t.client }).then(() => assert.fail('expected a refusal'), (e: unknown) => e);
+
+test('a line whose key is of another kind or namespace than its file is refused, naming file and line; nothing is written', async () => {
+  for (const [edit, what] of [
+    [(l: string[]) => { l[5] = l[5]!.replace('"kind":"Item"', '"kind":"Other"'); return l; }, /line 6: the key Other\("i0005"\) is in namespace "" kind "Other"/],
+    [(l: string[]) => { l[5] = l[5]!.replace('"namespaceId":""', '"namespaceId":"tenant-x"'); return l; }, /line 6: the key .* is in namespace "tenant-x" kind "Item", but this file holds namespace "" kind "Item"/],
+  ] as const) {
+    const { dir, file } = await dumpWithLines(edit);
+    const err = await refusal(dir);
+    assert.ok(isDspipeError(err, 'DSPIPE_CORRUPT_DUMP'), String(err));
+    assert.equal(err.file, file);
+    assert.equal(err.line, 6);
+    assert.match(err.message, what);
+  }
+  assert.equal((await readAll(t.client, t.connection, ['', 'tenant-x'])).length, 0, 'nothing written');
+});
+
+test('a repeated or reordered line is refused (a dump is in key order), though sha256 and count were made to match', async () => {
+  const repeated = await dumpWithLines((l) => [...l.slice(0, 10), l[9]!, ...l.slice(10)]);
+  const err = await refusal(repeated.dir);
+  assert.ok(isDspipeError(err, 'DSPIPE_CORRUPT_DUMP'), String(err));
+  assert.equal(err.line, 11);
+  assert.match(err.message, /does not come after the line before's .*a line is repeated or out of place/);
+  const swapped = await dumpWithLines((l) => [l[1]!, l[0]!, ...l.slice(2)]);
+  assert.ok(isDspipeError(await refusal(swapped.dir), 'DSPIPE_CORRUPT_DUMP'));
+});
+
+test('two manifest kinds claiming one file are refused before anything is read', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dspipe-twice-'));
+  work.push(dir);
+  const both = [...entities(5), ...entities(5).map((e) => ({ ...e, key: { ...e.key!, path: [{ kind: 'B', name: e.key!.path![0]!.name! }] } }))];
+  const manifest = await writeDumpFolder(dir, both, { projectId: 'src', databaseId: '' });
+  manifest.kinds[1] = { ...manifest.kinds[0]!, kind: 'B' };
+  await writeFile(join(dir, 'manifest.json'), formatManifest(manifest));
+  const err = await refusal(dir);
+  assert.ok(isDspipeError(err, 'DSPIPE_CORRUPT_DUMP'), String(err));
+  assert.match(err.message, /kinds\[1\] claims the file "\(default\)\/Item\.ndjson\.zst", which kinds\[0\] claims too/);
 });

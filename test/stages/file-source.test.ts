@@ -77,7 +77,7 @@ describe('openDump', () => {
   });
 
   test('selects kinds by namespace and kind', async () => {
-    await writeFile(join(dir, 'manifest.json'), formatManifest(manifest([entry(), entry({ kind: 'L' }), entry({ namespace: 'n', kind: 'K' })])));
+    await writeFile(join(dir, 'manifest.json'), formatManifest(manifest([entry(), entry({ kind: 'L', file: 'l.ndjson' }), entry({ namespace: 'n', kind: 'K', file: 'n/k.ndjson' })])));
     const all = await openDump(dir);
     assert.equal(all.kinds.length, 3);
     const some = await openDump(dir, parseSelection({ kinds: 'K', namespaces: '(default)' }));
