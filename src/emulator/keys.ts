@@ -6,7 +6,7 @@
  */
 import type { IKey, IPartitionId, IPathElement } from '../model/proto.js';
 import { invalidArgument } from './rpc-error.js';
-import { isReservedName, MAX_ID, MAX_KEY_PATH, MAX_NAME_BYTES } from '../model/limits.js';
+import { isReservedName, MAX_ID, MAX_KEY_PATH, MAX_NAME_BYTES, NAMESPACE_PATTERN } from '../model/limits.js';
 
 
 export interface Partition {
@@ -20,6 +20,13 @@ export interface RequestScope {
   databaseId: string;
 }
 
+
+/** Refuses a namespace name production refuses, in Google's words (both of its emulators agree). */
+export function checkNamespace(namespaceId: string): void {
+  if (namespaceId === '') return;
+  if (!NAMESPACE_PATTERN.test(namespaceId)) throw invalidArgument(`Illegal string "${namespaceId.slice(0, 200)}" in namespace id.`);
+  if (isReservedName(namespaceId)) throw invalidArgument(`The namespace id "${namespaceId}" is reserved.`);
+}
 
 /** The key's partition filled in from the request; refuses another project or database. */
 export function partitionOf(key: IKey, scope: RequestScope): Partition {
@@ -37,9 +44,7 @@ export function partitionOf(key: IKey, scope: RequestScope): Partition {
     );
   }
   const namespaceId = p.namespaceId ?? '';
-  if (namespaceId !== '' && isReservedName(namespaceId)) {
-    throw invalidArgument(`namespace "${namespaceId}" is reserved`);
-  }
+  checkNamespace(namespaceId);
   return sharedPartition(scope.projectId, scope.databaseId, namespaceId);
 }
 

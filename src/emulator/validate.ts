@@ -2,10 +2,13 @@
  * Property validation, as Datastore does it on write: reserved and over-long
  * names, indexed strings and blobs over 1,500 bytes, timestamps and geo points
  * out of range, arrays in arrays, meanings that do not fit their value
- * (meanings.ts), key values. The entity size limit is checked with
+ * (meanings.ts), key values, entity values nested deeper than 20 and more
+ * than MAX_INDEXED_VALUES indexed values. The entity size limit is checked with
  * model/storage-size.ts by the caller (commit.ts).
  */
-import { isReservedName, MAX_INDEXED_BYTES, MAX_NAME_BYTES, MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from '../model/limits.js';
+import {
+  isReservedName, MAX_ENTITY_DEPTH, MAX_INDEXED_BYTES, MAX_INDEXED_VALUES, MAX_NAME_BYTES, MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS,
+} from '../model/limits.js';
 import type { Value as IValue } from '../model/proto.js';
 import type { ValueField } from '../model/value-types.js';
 import { normalizeKey, type RequestScope } from './keys.js';
@@ -31,14 +34,25 @@ export function validateProperties(
   scope: RequestScope,
   where: string,
 ): void {
+  const walk: Walk = { indexed: 0, depth: 0 };
   for (const name in properties ?? {}) {
     if (name === '') throw invalidArgument(`${where}: a property name is empty`);
     if (isReservedName(name)) throw invalidArgument(`${where}: property name "${name}" is reserved`);
     if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {
       throw invalidArgument(`${where}: property name "${name.slice(0, 40)}..." is longer than ${MAX_NAME_BYTES} bytes`);
     }
-    validateValue(properties![name]!, name, name, scope, where, false, false);
+    validateValue(properties![name]!, name, name, scope, where, false, false, walk);
   }
+  // Production counts indexed values plus composite index entries against 20,000; we have no composite indexes.
+  if (walk.indexed > MAX_INDEXED_VALUES) {
+    throw invalidArgument(`Too many indexed properties (${where}: ${walk.indexed} indexed values, at most ${MAX_INDEXED_VALUES}; set excludeFromIndexes on the ones never queried)`);
+  }
+}
+
+/** What the walk over one entity has seen so far. */
+interface Walk {
+  indexed: number;
+  depth: number;
 }
 
 /** `name` is the property's path for our messages, `leaf` its own name for Google's. */
@@ -50,8 +64,11 @@ function validateValue(
   where: string,
   inArray: boolean,
   parentExcluded: boolean,
+  walk: Walk,
 ): void {
   const excluded = parentExcluded || v.excludeFromIndexes === true;
+  // An array or an entity value is not an index entry itself: its elements and properties are.
+  if (!excluded && v.valueType !== 'arrayValue' && v.valueType !== 'entityValue') walk.indexed++;
   const field = v.valueType as ValueField | undefined;
   if (v.meaning && field !== undefined) {
     const refusal = meaningRefusal(v, field, leaf, v.excludeFromIndexes === true);
@@ -118,10 +135,12 @@ function validateValue(
         const own = e.key.partitionId?.projectId;
         normalizeKey(e.key, own ? { projectId: own, databaseId: e.key.partitionId?.databaseId ?? '' } : scope, { allowIncomplete: true, refuseReserved: false }, `${where}: key of the entity in property "${name}"`);
       }
+      if (++walk.depth > MAX_ENTITY_DEPTH) throw refused(`At most ${MAX_ENTITY_DEPTH} nested entity values are supported.`, where, name);
       for (const sub in e.properties ?? {}) {
         if (isReservedName(sub)) throw invalidArgument(`${where}: property name "${name}.${sub}" is reserved`);
-        validateValue(e.properties![sub]!, `${name}.${sub}`, sub, scope, where, false, excluded);
+        validateValue(e.properties![sub]!, `${name}.${sub}`, sub, scope, where, false, excluded, walk);
       }
+      walk.depth--;
       return;
     }
     case 'arrayValue':
@@ -131,7 +150,7 @@ function validateValue(
       if (v.excludeFromIndexes === true) {
         throw invalidArgument(`Exclude from indexes cannot be set on a list value (${where}, property "${name}": set it on the array's values)`);
       }
-      for (const e of v.arrayValue?.values ?? []) validateValue(e, name, leaf, scope, where, true, excluded);
+      for (const e of v.arrayValue?.values ?? []) validateValue(e, name, leaf, scope, where, true, excluded, walk);
       return;
     default:
       throw invalidArgument(`${where}: property "${name}" has no value type`);

@@ -31,6 +31,15 @@ export const MAX_INDEXED_BYTES = 1500;
 export const MAX_KEY_PATH = 100;
 /** Deepest nesting of entity values inside an entity. */
 export const MAX_ENTITY_DEPTH = 20;
+/**
+ * Most indexed property values in one entity (each indexed value, array
+ * elements and the properties of indexed entity values one by one). Production
+ * allows 20,000 for indexed values plus composite index entries together;
+ * Google's Firestore emulator refuses more than 5,000, its legacy one has no limit.
+ */
+export const MAX_INDEXED_VALUES = 20_000;
+/** Namespace names: up to 100 of [0-9A-Za-z._-] (Google's "Illegal string ... in namespace id."); `__*__` are reserved. */
+export const NAMESPACE_PATTERN = /^[0-9A-Za-z._-]{0,100}$/;
 /** Most keys in one Lookup. */
 export const MAX_LOOKUP_KEYS = 1000;
 /** Largest integer id: ids are positive int64s. */

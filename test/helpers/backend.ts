@@ -76,8 +76,9 @@ export interface BackendTraits {
   /** A stale base_version is reported as a conflict and not written (8): not firestore. */
   baseVersion: boolean;
   /**
-   * Takes any namespace string. Real Datastore and both Google emulators allow only
-   * [0-9A-Za-z._-]{0,100} ("Illegal string "a/b" in namespace id."); dspipe's takes any.
+   * Takes any namespace string. Real Datastore and all three emulators allow only
+   * [0-9A-Za-z._-]{0,100} ("Illegal string "a/b" in namespace id."): false everywhere
+   * since dspipe's emulator enforces it too (issue 16); kept for tests written against it.
    */
   anyNamespace: boolean;
   /** dspipe's emulator, in this process: fault injection, latency, internals. */
@@ -85,7 +86,7 @@ export interface BackendTraits {
 }
 
 export const BACKEND_TRAITS: Readonly<Record<BackendName, Readonly<BackendTraits>>> = {
-  dspipe: { readTimes: true, listsKinds: true, listsProperties: true, baseVersion: true, anyNamespace: true, dspipeEmulator: true },
+  dspipe: { readTimes: true, listsKinds: true, listsProperties: true, baseVersion: true, anyNamespace: false, dspipeEmulator: true },
   legacy: { readTimes: false, listsKinds: true, listsProperties: true, baseVersion: true, anyNamespace: false, dspipeEmulator: false },
   firestore: { readTimes: true, listsKinds: false, listsProperties: false, baseVersion: false, anyNamespace: false, dspipeEmulator: false },
 };
