@@ -18,6 +18,7 @@ export interface DumpFlags {
   project?: string;
   database?: string;
   emulatorHost?: string;
+  rpcTimeout?: string;
   name?: string;
   root?: string;
   out?: string;
@@ -89,7 +90,7 @@ Exit codes: 0 done (also when the reader of --out - closes the pipe early),
 
 /** The library's options: the flags minus connection and output, --options as optionsFile. */
 function optionsFrom(flags: DumpFlags): DumpRunOptions {
-  const { project: _p, database: _d, emulatorHost: _e, quiet: _q, json: _j, options, snapshot, ...same } = flags;
+  const { project: _p, database: _d, emulatorHost: _e, rpcTimeout: _t, quiet: _q, json: _j, options, snapshot, ...same } = flags;
   return defined({ ...same, optionsFile: options, snapshot: snapshot === false ? false : undefined });
 }
 

@@ -95,10 +95,11 @@ export interface ConnectionHelp {
   emulatorHost?: string;
 }
 
-/** --project, --database and --emulator-host, in the group `group`. */
+/** --project, --database, --emulator-host and --rpc-timeout, in the group `group`. */
 export function addConnectionOptions(cmd: Command, group = 'Connection:', help: ConnectionHelp = {}): Command {
   return cmd
     .addOption(opt('--project <ID>', help.project ?? 'project id (default: GOOGLE_CLOUD_PROJECT / DATASTORE_PROJECT_ID)', group))
     .addOption(opt('--database <ID>', help.database ?? 'named database (default: the (default) database)', group))
-    .addOption(opt('--emulator-host <H:P>', help.emulatorHost ?? 'talk to an emulator (default: DATASTORE_EMULATOR_HOST)', group));
+    .addOption(opt('--emulator-host <H:P>', help.emulatorHost ?? 'talk to an emulator (default: DATASTORE_EMULATOR_HOST)', group))
+    .addOption(opt('--rpc-timeout <SECONDS>', 'deadline of each Datastore request; a host that never answers fails after one (default: 60)', group));
 }

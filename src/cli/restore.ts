@@ -17,6 +17,7 @@ export interface RestoreFlags {
   project?: string;
   database?: string;
   emulatorHost?: string;
+  rpcTimeout?: string;
   name?: string;
   root?: string;
   in?: string;
@@ -89,7 +90,7 @@ Exit codes: 0 done, 1 failed (corrupt dump, refused entity, RPC failure), 2 bad 
 
 /** The library's options: the flags minus connection and output, --options as optionsFile. */
 function optionsFrom(flags: RestoreFlags): RestoreCommandOptions {
-  const { project: _p, database: _d, emulatorHost: _e, quiet: _q, json: _j, options, ...same } = flags;
+  const { project: _p, database: _d, emulatorHost: _e, rpcTimeout: _t, quiet: _q, json: _j, options, ...same } = flags;
   return defined({ ...same, optionsFile: options });
 }
 

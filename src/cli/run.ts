@@ -4,15 +4,20 @@
  * flags as connection options.
  */
 import { DspipeError, isDspipeError } from '../errors.js';
+import { invalid, opt } from '../options/validate.js';
 import { resolveConnection, type ConnectionOptions } from '../datastore/connection.js';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 } as const;
 
-export function connectionFrom(values: { project?: string; database?: string; emulatorHost?: string }): ConnectionOptions {
-  const options: ConnectionOptions = {};
+export function connectionFrom(values: ConnectionFlags): ConnectionOptions {
+  const options: ConnectionOptions = {
+    // What a request is waiting for, on stderr, when it has gone unanswered for a few seconds.
+    onWaiting: (w) => process.stderr.write(`dspipe: waiting for ${w.host} (${w.method} unanswered for ${Math.round(w.waitedMs / 1000)} s)\n`),
+  };
   if (values.project !== undefined) options.projectId = values.project;
   if (values.database !== undefined) options.databaseId = values.database;
   if (values.emulatorHost !== undefined) options.emulatorHost = values.emulatorHost;
+  if (values.rpcTimeout !== undefined) options.rpcTimeoutMs = rpcTimeoutMs(values.rpcTimeout);
   return options;
 }
 
@@ -42,6 +47,19 @@ export function endOnBrokenPipe(stream: NodeJS.WriteStream = process.stdout): vo
   });
 }
 
+export interface ConnectionFlags {
+  project?: string;
+  database?: string;
+  emulatorHost?: string;
+  rpcTimeout?: string;
+}
+
+function rpcTimeoutMs(text: string): number {
+  const n = Number(text);
+  if (!(n > 0 && n <= 3600)) invalid(opt('--rpc-timeout'), text, 'is not a number of seconds above 0 and at most 3600', 'e.g. --rpc-timeout 20');
+  return Math.round(n * 1000);
+}
+
 /**
  * restore and migrate write to the database they are pointed at. Against a
  * real project (no emulator) that project must be named on the command line
@@ -50,7 +68,7 @@ export function endOnBrokenPipe(stream: NodeJS.WriteStream = process.stdout): vo
  * so a shell left pointing at production cannot be written to by accident.
  * Emulators need nothing. Dry runs write nothing and need nothing.
  */
-export function confirmWrite(command: string, flags: { project?: string; database?: string; emulatorHost?: string }, env: NodeJS.ProcessEnv = process.env): void {
+export function confirmWrite(command: string, flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): void {
   const target = resolveConnection(connectionFrom(flags), env);
   if (target.emulatorHost !== undefined || flags.project !== undefined) return;
   const where = targetText(target);

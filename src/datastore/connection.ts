@@ -10,6 +10,7 @@ import { Datastore, v1 } from '@google-cloud/datastore';
 export type DatastoreClient = InstanceType<typeof v1.DatastoreClient>;
 export type DatastoreAdminClient = InstanceType<typeof v1.DatastoreAdminClient>;
 import { DspipeError } from '../errors.js';
+import { withDeadlines, type WaitingNotice } from './deadline.js';
 
 export interface ConnectionOptions {
   /** Project id; falls back to DATASTORE_PROJECT_ID, GOOGLE_CLOUD_PROJECT, then the credentials' project. */
@@ -18,6 +19,10 @@ export interface ConnectionOptions {
   databaseId?: string;
   /** host:port of an emulator; falls back to DATASTORE_EMULATOR_HOST. */
   emulatorHost?: string;
+  /** Deadline of each RPC in ms (default 60,000); one that runs out against a host that never answered fails at once. */
+  rpcTimeoutMs?: number;
+  /** Told when an RPC has gone unanswered for a few seconds (the CLI prints "waiting for HOST"). */
+  onWaiting?: (notice: WaitingNotice) => void;
 }
 
 export interface Connection {
@@ -25,6 +30,8 @@ export interface Connection {
   databaseId: string;
   /** Set when talking to an emulator; undefined for production. */
   emulatorHost?: string;
+  rpcTimeoutMs?: number;
+  onWaiting?: (notice: WaitingNotice) => void;
 }
 
 /** The project id an emulator is addressed with when the user names none. */
@@ -44,6 +51,8 @@ export function resolveConnection(options: ConnectionOptions = {}, env: NodeJS.P
   }
   const connection: Connection = { projectId, databaseId: options.databaseId ?? '' };
   if (emulatorHost !== undefined) connection.emulatorHost = emulatorHost;
+  if (options.rpcTimeoutMs !== undefined) connection.rpcTimeoutMs = options.rpcTimeoutMs;
+  if (options.onWaiting !== undefined) connection.onWaiting = options.onWaiting;
   return connection;
 }
 
@@ -144,8 +153,16 @@ export function createClient(connection: Connection, env: NodeJS.ProcessEnv = pr
       return call(...args);
     };
   }
-  return client;
+  // A deadline on each RPC, and word of what is being waited for (deadline.ts).
+  return withDeadlines(client, {
+    host: connection.emulatorHost ?? PRODUCTION_HOST,
+    ...(connection.rpcTimeoutMs !== undefined && { timeoutMs: connection.rpcTimeoutMs }),
+    ...(connection.onWaiting !== undefined && { onWaiting: connection.onWaiting }),
+  });
 }
+
+/** Where production Datastore answers, for messages. */
+export const PRODUCTION_HOST = 'datastore.googleapis.com';
 
 /** The Datastore Admin API client (indexes, managed export and import). */
 export function createAdminClient(connection: Connection): DatastoreAdminClient {
