@@ -85,26 +85,36 @@ export const description = 'count the runs of the transform on each entity';
 export function transform(e) { e.set('runs', e.get('runs') + 1n); return e; }
 `;
 
+/** `n` entities of `kind` named e0000… with runs = 0. */
+async function seedCounters(t: TestEmulator, kind: string, n: number): Promise<void> {
+  await commit(t.client, t.connection, Array.from({ length: n }, (_, i) => ({
+    upsert: { key: { partitionId: { projectId: t.connection.projectId }, path: [{ kind, name: `e${String(i).padStart(4, '0')}` }] }, properties: { runs: { integerValue: '0' } } },
+  })));
+}
+
+/** `dspipe migrate up` in a child process, three writers and small pages, so it can be stopped half way. */
+function migrateUpChild(t: TestEmulator, dir: string, flags: string[]) {
+  const child = spawn(process.execPath, [
+    MAIN, 'migrate', 'up', '--dir', dir, '--emulator-host', t.emulator.address, '--project', t.connection.projectId,
+    ...flags, '--writers', '3', '--page-size', '40', '--quiet',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stderr = { text: '' };
+  child.stderr!.on('data', (d: Buffer) => (stderr.text += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, stderr };
+}
+
 test('migrate up killed at random points 20 times in a row, then completed, transforms every entity exactly once', dspipeOnly('needs dspipe emulator --latency-ms to kill the migration mid-commit'), async () => {
   const t = await startTestEmulator({ latencyMs: 30 });
   open.push(t);
   const perKind = 600;
-  for (const kind of ['Counter', 'Tally']) {
-    await commit(t.client, t.connection, Array.from({ length: perKind }, (_, i) => ({
-      upsert: { key: { partitionId: { projectId: t.connection.projectId }, path: [{ kind, name: `e${String(i).padStart(4, '0')}` }] }, properties: { runs: { integerValue: '0' } } },
-    })));
-  }
+  for (const kind of ['Counter', 'Tally']) await seedCounters(t, kind, perKind);
   const dir = await migrationsDir({ '0001-count-runs.mjs': COUNTER_SCRIPT }, false);
   const random = mulberry32(16);
   let interruptedRuns = 0;
   for (let i = 0; i < 20; i++) {
-    const child = spawn(process.execPath, [
-      MAIN, 'migrate', 'up', '--dir', dir, '--emulator-host', t.emulator.address, '--project', t.connection.projectId,
-      '--checkpoint-every', '15', '--batch-size', '4', '--writers', '3', '--page-size', '40', '--quiet',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const { child, exited, stderr: output } = migrateUpChild(t, dir, ['--checkpoint-every', '15', '--batch-size', '4']);
+    const stderr = () => output.text;
     // Node takes ~250 ms to start; kill somewhere in the run's first second of work.
     const killAt = sleep(300 + Math.floor(random() * 700)).then(() => 'kill' as const);
     if ((await Promise.race([killAt, exited])) === 'kill') {
@@ -112,7 +122,7 @@ test('migrate up killed at random points 20 times in a row, then completed, tran
       interruptedRuns++;
     }
     const code = await exited;
-    assert.ok(code === null || code === 0, `run ${i} ended with ${code}: ${stderr}`);
+    assert.ok(code === null || code === 0, `run ${i} ended with ${code}: ${stderr()}`);
   }
   assert.ok(interruptedRuns >= 15, `${interruptedRuns} of 20 runs were killed before they finished`);
   await migrateUp({ dir }, { connection: t.connection, client: t.client });
@@ -134,17 +144,9 @@ test('Ctrl-C stops migrate up gracefully: in-flight commits finish, the checkpoi
   const t = await startTestEmulator({ latencyMs: 20 });
   open.push(t);
   const n = 600;
-  await commit(t.client, t.connection, Array.from({ length: n }, (_, i) => ({
-    upsert: { key: { partitionId: { projectId: t.connection.projectId }, path: [{ kind: 'Counter', name: `e${String(i).padStart(4, '0')}` }] }, properties: { runs: { integerValue: '0' } } },
-  })));
+  await seedCounters(t, 'Counter', n);
   const dir = await migrationsDir({ '0001-count-runs.mjs': COUNTER_SCRIPT }, false);
-  const child = spawn(process.execPath, [
-    MAIN, 'migrate', 'up', '--dir', dir, '--emulator-host', t.emulator.address, '--project', t.connection.projectId,
-    '--checkpoint-every', '20', '--batch-size', '5', '--writers', '3', '--page-size', '40', '--quiet',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { child, exited, stderr: output } = migrateUpChild(t, dir, ['--checkpoint-every', '20', '--batch-size', '5']);
   const deadline = Date.now() + 30_000;
   for (;;) {
     const record = (await readMigrationRecords(t.client, t.connection)).get('0001-count-runs');
@@ -152,8 +154,8 @@ test('Ctrl-C stops migrate up gracefully: in-flight commits finish, the checkpoi
     await sleep(20);
   }
   child.kill('SIGINT');
-  assert.equal(await exited, 130, stderr);
-  assert.match(stderr, /migrate up interrupted; the commits in flight finished and progress is saved/);
+  assert.equal(await exited, 130, output.text);
+  assert.match(output.text, /migrate up interrupted; the commits in flight finished and progress is saved/);
   const record = (await readMigrationRecords(t.client, t.connection)).get('0001-count-runs')!;
   assert.equal(record.status, 'interrupted');
   const written = (await readKind(t.client, t.connection, 'Counter')).filter((e) => String(e.properties!.runs!.integerValue) === '1').length;
