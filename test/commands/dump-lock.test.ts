@@ -49,9 +49,14 @@ test('two dumps of one name at once: one writes the folder, the other refuses na
 });
 
 test('--resume while the dump runs is refused too; after it ends, it goes ahead', async () => {
-  const first = dump({ root, name: 'resumed', namespaces: ['(default)'] }, context());
-  const second = dump({ root, name: 'resumed', namespaces: ['(default)'], resume: true }, context());
-  const [a, b] = await Promise.allSettled([first, second]);
+  // The resume starts once the first run holds the lock (its first event comes after it is taken).
+  let second: Promise<PromiseSettledResult<unknown>> | undefined;
+  const first = dump({ root, name: 'resumed', namespaces: ['(default)'] }, {
+    ...context(),
+    onEvent: () => void (second ??= Promise.allSettled([dump({ root, name: 'resumed', namespaces: ['(default)'], resume: true }, context())]).then(([r]) => r!)),
+  });
+  const [a] = await Promise.allSettled([first]);
+  const b = await second!;
   assert.equal(a.status, 'fulfilled');
   assert.ok(b.status === 'rejected' && isDspipeError(b.reason, 'DSPIPE_DUMP_LOCKED') && /dump --resume|dump \(/.test(b.reason.message), String((b as PromiseRejectedResult).reason));
   const again = await dump({ root, name: 'resumed', namespaces: ['(default)'], resume: true }, context());
