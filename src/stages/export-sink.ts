@@ -57,27 +57,41 @@ export class PointerSink extends Writable {
     private readonly folder: string,
     private readonly options: PointerSinkOptions,
   ) {
-    super({ objectMode: true, highWaterMark: 64 });
+    super({ objectMode: true, highWaterMark: 256 });
     this.perFile = options.entitiesPerFile ?? ENTITIES_PER_OUTPUT_FILE;
   }
 
   override _write(entity: IEntity, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    this.add(entity).then(() => callback(), (err: Error) => callback(err));
+    // The common case stays synchronous: an open file with room, and the write buffer not full.
+    if (this.handle !== undefined && this.inFile < this.perFile) {
+      try {
+        this.append(entity);
+      } catch (err) {
+        return callback(err as Error);
+      }
+      if (this.pendingBytes < WRITE_BUFFER) return callback();
+      this.flushPending().then(() => callback(), (err: Error) => callback(err));
+      return;
+    }
+    this.rotate().then(
+      () => {
+        this.append(entity);
+        callback();
+      },
+    ).catch((err: Error) => callback(err));
   }
 
-  private async add(entity: IEntity): Promise<void> {
+  private append(entity: IEntity): void {
     const onLossy = this.options.onLossy;
     const record = encodeEntityProto(entity, {
       ...(this.options.project !== undefined && { project: this.options.project }),
       ...(onLossy && { onLossy: (corner: LossyCorner) => onLossy(entity, corner) }),
     });
-    if (this.handle === undefined || this.inFile >= this.perFile) await this.rotate();
     const framed = this.log.frame(record);
     this.pending.push(framed);
     this.pendingBytes += framed.length;
     this.inFile++;
     this.entities++;
-    if (this.pendingBytes >= WRITE_BUFFER) await this.flushPending();
   }
 
   private async flushPending(): Promise<void> {

@@ -490,11 +490,31 @@ function readReferenceValue(r: ProtoReader): Loose {
   }).key;
 }
 
+// One constructor per value shape, in proto-loader's field order (meaning, excludeFromIndexes, the value,
+// valueType): V8 keeps each shape monomorphic, and constructors are not pretenured the way literal
+// allocation sites are (see the same note in ../entity-codec.ts).
+type ValueCtor = new (meaning: number, excludeFromIndexes: boolean, v: unknown) => Loose;
+function valueShape(field: string): ValueCtor {
+  const ctor = new Function('m', 'x', 'v', `this.meaning = m; this.excludeFromIndexes = x; this.${field} = v; this.valueType = '${field}';`) as unknown as ValueCtor;
+  (ctor as unknown as { prototype: object }).prototype = Object.prototype;
+  return ctor;
+}
+const SHAPES: Record<string, ValueCtor> = Object.fromEntries(
+  ['nullValue', 'booleanValue', 'integerValue', 'doubleValue', 'timestampValue', 'keyValue', 'stringValue', 'blobValue', 'geoPointValue', 'entityValue', 'arrayValue'].map((f) => [f, valueShape(f)]),
+);
+const StringValue = SHAPES.stringValue!;
+const IntegerValue = SHAPES.integerValue!;
+
 function val(meaning: number, excludeFromIndexes: boolean, field: string, v: unknown): Loose {
-  const o: Loose = { meaning, excludeFromIndexes };
-  o[field] = v;
-  o.valueType = field;
-  return o;
+  return new SHAPES[field]!(meaning, excludeFromIndexes, v);
+}
+
+/** UTF-8 text of buf[s, e), or undefined when it is not valid UTF-8 (then it is a blob). */
+function utf8(buf: Buffer, s: number, e: number): string | undefined {
+  const text = buf.toString('utf8', s, e);
+  // Invalid bytes decode to U+FFFD; only then is the slower check needed (a real U+FFFD is valid).
+  if (text.indexOf('\uFFFD') < 0 || isUtf8(buf.subarray(s, e))) return text;
+  return undefined;
 }
 
 function microsToTimestamp(us: string): Loose {
@@ -596,7 +616,7 @@ function readPropertyValue(r: ProtoReader, meaning: number, uri: string | undefi
         if (meaning === GD_WHEN) {
           const b = BigInt(n);
           out = b >= MIN_MICROS && b <= MAX_MICROS ? val(0, excluded, 'timestampValue', microsToTimestamp(n)) : val(GD_WHEN, excluded, 'integerValue', n);
-        } else out = val(meaning, excluded, 'integerValue', n);
+        } else out = new IntegerValue(meaning, excluded, n);
         break;
       }
       case (2 << 3) | WIRE_VARINT:
@@ -610,8 +630,10 @@ function readPropertyValue(r: ProtoReader, meaning: number, uri: string | undefi
         } else if (meaning === BLOB || meaning === BYTESTRING || uri === 'ZLIB') {
           const m = uri === 'ZLIB' ? V1_ZLIB : excluded && meaning === BYTESTRING ? BYTESTRING : 0;
           out = val(m, excluded, 'blobValue', Buffer.from(r.buf.subarray(s, e)));
-        } else if (isUtf8(r.buf.subarray(s, e))) out = val(meaning, excluded, 'stringValue', r.buf.toString('utf8', s, e));
-        else out = val(0, excluded, 'blobValue', Buffer.from(r.buf.subarray(s, e)));
+        } else {
+          const text = utf8(r.buf, s, e);
+          out = text !== undefined ? new StringValue(meaning, excluded, text) : val(0, excluded, 'blobValue', Buffer.from(r.buf.subarray(s, e)));
+        }
         break;
       }
       case (4 << 3) | WIRE_FIXED64:
