@@ -146,3 +146,18 @@ test('s~ and e~ app prefixes are stripped, user values and zlib blobs decode, un
   assert.throws(() => decodeEntityProto(bad, { file: 'f', offset: 7 }), (err) => isDspipeError(err, 'DSPIPE_CORRUPT_DUMP') && /meaning 31/.test(err.message) && /at byte 7/.test(err.message));
   assert.throws(() => decodeEntityProto(Buffer.from([0xff, 0xff])), (err) => isDspipeError(err, 'DSPIPE_CORRUPT_DUMP'));
 });
+
+test('keys with namespaces, named databases, ancestors and incomplete embedded keys round-trip', () => {
+  const k = { partitionId: { projectId: 'p', databaseId: 'db-2', namespaceId: 'tenant' }, path: [{ kind: 'A', id: '9223372036854775807' }, { kind: 'B', name: 'b' }] };
+  const entity = {
+    key: k,
+    properties: {
+      ref: { keyValue: { partitionId: { projectId: 'p', databaseId: 'db-2', namespaceId: 'other' }, path: [{ kind: 'R', id: '1' }] } },
+      inc: { entityValue: { key: { partitionId: { projectId: 'p', databaseId: '', namespaceId: '' }, path: [{ kind: 'Parent', id: '5' }, { kind: 'New' }] }, properties: {} } },
+      neg: { integerValue: '-1' },
+    },
+  };
+  const back = decodeEntityProto(encodeEntityProto(entity));
+  assert.equal(encodeEntity(back), encodeEntity(entity));
+  assert.deepEqual(back.key!.partitionId, { projectId: 'p', databaseId: 'db-2', namespaceId: 'tenant' });
+});
