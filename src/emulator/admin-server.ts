@@ -17,7 +17,7 @@ import { invalidArgument } from './rpc-error.js';
 import { toTimestamp } from './clock.js';
 import { protoRoot } from './proto-json.js';
 // server.ts imports this file too; protoDirs and register are only called at run time, so the cycle is harmless.
-import { protoDirs, register, type RegisteredService } from './server.js';
+import { protoDirs, protoLoadOptions, register, type RegisteredService } from './server.js';
 
 const ADMIN_PROTO = 'google/datastore/admin/v1/datastore_admin.proto';
 const OPERATIONS_PROTO = 'google/longrunning/operations.proto';
@@ -30,14 +30,7 @@ let loaded: { admin: grpc.ServiceDefinition; operations: grpc.ServiceDefinition 
 function definitions(): { admin: grpc.ServiceDefinition; operations: grpc.ServiceDefinition } {
   if (loaded !== undefined) return loaded;
   const dirs = protoDirs();
-  const definition = protoLoader.loadSync([path.join(dirs.datastore, ADMIN_PROTO), path.join(dirs.gax, OPERATIONS_PROTO)], {
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [dirs.gax, dirs.datastore],
-  });
+  const definition = protoLoader.loadSync([path.join(dirs.datastore, ADMIN_PROTO), path.join(dirs.gax, OPERATIONS_PROTO)], protoLoadOptions(dirs));
   loaded = {
     admin: definition['google.datastore.admin.v1.DatastoreAdmin'] as grpc.ServiceDefinition,
     operations: definition['google.longrunning.Operations'] as grpc.ServiceDefinition,

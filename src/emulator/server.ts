@@ -37,17 +37,15 @@ export function protoDirs(): { datastore: string; gax: string } {
 let cached: grpc.ServiceDefinition | undefined;
 
 /** The proto-loader definition of google.datastore.v1.Datastore (loaded once). */
+/** How every emulator service's protos are loaded (the Datastore API here, the Admin API in admin-server.ts). */
+export function protoLoadOptions(dirs: { datastore: string; gax: string }): protoLoader.Options {
+  return { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [dirs.gax, dirs.datastore] };
+}
+
 export function serviceDefinition(): grpc.ServiceDefinition {
   if (cached !== undefined) return cached;
   const dirs = protoDirs();
-  const definition = protoLoader.loadSync(path.join(dirs.datastore, 'google/datastore/v1/datastore.proto'), {
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [dirs.gax, dirs.datastore],
-  });
+  const definition = protoLoader.loadSync(path.join(dirs.datastore, 'google/datastore/v1/datastore.proto'), protoLoadOptions(dirs));
   cached = definition['google.datastore.v1.Datastore'] as grpc.ServiceDefinition;
   return cached;
 }
