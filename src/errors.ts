@@ -23,7 +23,9 @@ export type DspipeErrorCode =
   | 'DSPIPE_CONFIRMATION_REQUIRED'
   | 'DSPIPE_MIGRATION_FAILED'
   | 'DSPIPE_MIGRATION_CHANGED'
-  | 'DSPIPE_IO';
+  | 'DSPIPE_IO'
+  /** Neither Node's built-in zstd nor zstd-napi's native addon is there. */
+  | 'DSPIPE_NO_ZSTD';
 
 export interface DspipeErrorContext {
   kind?: string;

@@ -27,6 +27,7 @@ import { assignFilePaths } from '../format/file-names.js';
 import { FORMAT_NAME, FORMAT_VERSION, type DumpManifest, type ManifestKind } from '../format/manifest.js';
 import { normalizeConvertOptions, type ConvertOptions, type ConvertOptionsInput } from '../options/convert.js';
 import { createCompressor } from '../stages/compressor.js';
+import { loadZstd } from '../format/zstd.js';
 import { createDecompressor } from '../stages/decompressor.js';
 import { createExportReader, findExport, openExport, type OpenedExport } from '../stages/export-source.js';
 import { ExportFolderWriter } from '../stages/export-sink.js';
@@ -256,6 +257,7 @@ export async function convert(options: ConvertOptionsInput, context: ConvertCont
   const o = normalizeConvertOptions(options);
   return withCommandContext(context, async (ctx) => {
     const overall = await findExport(o.from);
+    if (overall !== undefined && o.compression === 'zstd') await loadZstd(); // before the dump folder is made
     return overall !== undefined ? exportToDump(ctx, o, overall, started) : dumpToExport(ctx, o, started);
   });
 }

@@ -28,6 +28,7 @@ import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import { createEntityReader, ReadAheadBudget } from '../stages/entity-reader.js';
 import { createSerializer } from '../stages/serializer.js';
 import { createCompressor } from '../stages/compressor.js';
+import { loadZstd } from '../format/zstd.js';
 import { createFileSink } from '../stages/file-sink.js';
 import { DUMP_LOG_FILE, DumpFolder, dspipeVersion, prepareFolder, readExistingManifest } from './dump-folder.js';
 import { runKinds } from './kind-scheduler.js';
@@ -243,6 +244,8 @@ export async function dump(options: DumpRunOptions = {}, context: DumpContext = 
   const started = Date.now();
   const o = normalizeDumpOptions(options);
   if (o.format === 'export') return dumpAsExport(o, options, context);
+  // No zstd in this runtime is one message before anything is created (a resume takes the dump's own compression).
+  if (o.compression === 'zstd' && !o.resume) await loadZstd();
   const kindOptions = await loadKindOptions(o.optionsFile);
   return withCommandContext(context, async (ctx) => {
     const connection = ctx.connection; // before the folder is touched: no project, nothing removed

@@ -11,20 +11,19 @@
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { DspipeError } from '../errors.js';
 import { decodeEntity } from '../format/entity-codec.js';
 import { MANIFEST_FILE, parseManifest } from '../format/manifest.js';
+import { zstdDecompressed } from '../format/zstd.js';
 import type { IEntity } from '../model/proto.js';
 import { entitySize } from '../model/storage-size.js';
 import { messageType } from './proto-json.js';
 import { serviceDefinition } from './server.js';
 import type { DatastoreService } from './service.js';
 
-const require = createRequire(import.meta.url);
 const BATCH_ENTITIES = 500;
 const BATCH_BYTES = 4 * 1024 * 1024;
 
@@ -143,8 +142,5 @@ async function importDump(service: DatastoreService, dir: string): Promise<numbe
 function open(file: string, compression: 'zstd' | 'none'): Readable {
   const raw = createReadStream(file);
   if (compression === 'none') return raw;
-  const { DecompressStream } = require('zstd-napi') as { DecompressStream: new () => Transform };
-  const out = raw.pipe(new DecompressStream());
-  raw.on('error', (err) => out.destroy(err));
-  return out;
+  return Readable.from(zstdDecompressed(raw));
 }

@@ -3,34 +3,12 @@
  * number (28 B5 2F FD), passed through unchanged otherwise, so restore and
  * `cat` read compressed and plain dumps (and stdin) alike.
  */
-import { createRequire } from 'node:module';
 import { Transform, type TransformCallback } from 'node:stream';
-import type * as ZstdBinding from 'zstd-napi/binding.js';
-import { DspipeError } from '../errors.js';
-import { OutputSlab } from './output-slab.js';
+import { DspipeError, isDspipeError } from '../errors.js';
+import { loadZstd, ZstdTruncatedError, type ZstdStream } from '../format/zstd.js';
+import { step } from './compressor.js';
 
-// the native binding is CommonJS without named ESM exports
-const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof ZstdBinding;
 const MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
-/** Room for one whole decompressed block. */
-const OUT_SIZE = zstd.dStreamOutSize();
-/** Decompressed bytes are written one after another into buffers this big and pushed as slices. */
-const OUT_BUFFER = 1024 * 1024;
-
-/**
- * Contexts of finished streams, kept for the next file: a context's window
- * buffer is a few MB of external memory to V8, so a fresh one per file costs
- * an allocation, page faults and a full GC every few files.
- */
-const idle: ZstdBinding.DCtx[] = [];
-const MAX_IDLE = 2;
-
-function giveBack(dctx: ZstdBinding.DCtx): void {
-  if (idle.length >= MAX_IDLE) return;
-  // drops any unfinished frame: the next user starts clean
-  dctx.reset(zstd.ResetDirective.sessionAndParameters);
-  idle.push(dctx);
-}
 
 export interface DecompressorOptions {
   /** Names the input in errors. */
@@ -48,9 +26,12 @@ export class Decompressor extends Transform {
   private readonly maxBytes: number;
   private head: Buffer[] = [];
   private headBytes = 0;
-  private dctx: ZstdBinding.DCtx | undefined;
-  private inFrame = false;
-  private readonly out = new OutputSlab(OUT_BUFFER, OUT_SIZE);
+  private z: ZstdStream | undefined;
+  private readonly out = (bytes: Buffer) => {
+    this.bytesOut += bytes.length;
+    if (this.bytesOut > this.maxBytes) throw this.tooMuch();
+    this.push(bytes);
+  };
 
   constructor(options: DecompressorOptions = {}) {
     super();
@@ -67,67 +48,57 @@ export class Decompressor extends Transform {
       if (this.headBytes < MAGIC.length) return callback();
       chunk = Buffer.concat(this.head);
       this.head = [];
-      this.decide(chunk);
+      return this.decide(chunk, (err) => (err ? callback(err) : this.feed(chunk, callback)));
     }
-    callback(this.feed(chunk));
+    this.feed(chunk, callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.compression === undefined) {
-      const rest = Buffer.concat(this.head);
-      this.head = [];
-      this.decide(rest);
-      const err = this.feed(rest);
+    const finish = (err?: Error | null) => {
       if (err) return callback(err);
-    }
-    if (this.inFrame) return callback(this.corrupt('ends in the middle of a zstd frame (the file is truncated)'));
-    this.release();
-    callback();
+      if (this.z === undefined) return callback();
+      step(() => this.z!.end(this.out), (e) => callback(e ? this.failure(e) : null));
+    };
+    if (this.compression !== undefined) return finish();
+    const rest = Buffer.concat(this.head);
+    this.head = [];
+    this.decide(rest, (err) => (err ? callback(err) : this.feed(rest, finish)));
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    this.release();
+    this.z?.close();
+    this.z = undefined;
     this.head = [];
     callback(err);
   }
 
-  private decide(first: Buffer): void {
+  /** Plain or zstd, by the first bytes; zstd is loaded only now, and only for zstd input. */
+  private decide(first: Buffer, then: (err?: Error | null) => void): void {
     this.compression = first.length >= MAGIC.length && first.subarray(0, MAGIC.length).equals(MAGIC) ? 'zstd' : 'none';
-    if (this.compression === 'zstd') this.dctx = idle.pop() ?? new zstd.DCtx();
+    if (this.compression === 'none') return then();
+    loadZstd().then((zstd) => {
+      this.z = zstd.decompressor();
+      then();
+    }, then);
   }
 
-  private release(): void {
-    if (this.dctx !== undefined) giveBack(this.dctx);
-    this.dctx = undefined;
-    this.out.release();
-  }
-
-  private feed(chunk: Buffer): Error | undefined {
-    if (chunk.length === 0) return undefined;
-    if (this.compression === 'none') {
-      this.bytesOut += chunk.length;
-      if (this.bytesOut > this.maxBytes) return this.tooMuch();
-      this.push(chunk);
-      return undefined;
-    }
-    const dctx = this.dctx!;
-    try {
-      let src = chunk;
-      for (;;) {
-        const room = this.out.room();
-        const [remaining, produced, consumed] = dctx.decompressStream(room, src);
-        if (produced > 0) {
-          this.bytesOut += produced;
-          if (this.bytesOut > this.maxBytes) return this.tooMuch();
-          this.push(this.out.take(produced));
-        }
-        src = src.subarray(consumed);
-        this.inFrame = remaining !== 0;
-        if (src.length === 0 && (produced < room.length || remaining === 0)) return undefined;
+  private feed(chunk: Buffer, callback: (err?: Error | null) => void): void {
+    if (chunk.length === 0) return callback();
+    if (this.z === undefined) {
+      try {
+        this.out(chunk);
+      } catch (err) {
+        return callback(err as Error);
       }
-    } catch (cause) {
-      return this.corrupt(`is not valid zstd data (${(cause as Error).message})`, cause);
+      return callback();
     }
+    step(() => this.z!.write(chunk, this.out), (err) => callback(err ? this.failure(err) : null));
+  }
+
+  private failure(err: Error): Error {
+    if (isDspipeError(err)) return err;
+    if (err instanceof ZstdTruncatedError) return this.corrupt(err.message);
+    return this.corrupt(`is not valid zstd data (${err.message})`, err);
   }
 
   private tooMuch(): DspipeError {
