@@ -10,6 +10,7 @@ import { DEFAULT_WRITERS } from '../options/restore.js';
 import { DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { DspipeError } from '../errors.js';
 import { DEFAULT_CLEAR_CONCURRENCY } from '../options/clear.js';
+import { addWriteRateOptions, rateText } from './write-rate.js';
 
 export const CLEAR_SUMMARY = 'delete every entity (of chosen kinds/namespaces)';
 
@@ -23,6 +24,8 @@ export interface ClearFlags {
   concurrency?: string;
   writers?: string;
   batchSize?: string;
+  maxRps?: string;
+  ramp?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -48,6 +51,7 @@ commits. It refuses to run unless confirmed:
     .addOption(opt('--batch-size <N>', `keys per delete commit (default: ${DEFAULT_MAX_BATCH_OPS})`, How))
     .addOption(opt('-q, --quiet', 'no progress, no summary', Out))
     .addOption(opt('--json', 'print the counts as JSON on stdout', Out));
+  addWriteRateOptions(cmd, How);
   addConnectionOptions(cmd, 'Connection:', { project: 'project id (required by name for real projects, see above)' })
     .addHelpText('after', `
 Examples:
@@ -76,12 +80,15 @@ export async function run(flags: ClearFlags): Promise<number> {
   if (flags.concurrency !== undefined) options.concurrency = flags.concurrency;
   if (flags.writers !== undefined) options.writers = flags.writers;
   if (flags.batchSize !== undefined) options.batchSize = flags.batchSize;
+  if (flags.maxRps !== undefined) options.maxRps = flags.maxRps;
+  if (flags.ramp !== undefined) options.ramp = flags.ramp;
   const quiet = flags.quiet === true;
   const json = flags.json === true;
   const progress = createProgress({ enabled: process.stderr.isTTY === true && !quiet && !json });
   const tasks = new Map<string, ProgressTask>();
   const onEvent = (e: ClearEvent) => {
     if (e.type === 'start') return;
+    if (e.type === 'rate') return progress.log(rateText(e));
     if (e.type === 'warning') return progress.warn(`dspipe: warning: ${e.message}`);
     if (e.type === 'retry') return progress.log(`retrying ${e.kind !== undefined ? `${e.namespace ? `${e.namespace}/` : ''}${e.kind} ` : ''}in ${e.delayMs} ms: ${e.error}`);
     const id = JSON.stringify([e.namespace, e.kind]);

@@ -31,6 +31,7 @@ export interface EmulatorFlags {
   latencyMs?: string;
   failRate?: string;
   seed?: string;
+  maxWriteRps?: string;
   requireIndexes?: string;
   writeIndexes?: string;
   indexBuildMs?: string;
@@ -70,6 +71,7 @@ lines on stdout. Takes gcloud's flags, so it replaces
     .addOption(opt('--latency-ms <N>', 'delay every RPC by N ms, to model a network', O))
     .addOption(opt('--fail-rate <F>', 'fail a share F (0..1) of RPCs with UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED or INTERNAL, to test retries', O))
     .addOption(opt('--seed <N>', 'seed for --fail-rate, for reproducible failures', O))
+    .addOption(opt('--max-write-rps <N>', 'answer RESOURCE_EXHAUSTED to commits above N write operations per second, as production pushes back on a cold key range', O))
     .addOption(opt('--require-indexes <FILE>', 'fail queries that need a composite index, as production does (FAILED_PRECONDITION "no matching index found. recommended index is: ..."), unless an index of FILE (an index.yaml, READY from the start) or one created through the Admin API serves them', O))
     .addOption(opt('--write-indexes <FILE>', 'record in FILE (an index.yaml) every composite index the queries that ran needed, to commit and deploy', O))
     .addOption(opt('--index-build-ms <N>', 'how long the Admin API takes to build or delete an index (default 300)', O))
@@ -136,6 +138,7 @@ function normalize(flags: EmulatorFlags): NormalizedEmulatorOptions {
     consistency: flags.consistency,
     latencyMs: flags.latencyMs,
     faults: { rate: flags.failRate, seed: flags.seed },
+    maxWriteRps: flags.maxWriteRps,
     requireIndexes: flags.requireIndexes,
     writeIndexes: flags.writeIndexes,
     indexBuildMs: flags.indexBuildMs,
@@ -197,6 +200,7 @@ async function serve(options: NormalizedEmulatorOptions): Promise<number> {
   process.stdout.write(exportLines(env));
   const extras = [
     latencyMs ? `${latencyMs} ms latency per RPC` : '',
+    options.maxWriteRps ? `at most ${options.maxWriteRps} writes/s` : '',
     rate ? `failing ${rate * 100}% of RPCs${seed !== undefined ? ` (seed ${seed})` : ''}` : '',
     indexes?.require ? `requiring composite indexes: ${indexes.require.length} from ${options.indexFiles!.require}` : '',
     indexes?.writeFile ? `writing the indexes queries need to ${indexes.writeFile}` : '',

@@ -9,6 +9,7 @@ import { act, addConnectionOptions, opt, subcommand } from './program.js';
 import { createProgress, formatCount, formatTable, type ProgressTask } from './progress.js';
 import type { MigrateCommandOptions, MigrateContext, MigrateEvent, MigrationReport } from '../commands/migrate.js';
 import { DEFAULT_MIGRATIONS_DIR, normalizeMigrateOptions } from '../options/migrate.js';
+import { addWriteRateOptions, rateText } from './write-rate.js';
 import { parseConvert, parseDrop, parseRename, parseSet, type BuiltinTransform } from '../format/transforms.js';
 
 const D = normalizeMigrateOptions();
@@ -32,6 +33,8 @@ export interface MigrateFlags {
   maxConflictAttempts?: string;
   checkpointEvery?: string;
   pageSize?: string;
+  maxRps?: string;
+  ramp?: string;
   kind?: string;
   rename?: Ordered[];
   drop?: Ordered[];
@@ -94,6 +97,7 @@ GOOGLE_CLOUD_PROJECT alone is refused), 130 interrupted (Ctrl-C: in-flight commi
 /** The flags `up` and `run` share: how the rewrite runs. */
 function addRewriteOptions(cmd: Command): Command {
   const G = 'How:';
+  addWriteRateOptions(cmd, G);
   return cmd
     .addOption(opt('--dry-run', 'read and transform everything, write nothing; report how many entities would change or be deleted, with before/after examples (default: off)', G))
     .addOption(opt('--examples <N>', `before/after examples a dry run shows (default: ${D.examples})`, G))
@@ -177,6 +181,7 @@ export async function run(sub: 'status' | 'up' | 'run', flags: MigrateFlags): Pr
     else if (e.type === 'kind-progress') tasks.get(id)?.update(e.counts.read);
     else if (e.type === 'kind-done') tasks.get(id)?.done();
     else if (e.type === 'backup') progress.log(e.skipped ? `backup kept from the first run: ${e.dir}` : `backup written: ${e.dir}`);
+    else if (e.type === 'rate') progress.log(rateText(e));
     else if (e.type === 'warning') progress.warn(`dspipe: warning: ${e.message}`);
     else if (e.type === 'changed-allowed') process.stderr.write(`dspipe: warning: ${e.name} changed after it was applied (--allow-changed)\n`);
   };
@@ -207,6 +212,8 @@ export async function run(sub: 'status' | 'up' | 'run', flags: MigrateFlags): Pr
     batchSize: flags.batchSize,
     maxConflictAttempts: flags.maxConflictAttempts,
     checkpointEvery: flags.checkpointEvery,
+    maxRps: flags.maxRps,
+    ramp: flags.ramp,
   };
   const out = (text: string, json: unknown) => process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : text);
   try {

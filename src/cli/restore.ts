@@ -10,6 +10,7 @@ import { DEFAULT_RESTORE_CONCURRENCY, DEFAULT_WRITERS } from '../options/restore
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { DspipeError } from '../errors.js';
 import { DEFAULT_ROOT } from '../options/validate.js';
+import { addWriteRateOptions, rateText } from './write-rate.js';
 
 export const RESTORE_SUMMARY = 'write a dump back, exactly, into any project/database/namespace';
 
@@ -29,6 +30,8 @@ export interface RestoreFlags {
   writers?: string;
   batchSize?: string;
   batchBytes?: string;
+  maxRps?: string;
+  ramp?: string;
   options?: string;
   onError?: string;
   rejects?: string;
@@ -69,7 +72,8 @@ Datastore never allocates a restored id again.`)
     .addOption(opt('--options <FILE>', 'per-kind overrides (default: <root>/options.json), e.g. {"restore": {"BbsImage": {"batchSize": 1, "writers": 1}}}', How))
     .addOption(opt('--on-error <fail|skip>', 'an entity Datastore refuses (too large, indexed string over 1,500 bytes): fail names its key; skip writes it to the rejects file and goes on (default: fail)', How))
     .addOption(opt('--rejects <FILE>', 'where skipped entities go, one NDJSON line each {"error","namespace","kind","entity"} (default: <dump>/rejects.ndjson, or dspipe-rejects-<time>.ndjson for stdin)', How))
-    .addOption(opt('--dry-run', 'verify the dump and report what would be written; write nothing', How))
+    .addOption(opt('--dry-run', 'verify the dump and report what would be written; write nothing', How));
+  addWriteRateOptions(cmd, How)
     .addOption(opt('-q, --quiet', 'no progress, no summary', Out))
     .addOption(opt('--json', 'print the summary as JSON on stdout', Out))
     .addHelpText('after', `
@@ -144,6 +148,7 @@ export async function run(flags: RestoreFlags): Promise<number> {
   let unreserved = 0;
   const onEvent = (e: RestoreEvent) => {
     if (e.type === 'start') return;
+    if (e.type === 'rate') return progress.log(rateText(e));
     if (e.type === 'id-not-reserved') {
       // Each one is named, up to a screenful; the summary counts them all.
       if (++unreserved <= UNRESERVED_SHOWN) progress.warn(`dspipe: warning: id not reserved: ${e.key}: ${e.error}`);

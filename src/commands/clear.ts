@@ -14,6 +14,8 @@ import { createEntityReader } from '../stages/entity-reader.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import { runKinds } from './kind-scheduler.js';
 import { retryEvent, withCommandContext, type CommandContext, type KindEvents, type RetryEvent, type WarningEvent } from './context.js';
+import { startWriteRate, type RateEvent } from './write-rate.js';
+import type { WriteRateSummary } from '../datastore/write-rate.js';
 import { checkClearConfirmation, normalizeClearOptions, type ClearOptionsInput } from '../options/clear.js';
 
 export type ClearEvent =
@@ -21,6 +23,7 @@ export type ClearEvent =
   | { type: 'start'; target: { projectId: string; databaseId: string }; kinds: KindRef[] }
   | KindEvents<{ deleted: number }>
   | RetryEvent
+  | RateEvent
   | WarningEvent;
 
 /** clear's own options; the target (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
@@ -38,6 +41,8 @@ export interface ClearResult {
   deleted: number;
   commits: number;
   retries: number;
+  /** The write rate: ramp, ceiling, the rate at the end, push-backs. */
+  writeRate: WriteRateSummary;
   seconds: number;
 }
 
@@ -56,6 +61,7 @@ export async function clear(options: ClearCommandOptions, context: ClearContext 
     for await (const ref of enumerateKinds(client, connection, { selection: o.selection, retry, onRetry: onRetry(), onWarning: (message) => ctx.emit({ type: 'warning', message }) })) kinds.push({ ...ref, deleted: 0 });
     const target = { projectId: connection.projectId, databaseId: connection.databaseId };
     ctx.emit({ type: 'start', target, kinds: kinds.map(({ namespace, kind }) => ({ namespace, kind })) });
+    const rate = startWriteRate(o.writeRate, connection, ctx.emit);
     await runKinds(kinds, { concurrency: o.concurrency, signal: ctx.signal }, async (entry, signal) => {
       const ref = { namespace: entry.namespace, kind: entry.kind };
       ctx.emit({ type: 'kind-start', ...ref });
@@ -63,6 +69,7 @@ export async function clear(options: ClearCommandOptions, context: ClearContext 
       const deleter = createEntityDeleter(client, connection, {
         writers: o.writers,
         retry,
+        rate,
         onCommitted: (batch) => ctx.emit({ type: 'kind-progress', ...ref, deleted: (entry.deleted += batch.length) }),
       });
       try {
@@ -80,6 +87,7 @@ export async function clear(options: ClearCommandOptions, context: ClearContext 
       deleted: kinds.reduce((s, k) => s + k.deleted, 0),
       commits,
       retries,
+      writeRate: rate.summary(),
       seconds: (performance.now() - started) / 1000,
     };
   });

@@ -32,6 +32,8 @@ import type { ChangeExample } from '../migrate/transformer.js';
 import { formatKey } from '../model/key-text.js';
 import { honoursBaseVersion } from '../migrate/base-version-probe.js';
 import { CommitBudget } from '../stages/entity-writer.js';
+import { startWriteRate, type RateEvent } from './write-rate.js';
+import type { WriteRateLimiter, WriteRateSummary } from '../datastore/write-rate.js';
 import { withCommandContext, type CommandContext, type KindEvents, type ResolvedContext, type WarningEvent } from './context.js';
 
 export type MigrateEvent =
@@ -40,6 +42,7 @@ export type MigrateEvent =
   | KindEvents<{ name: string; counts: MigrationCounts }, { name: string; resumeAfter: string | null }, { name: string; counts: MigrationCounts; skipped: number }>
   | { type: 'migration-done'; name: string; counts: MigrationCounts; dryRun: boolean }
   | { type: 'changed-allowed'; name: string }
+  | RateEvent
   | WarningEvent;
 
 /** migrate's own options; the database (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
@@ -69,6 +72,8 @@ export interface MigrationReport {
   /** Before/after examples (dry runs). */
   examples: ChangeExample[];
   backupDir: string | null;
+  /** The write rate after this migration (null for a dry run): ramp, ceiling, rate, push-backs. */
+  writeRate: WriteRateSummary | null;
 }
 
 export interface MigrationStatusEntry {
@@ -88,11 +93,19 @@ interface Context {
   retry: RetryPolicy;
   signal: AbortSignal;
   emit: (event: MigrateEvent) => void;
+  /** The command's write rate, shared by its migrations and kinds (made at the first write). */
+  rate(): WriteRateLimiter;
 }
 
 function withContext<T>(context: MigrateContext, o: NormalizedMigrateOptions, body: (ctx: Context) => Promise<T>): Promise<T> {
   return withCommandContext(context, (c: ResolvedContext<MigrateEvent>) =>
-    body({ o, client: c.client, connection: c.connection, retry: c.retry, signal: c.signal, emit: c.emit }),
+  {
+    let rate: WriteRateLimiter | undefined;
+    return body({
+      o, client: c.client, connection: c.connection, retry: c.retry, signal: c.signal, emit: c.emit,
+      rate: () => (rate ??= startWriteRate(o.writeRate, c.connection, c.emit)),
+    });
+  },
   );
 }
 
@@ -221,7 +234,7 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
   await save();
 
   const report: MigrationReport = {
-    name: script.name, description: spec.description, dryRun, resumed: resuming, kinds: [], counts: { ...ZERO_COUNTS }, examples: [], backupDir,
+    name: script.name, description: spec.description, dryRun, resumed: resuming, kinds: [], counts: { ...ZERO_COUNTS }, examples: [], backupDir, writeRate: null,
   };
   let finished: MigrationCounts = { ...ZERO_COUNTS };
   // One request-size budget for every kind: the first size refusal teaches them all (BACKENDS.md, 6).
@@ -253,6 +266,7 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
         dryRun,
         writers: ctx.o.writers,
         budget,
+        ...(!dryRun && { rate: ctx.rate() }),
         batchSize: ctx.o.batchSize,
         maxConflictAttempts: ctx.o.maxConflictAttempts,
         checkpointEvery: ctx.o.checkpointEvery,
@@ -291,6 +305,7 @@ async function runMigration(ctx: Context, spec: RunSpec): Promise<MigrationRepor
     ctx.emit({ type: 'kind-done', name: script.name, ...ref, counts: result.counts, skipped: result.skipped });
   }
   report.counts = finished;
+  if (!dryRun) report.writeRate = ctx.rate().summary();
   record.status = 'applied';
   record.finishedAt = new Date().toISOString();
   await save();

@@ -46,6 +46,8 @@ import { createRejectsSink, type RejectsSink } from '../stages/rejects-sink.js';
 import { createSelectionFilter } from '../stages/selection-filter.js';
 import { createExportReader, findExport, openExport, partLabel, selectedParts, type ExportPart } from '../stages/export-source.js';
 import { runKinds } from './kind-scheduler.js';
+import { startWriteRate, type RateEvent } from './write-rate.js';
+import type { WriteRateLimiter, WriteRateSummary } from '../datastore/write-rate.js';
 import { withCommandContext, type CommandContext, type KindEvents, type ResolvedContext } from './context.js';
 import type { DatabaseRef } from '../format/key-rewrite.js';
 
@@ -61,7 +63,8 @@ export type RestoreEvent =
    * refuses ids >= 3·2^51): the entity is written all the same, but Datastore
    * might allocate its id to a new entity later.
    */
-  | { type: 'id-not-reserved'; namespace: string; kind: string; key: string; error: string };
+  | { type: 'id-not-reserved'; namespace: string; kind: string; key: string; error: string }
+  | RateEvent;
 
 /** restore's own options; the target (`connection` or `client`), signal, retry and onEvent come in the CommandContext. */
 export interface RestoreCommandOptions extends RestoreOptionsInput {
@@ -102,6 +105,8 @@ export interface RestoreResult {
   commits: number;
   retries: number;
   bytes: number;
+  /** The write rate: ramp, ceiling, the rate at the end, push-backs (null for a dry run). */
+  writeRate: WriteRateSummary | null;
   seconds: number;
 }
 
@@ -248,6 +253,8 @@ interface WriteRun {
   totals: WriteTotals;
   /** One request-size budget for every kind: the first size refusal teaches them all (BACKENDS.md, 6). */
   budget: CommitBudget;
+  /** One write rate for every kind. */
+  rate: WriteRateLimiter;
 }
 
 /** The namespace and kind a rejected entity is filed under: its dump file's, or for stdin (no manifest) its key's. */
@@ -269,6 +276,7 @@ async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal
   const writer = createEntityWriter(client, connection, {
     writers: perKind.writers ?? o.writers,
     budget: run.budget,
+    rate: run.rate,
     retry: ctx.retry,
     ...(rejects && { onRejected: (op: WriteOp, error: DspipeError) => rejects.add({ op, error, ...rejectedWhere(part, op) }) }),
   });
@@ -321,6 +329,7 @@ export async function restore(options: RestoreCommandOptions, context: RestoreCo
     rejectsDone?.catch(() => {});
     const totals: WriteTotals = { reservedIds: 0, unreservedIds: 0, commits: 0, retries: 0 };
     let rejectsFile: string | undefined;
+    let rate: WriteRateLimiter | undefined;
     ctx.emit({ type: 'start', source: from.label, target, kinds: from.parts.map(({ entry }) => ({ namespace: entry.namespace, kind: entry.kind })), dryRun: o.dryRun });
     try {
       const scheduler = { concurrency: o.concurrency, signal: ctx.signal };
@@ -328,7 +337,8 @@ export async function restore(options: RestoreCommandOptions, context: RestoreCo
         part.export ? verifyExportPart(ctx, part, part.export, o, results.get(part)!, signal) : verifyPart(ctx, part, results.get(part)!, signal),
       );
       if (!o.dryRun) {
-        const run: WriteRun = { ctx, o, from, target, rejects, totals, budget: new CommitBudget() };
+        rate = startWriteRate(o.writeRate, ctx.connection, ctx.emit);
+        const run: WriteRun = { ctx, o, from, target, rejects, totals, budget: new CommitBudget(), rate };
         await runKinds(from.parts, scheduler, (part, signal) => writePart(run, part, results.get(part)!, signal));
       }
     } finally {
@@ -353,6 +363,7 @@ export async function restore(options: RestoreCommandOptions, context: RestoreCo
       rejectsFile,
       ...totals,
       bytes: sum((k) => k.bytes),
+      writeRate: rate?.summary() ?? null,
       seconds: (performance.now() - started) / 1000,
     };
   });

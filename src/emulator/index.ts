@@ -15,6 +15,7 @@ import { createDispatcher, createGrpcServer, services } from './server.js';
 import { createHttpHandler } from './http.js';
 import { listen, type Listener } from './listener.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
+import { WriteLimit } from './write-limit.js';
 
 export interface EmulatorOptions {
   /** Port to listen on; 0 (the default) picks a free one. */
@@ -25,6 +26,8 @@ export interface EmulatorOptions {
   latencyMs?: number;
   /** Fail a seeded share of RPCs with transient gRPC codes. */
   faults?: FaultOptions;
+  /** Answer RESOURCE_EXHAUSTED to Commits above this many write operations per second, as production pushes back. */
+  maxWriteRps?: number;
   /** How long old versions stay readable with read_time (default one hour). */
   retentionMs?: number;
   /** Transaction lifetime (default 270 s, as Datastore). */
@@ -70,6 +73,8 @@ export interface Emulator {
   imported: { entities: number; format: string } | undefined;
   /** Faults injected so far, by gRPC code (empty without fault injection). */
   faultsInjected(): Map<number, number>;
+  /** Commits refused by maxWriteRps so far. */
+  writesRefused(): number;
   /** Drops every project's data, as `POST /reset` does (test suites call it between tests). */
   reset(): Promise<void>;
   /** Settles once the emulator has stopped, by stop() or by `POST /shutdown`. */
@@ -124,7 +129,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
   }
   const registered = services(service);
-  const dispatch = createDispatcher(faults !== undefined ? { latencyMs, faults } : { latencyMs });
+  const writeLimit = options.maxWriteRps !== undefined ? new WriteLimit(options.maxWriteRps) : undefined;
+  const dispatch = createDispatcher({ latencyMs, ...(faults && { faults }), ...(writeLimit && { writeLimit }) });
   let markStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
   let stopping: Promise<void> | undefined;
@@ -153,6 +159,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     dataDir: options.dataDir,
     imported,
     faultsInjected: () => new Map(faults?.injected ?? []),
+    writesRefused: () => writeLimit?.refused ?? 0,
     reset: async () => service.reset(),
     stopped,
     stop,

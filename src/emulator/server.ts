@@ -18,6 +18,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { DatastoreService } from './service.js';
 import type { FaultInjector } from './faults.js';
+import type { WriteLimit } from './write-limit.js';
 import { MAX_REQUEST_BYTES } from '../model/limits.js';
 import { RpcError, Status, toStatus } from './rpc-error.js';
 import { encodeLookupResponse, encodeRunQueryResponse } from './wire.js';
@@ -62,6 +63,8 @@ export const TRANSPORT_LIMIT = 64 * 1024 * 1024;
 export interface ServeOptions {
   latencyMs?: number;
   faults?: FaultInjector;
+  /** Refuse Commits above a write rate (--max-write-rps). */
+  writeLimit?: WriteLimit;
 }
 
 /** One method of a registered service: how its messages are coded, and what serves it. */
@@ -127,6 +130,7 @@ export type Dispatch = (method: Method, request: object, size: number) => Promis
 export function createDispatcher(options: ServeOptions): Dispatch {
   const latencyMs = options.latencyMs ?? 0;
   const faults = options.faults;
+  const writeLimit = options.writeLimit;
   return async (method, request, size) => {
     if (latencyMs > 0) await sleep(latencyMs);
     const fault = faults?.next();
@@ -134,6 +138,7 @@ export function createDispatcher(options: ServeOptions): Dispatch {
     if (size > MAX_REQUEST_BYTES) {
       throw new RpcError(Status.INVALID_ARGUMENT, `Request payload size exceeds the limit: ${MAX_REQUEST_BYTES} bytes.`);
     }
+    if (writeLimit !== undefined && method.name === 'Commit') writeLimit.admit((request as { mutations?: unknown[] }).mutations?.length ?? 0);
     return await method.handle(request as never);
   };
 }

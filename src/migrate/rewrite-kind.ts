@@ -21,6 +21,7 @@ import type { WriteOp } from '../format/batching.js';
 import { createBatcher } from '../stages/batcher.js';
 import { createEntityReader } from '../stages/entity-reader.js';
 import { createEntityWriter, type CommitBudget } from '../stages/entity-writer.js';
+import type { WriteRateLimiter } from '../datastore/write-rate.js';
 import { createTransformer, type ChangeExample, type Transformer } from './transformer.js';
 import { compareKeyPaths } from '../model/key-order.js';
 import { ConflictResolver } from './conflicts.js';
@@ -41,6 +42,8 @@ export interface RewriteKindOptions {
   recordVersion?: string;
   /** The request-size budget to learn into, shared by every kind of one migration. */
   budget?: CommitBudget;
+  /** The run's write rate, shared by every kind. */
+  rate?: WriteRateLimiter;
   dryRun?: boolean;
   writers?: number;
   /** Entities per commit at most (default: the batcher's). */
@@ -160,6 +163,7 @@ export async function rewriteKind(client: DatastoreClient, connection: Connectio
   const writer = createEntityWriter(client, connection, {
     writers: options.writers ?? 4,
     ...(options.budget && { budget: options.budget }),
+    ...(options.rate && { rate: options.rate }),
     ...(options.retry && { retry: options.retry }),
     onConflict: (op) => {
       conflicts++;

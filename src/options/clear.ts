@@ -7,10 +7,11 @@ import type { Selection } from '../format/selection.js';
 import { DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { boolean, opt, selection, text, wholeNumber } from './validate.js';
 import { DEFAULT_WRITERS, MAX_BATCH_SIZE, MAX_PARALLEL } from './restore.js';
+import { normalizeWriteRate, type WriteRateInput, type WriteRateSetting } from './write-rate.js';
 
 export const DEFAULT_CLEAR_CONCURRENCY = 4;
 
-export interface ClearOptionsInput {
+export interface ClearOptionsInput extends WriteRateInput {
   kinds?: string | readonly string[];
   namespaces?: string | readonly string[];
   /** Confirms the deletion. Against a real project `confirmProject` must name it too. */
@@ -29,6 +30,7 @@ export interface ClearOptions {
   concurrency: number;
   writers: number;
   batchSize: number;
+  writeRate: WriteRateSetting;
 }
 
 export function normalizeClearOptions(input: ClearOptionsInput): ClearOptions {
@@ -39,6 +41,7 @@ export function normalizeClearOptions(input: ClearOptionsInput): ClearOptions {
     concurrency: wholeNumber(opt('--concurrency'), input.concurrency, 1, MAX_PARALLEL, DEFAULT_CLEAR_CONCURRENCY),
     writers: wholeNumber(opt('--writers'), input.writers, 1, MAX_PARALLEL, DEFAULT_WRITERS),
     batchSize: wholeNumber(opt('--batch-size'), input.batchSize, 1, MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_OPS),
+    writeRate: normalizeWriteRate(input),
   };
 }
 

@@ -22,6 +22,8 @@ export interface EmulatorOptionsInput {
   consistency?: number | string;
   latencyMs?: number | string;
   faults?: { rate?: number | string; seed?: number | string };
+  /** --max-write-rps N: refuse Commits above N write operations per second (RESOURCE_EXHAUSTED). */
+  maxWriteRps?: number | string;
   /** --require-indexes FILE: the index.yaml whose indexes are deployed; queries needing others fail. */
   requireIndexes?: string;
   /** --write-indexes FILE: record the composite indexes queries needed. */
@@ -42,6 +44,7 @@ export interface NormalizedEmulatorOptions {
   consistency?: number;
   latencyMs?: number;
   faults?: { rate: number; seed?: number };
+  maxWriteRps?: number;
   /** Index files and build time; the CLI reads requireIndexes into startEmulator's `indexes.require`. */
   indexFiles?: { require?: string; write?: string; buildMs?: number };
 }
@@ -87,6 +90,7 @@ export function normalizeEmulatorOptions(input: EmulatorOptionsInput = {}): Norm
   const latencyMs = input.latencyMs === undefined ? undefined : numberInRange(opt('--latency-ms', 'latencyMs'), input.latencyMs, 0, MAX_DELAY_MS, 0);
   const rate = input.faults?.rate === undefined ? undefined : numberInRange(opt('--fail-rate', 'faults.rate'), input.faults.rate, 0, 1, 0.1);
   const seed = wholeNumber(opt('--seed', 'faults.seed'), input.faults?.seed, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const maxWriteRps = wholeNumber(opt('--max-write-rps', 'maxWriteRps'), input.maxWriteRps, 1, 100_000_000);
   const hint = 'name an index.yaml, e.g. --require-indexes index.yaml';
   const require = text(opt('--require-indexes'), input.requireIndexes, hint, '') || undefined;
   const write = text(opt('--write-indexes'), input.writeIndexes, hint, '') || undefined;
@@ -106,6 +110,7 @@ export function normalizeEmulatorOptions(input: EmulatorOptionsInput = {}): Norm
     ...(consistency !== undefined && { consistency }),
     ...(latencyMs !== undefined && { latencyMs }),
     ...(rate !== undefined && { faults: seed !== undefined ? { rate, seed } : { rate } }),
+    ...(maxWriteRps !== undefined && { maxWriteRps }),
     ...(Object.keys(indexFiles).length > 0 && { indexFiles }),
   };
 }

@@ -11,12 +11,13 @@ import {
 } from './validate.js';
 import { MAX_PAGE_SIZE } from './dump.js';
 import { MAX_BATCH_SIZE, MAX_PARALLEL } from './restore.js';
+import { normalizeWriteRate, type WriteRateInput, type WriteRateSetting } from './write-rate.js';
 
 export const DEFAULT_MIGRATIONS_DIR = 'migrations';
 /** Kind of the records of applied migrations (key name = migration name, default namespace). */
 export const MIGRATION_KIND = 'DspipeMigration';
 
-export interface MigrateOptions {
+export interface MigrateOptions extends WriteRateInput {
   /** Folder of migration scripts (default `migrations`). */
   dir?: string;
   /** `up`: stop after this migration (its name, with or without the extension). */
@@ -58,6 +59,7 @@ export interface NormalizedMigrateOptions {
   checkpointEvery: number;
   examples: number;
   pageSize: number | undefined;
+  writeRate: WriteRateSetting;
 }
 
 export function normalizeMigrateOptions(options: MigrateOptions = {}): NormalizedMigrateOptions {
@@ -79,6 +81,7 @@ export function normalizeMigrateOptions(options: MigrateOptions = {}): Normalize
     checkpointEvery: wholeNumber(opt('--checkpoint-every'), options.checkpointEvery, 1, Number.MAX_SAFE_INTEGER, 500),
     examples: wholeNumber(opt('--examples'), options.examples, 0, Number.MAX_SAFE_INTEGER, 3),
     pageSize: wholeNumber(opt('--page-size'), options.pageSize, 1, MAX_PAGE_SIZE),
+    writeRate: normalizeWriteRate(options),
   };
 }
 

@@ -10,6 +10,7 @@ import { MAX_REQUEST_BYTES } from '../model/limits.js';
 import {
   boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, missing, opt, parsed, selection, text, wholeNumber,
 } from './validate.js';
+import { normalizeWriteRate, type WriteRateInput, type WriteRateSetting } from './write-rate.js';
 
 export const DEFAULT_RESTORE_CONCURRENCY = 4;
 export const DEFAULT_WRITERS = 4;
@@ -18,7 +19,7 @@ export const MAX_PARALLEL = 256;
 /** Most mutations per commit, for restore and clear alike. */
 export const MAX_BATCH_SIZE = 100_000;
 
-export interface RestoreOptionsInput {
+export interface RestoreOptionsInput extends WriteRateInput {
   /** Dump name: the folder `<root>/<name>`. */
   name?: string;
   /** A dump folder path, or '-' for NDJSON (plain or zstd) on stdin. Instead of `name`. */
@@ -60,6 +61,7 @@ export interface RestoreOptions {
   rejects: string | undefined;
   dryRun: boolean;
   optionsFile: string;
+  writeRate: WriteRateSetting;
 }
 
 const NAME = opt('--name');
@@ -107,5 +109,6 @@ export function normalizeRestoreOptions(input: RestoreOptionsInput): RestoreOpti
     rejects,
     dryRun: boolean(opt('--dry-run'), input.dryRun, false),
     optionsFile: text(opt('--options', 'optionsFile'), input.optionsFile, 'name a JSON file, e.g. --options _backup/options.json', `${root}/options.json`),
+    writeRate: normalizeWriteRate(input),
   };
 }

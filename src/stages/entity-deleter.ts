@@ -37,7 +37,7 @@ export function createDeleteOps(): DeleteOps {
   return new DeleteOps();
 }
 
-export type EntityDeleterOptions = Pick<EntityWriterOptions, 'writers' | 'retry' | 'onCommitted'>;
+export type EntityDeleterOptions = Pick<EntityWriterOptions, 'writers' | 'retry' | 'onCommitted' | 'rate'>;
 
 export function createEntityDeleter(client: DatastoreClient, connection: Connection, options: EntityDeleterOptions = {}): EntityWriter {
   return createEntityWriter(client, connection, options);

@@ -20,6 +20,10 @@
  * named: the stream fails with its key, or, given `onRejected`, hands it over
  * there and goes on. A MutationResult with conflictDetected (a baseVersion that
  * no longer matches) is not an error: it goes to `onConflict`.
+ *
+ * Given a write rate (datastore/write-rate.ts), every attempt waits for its
+ * share of it, and a push-back (RESOURCE_EXHAUSTED not about size, ABORTED)
+ * slows it before the retry waits.
  */
 import { Writable } from 'node:stream';
 import type { CallOptions } from 'google-gax';
@@ -30,6 +34,7 @@ import { DEFAULT_RETRY, grpcCode, isTransient, withRetry, type RetryPolicy } fro
 import { budgetAfter, errorDetails, isEntityTooLarge, sizeRefusal, type SizeRefusal } from '../datastore/commit-refusals.js';
 import { DspipeError } from '../errors.js';
 import { mutationBytes, opKey, splitByBytes, type WriteOp } from '../format/batching.js';
+import { PUSH_BACK_CODES, type WriteRateLimiter } from '../datastore/write-rate.js';
 import { formatKey } from '../model/key-text.js';
 
 /** Per-call options that switch google-gax's retries off: ours (withRetry) decide. */
@@ -52,6 +57,12 @@ export interface EntityWriterOptions {
   onCommitted?: (batch: WriteOp[]) => void;
   /** The budget to learn into: share one between a run's writers so every kind learns from the first refusal. */
   budget?: CommitBudget;
+  /**
+   * The run's write rate (share one between its writers): each attempt of a
+   * commit waits for room for its mutations, and a RESOURCE_EXHAUSTED or
+   * ABORTED answer lowers the rate before the retry.
+   */
+  rate?: WriteRateLimiter;
 }
 
 /**
@@ -165,12 +176,21 @@ export class EntityWriter extends Writable {
   private async commitRun(batch: WriteOp[]): Promise<void> {
     let response: ICommitResponse;
     try {
+      const rate = this.options.rate;
+      let sentAt: number | undefined;
       [response] = await withRetry(
-        () => this.client.commit({ ...requestBase(this.connection), mode: 'NON_TRANSACTIONAL', mutations: batch.map(toMutation) }, NO_GAX_RETRY),
+        async () => {
+          sentAt = await rate?.acquire(batch.length, this.abort.signal);
+          return this.client.commit({ ...requestBase(this.connection), mode: 'NON_TRANSACTIONAL', mutations: batch.map(toMutation) }, NO_GAX_RETRY);
+        },
         this.retry,
         {
           signal: this.abort.signal,
-          onRetry: () => void this.retries++,
+          onRetry: (err) => {
+            this.retries++;
+            const code = grpcCode(err);
+            if (rate && code !== undefined && PUSH_BACK_CODES.has(code)) rate.throttled(sentAt);
+          },
           // RESOURCE_EXHAUSTED is transient, but not when it names the request's size
           retryable: (err) => this.sizeRefusal(err, batch) === undefined,
         },
