@@ -19,6 +19,14 @@ export type { IEntity, IKey, IValue, IPathElement, IPartitionId, ITimestamp, ILa
 export { dump } from './commands/dump.js';
 export type { DumpRunOptions, DumpContext, DumpSummary, DumpKindSummary, DumpEvent } from './commands/dump.js';
 export type { DumpOptions, SplitsOption } from './options/dump.js';
+export { planDump } from './commands/dump-plan.js';
+export type { DumpPlanSummary, PlanEvent } from './commands/dump-plan.js';
+export { dumpShard } from './commands/dump-shard.js';
+export type { ShardContext, ShardEvent, ShardSummary } from './commands/dump-shard.js';
+export { finalizeDump } from './commands/dump-finalize.js';
+export type { FinalizeContext, FinalizeSummary } from './commands/dump-finalize.js';
+export type { RateEvent } from './commands/write-rate.js';
+export type { WriteRateSummary } from './datastore/write-rate.js';
 export { restore } from './commands/restore.js';
 export type { RestoreCommandOptions, RestoreContext, RestoreResult, RestoredKind, RestoreEvent, RestorePhase } from './commands/restore.js';
 export { clear } from './commands/clear.js';

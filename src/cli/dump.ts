@@ -10,6 +10,7 @@ import { createProgress, formatBytes, formatCount, formatDuration, formatTable, 
 import type { DumpEvent, DumpRunOptions, DumpSummary } from '../commands/dump.js';
 import { DUMP_DEFAULTS } from '../options/dump.js';
 import { DspipeError } from '../errors.js';
+import { addShardOptions } from './shard-options.js';
 
 export const DUMP_SUMMARY = 'dump every kind of every namespace to _backup/NAME (or stdout)';
 
@@ -36,6 +37,11 @@ export interface DumpFlags {
   options?: string;
   format?: string;
   strict?: boolean;
+  plan?: boolean;
+  shard?: string;
+  shardCount?: string;
+  finalize?: boolean;
+  partEntities?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -70,6 +76,7 @@ per line, Datastore v1 REST JSON), manifest.json and dump.log.`)
     .addOption(opt('--options <FILE>', 'per-kind overrides (default: <root>/options.json), e.g. {"dump": {"ChatMessage": {"splits": 1, "pageSize": 100}}}', How))
     .addOption(opt('-q, --quiet', 'no progress, no summary', Out))
     .addOption(opt('--json', 'print the summary as JSON (on stdout; on stderr with --out -)', Out));
+  addShardOptions(cmd, 'Across many machines (see "Large databases" in the README):');
   addConnectionOptions(cmd, 'Connection:', {
     project: 'project id (default: GOOGLE_CLOUD_PROJECT / DATASTORE_PROJECT_ID; production uses Application Default Credentials)',
   })
@@ -121,8 +128,9 @@ export function summaryTable(summary: DumpSummary): string {
 
 
 export async function run(flags: DumpFlags): Promise<number> {
-  const { dump } = await import('../commands/dump.js');
   const options = optionsFrom(flags);
+  if (flags.plan || flags.shard !== undefined || flags.finalize) return (await import('./dump-shard.js')).runSharded(flags, options);
+  const { dump } = await import('../commands/dump.js');
   const toStdout = options.out === '-';
   const quiet = flags.quiet === true;
   const json = flags.json === true;

@@ -32,6 +32,8 @@ export interface RestoreFlags {
   batchBytes?: string;
   maxRps?: string;
   ramp?: string;
+  shard?: string;
+  shardCount?: string;
   options?: string;
   onError?: string;
   rejects?: string;
@@ -74,6 +76,8 @@ Datastore never allocates a restored id again.`)
     .addOption(opt('--rejects <FILE>', 'where skipped entities go, one NDJSON line each {"error","namespace","kind","entity"} (default: <dump>/rejects.ndjson, or dspipe-rejects-<time>.ndjson for stdin)', How))
     .addOption(opt('--dry-run', 'verify the dump and report what would be written; write nothing', How));
   addWriteRateOptions(cmd, How)
+    .addOption(opt('--shard <I/N|auto>', 'write only this task\'s share of the dump: task I of N, from 0 (auto: CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT, or JOB_COMPLETION_INDEX with --shard-count); the N tasks together write every entity once; a task run again writes its share again (upserts)', How))
+    .addOption(opt('--shard-count <N>', 'with --shard auto in a Kubernetes Indexed Job: the number of tasks', How))
     .addOption(opt('-q, --quiet', 'no progress, no summary', Out))
     .addOption(opt('--json', 'print the summary as JSON on stdout', Out))
     .addHelpText('after', `

@@ -51,7 +51,7 @@ export async function readExistingManifest(dir: string): Promise<DumpManifest | 
   return parseManifest(text, file);
 }
 
-async function fileSha256(path: string): Promise<string> {
+export async function fileSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(path), hash);
   return hash.digest('hex');

@@ -243,6 +243,9 @@ function placeholder(ref: KindRef, file: string): ManifestKind {
 export async function dump(options: DumpRunOptions = {}, context: DumpContext = {}): Promise<DumpSummary> {
   const started = Date.now();
   const o = normalizeDumpOptions(options);
+  if (o.sharding.mode !== 'none') {
+    throw new DspipeError('DSPIPE_INVALID_OPTION', `dump() does not take ${o.sharding.mode}: call ${o.sharding.mode === 'plan' ? 'planDump' : o.sharding.mode === 'shard' ? 'dumpShard' : 'finalizeDump'}()`, { hint: 'see "Large databases" in the README' });
+  }
   if (o.format === 'export') return dumpAsExport(o, options, context);
   // No zstd in this runtime is one message before anything is created (a resume takes the dump's own compression).
   if (o.compression === 'zstd' && !o.resume) await loadZstd();
@@ -353,7 +356,7 @@ async function dumpLocked(
  * (BACKENDS.md, 2): the dump then reads current data, kind by kind, and says
  * so; and an explicit --read-time is refused rather than silently read as now.
  */
-async function snapshotOf(run: NormalizedDumpOptions, resuming: DumpManifest | undefined, ctx: ResolvedContext<DumpEvent>): Promise<{ readTime?: ITimestamp; snapshotReason?: string }> {
+export async function snapshotOf(run: NormalizedDumpOptions, resuming: DumpManifest | undefined, ctx: ResolvedContext<DumpEvent>): Promise<{ readTime?: ITimestamp; snapshotReason?: string }> {
   if (resuming) {
     return resuming.readTime === null
       ? { snapshotReason: resuming.snapshotReason ?? 'dumped with --no-snapshot' }

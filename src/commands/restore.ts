@@ -46,6 +46,8 @@ import { createRejectsSink, type RejectsSink } from '../stages/rejects-sink.js';
 import { createSelectionFilter } from '../stages/selection-filter.js';
 import { createExportReader, findExport, openExport, partLabel, selectedParts, type ExportPart } from '../stages/export-source.js';
 import { runKinds } from './kind-scheduler.js';
+import { sliceForShard, type Slice } from '../format/shard-slices.js';
+import { createEntityRange } from '../stages/entity-range.js';
 import { startWriteRate, type RateEvent } from './write-rate.js';
 import type { WriteRateLimiter, WriteRateSummary } from '../datastore/write-rate.js';
 import { withCommandContext, type CommandContext, type KindEvents, type ResolvedContext } from './context.js';
@@ -107,6 +109,8 @@ export interface RestoreResult {
   bytes: number;
   /** The write rate: ramp, ceiling, the rate at the end, push-backs (null for a dry run). */
   writeRate: WriteRateSummary | null;
+  /** Which task of a sharded restore this was (its kinds and counts are its own share), or null. */
+  shard: { index: number; count: number } | null;
   seconds: number;
 }
 
@@ -122,6 +126,8 @@ interface Part {
   export?: ExportPart;
   /** The file as the verify pass read it: the write pass refuses a file swapped or changed since. */
   identity?: FileIdentity;
+  /** Sharded restore: only these lines of the file are this task's to write. */
+  slice?: Slice;
 }
 
 async function spoolStdin(stdin: Readable): Promise<{ dir: string; file: string }> {
@@ -155,6 +161,9 @@ async function openSource(o: RestoreOptions, stdin: Readable | undefined): Promi
   }
   const overall = await findExport(o.source.dir);
   if (overall !== undefined) {
+    if (o.shard) {
+      throw new DspipeError('DSPIPE_INVALID_OPTION', '--shard restores dspipe dumps, not managed exports', { file: o.source.dir, hint: 'convert it first (dspipe convert EXPORT -n NAME), then restore that dump with --shard' });
+    }
     const opened = await openExport(overall);
     const parts = selectedParts(opened, o.selection).map((part): Part => {
       const { namespace, kind } = partLabel(part.pointer);
@@ -165,7 +174,12 @@ async function openSource(o: RestoreOptions, stdin: Readable | undefined): Promi
     return { parts, database: undefined, label: o.source.dir, spool: undefined, rejectsPath: o.rejects ?? `dspipe-rejects-${timestamp()}.ndjson`, kindOptions: await loadKindOptions(o.optionsFile) };
   }
   const dump = await openDump(o.source.dir, o.selection);
-  const parts = dump.kinds.map((entry) => ({ dir: dump.dir, entry, label: join(dump.dir, ...entry.file.split('/')), checked: true }));
+  let parts: Part[] = dump.kinds.map((entry) => ({ dir: dump.dir, entry, label: join(dump.dir, ...entry.file.split('/')), checked: true }));
+  if (o.shard) {
+    // This task's run of the dump's entities (format/shard-slices.ts): whole kinds, and at most a slice at either end.
+    const all = parts;
+    parts = sliceForShard(all.map((p) => p.entry.entities), o.shard.index, o.shard.count).map((slice) => ({ ...all[slice.kind]!, slice }));
+  }
   const { kinds, namespaces } = o.selection;
   const filtered = kinds.include.length + kinds.exclude.length + namespaces.include.length + namespaces.exclude.length > 0;
   if (parts.length === 0 && filtered && dump.manifest.kinds.length > 0) {
@@ -231,7 +245,7 @@ async function verifyPart(ctx: ResolvedContext<RestoreEvent>, part: Part, result
       file: part.label, kind: part.entry.kind, namespace: part.entry.namespace, hint: 'dump again, or restore another dump',
     });
   }
-  result.entities = parser.entities;
+  result.entities = part.slice ? part.slice.to - part.slice.from : parser.entities;
   events.done();
 }
 
@@ -289,6 +303,7 @@ async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal
         createParser({ file: part.label, ...(part.checked && { expect: { namespace: part.entry.namespace, kind: part.entry.kind } }) }),
       ];
   if (!part.checked) stages.push(createSelectionFilter(o.selection));
+  if (part.slice) stages.push(createEntityRange(part.slice.from, part.slice.to));
   stages.push(
     createKeyRewriter({ target, ...(from.database && { source: from.database }), namespaceMap: o.namespaceMap }),
     reserver,
@@ -337,7 +352,8 @@ export async function restore(options: RestoreCommandOptions, context: RestoreCo
         part.export ? verifyExportPart(ctx, part, part.export, o, results.get(part)!, signal) : verifyPart(ctx, part, results.get(part)!, signal),
       );
       if (!o.dryRun) {
-        rate = startWriteRate(o.writeRate, ctx.connection, ctx.emit);
+        // N tasks of one job share the ramp and the ceiling: each takes 1/N.
+        rate = startWriteRate(o.writeRate, ctx.connection, ctx.emit, o.shard?.count ?? 1);
         const run: WriteRun = { ctx, o, from, target, rejects, totals, budget: new CommitBudget(), rate };
         await runKinds(from.parts, scheduler, (part, signal) => writePart(run, part, results.get(part)!, signal));
       }
@@ -364,6 +380,7 @@ export async function restore(options: RestoreCommandOptions, context: RestoreCo
       ...totals,
       bytes: sum((k) => k.bytes),
       writeRate: rate?.summary() ?? null,
+      shard: o.shard ? { index: o.shard.index, count: o.shard.count } : null,
       seconds: (performance.now() - started) / 1000,
     };
   });

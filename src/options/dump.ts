@@ -6,6 +6,7 @@
  */
 import type { Selection } from '../format/selection.js';
 import type { FileCompression } from '../format/file-names.js';
+import { normalizeShard, type ShardSpec } from './shard.js';
 import { boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, opt, selection, text, wholeNumber } from './validate.js';
 
 export const DUMP_DEFAULTS = {
@@ -64,6 +65,26 @@ export interface DumpOptions {
   format?: string;
   /** With format 'export': refuse entities the export cannot keep exactly instead of warning. */
   strict?: boolean;
+  /** Sharded dumps: write `<dump>/plan.json` (read time, kinds, key ranges) and stop. */
+  plan?: boolean;
+  /** Sharded dumps: dump this task's parts of the plan: 'I/N' (from 0) or 'auto' (Cloud Run / Kubernetes environment). */
+  shard?: string;
+  /** With shard 'auto' in a Kubernetes Indexed Job: the job's task count. */
+  shardCount?: number | string;
+  /** Sharded dumps: check every part and write the finished dump (the same as a single-machine dump). */
+  finalize?: boolean;
+  /** With plan: entities per part (key range) at most, about (default 100,000). */
+  partEntities?: number | string;
+  /** Where shard 'auto' looks (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export const DEFAULT_PART_ENTITIES = 100_000;
+
+export interface Sharding {
+  mode: 'none' | 'plan' | 'shard' | 'finalize';
+  shard: ShardSpec | undefined;
+  partEntities: number;
 }
 
 export interface NormalizedDumpOptions {
@@ -86,6 +107,7 @@ export interface NormalizedDumpOptions {
   force: boolean;
   resume: boolean;
   optionsFile: string;
+  sharding: Sharding;
 }
 
 /** 20261122T094500Z: sorts by time, and is a valid folder name everywhere. */
@@ -164,6 +186,7 @@ export function normalizeDumpOptions(options: DumpOptions = {}, now: Date = new 
     if (toStdout) conflict(opt('--format export', 'format'), { flag: '--out -', option: 'out' }, 'cannot be used with', 'a managed export is a folder: leave out --out -');
     if (resume) conflict(opt('--resume'), opt('--format export', 'format'), 'cannot be used with', 'run the dump again (or dump in dspipe format, resume it, then dspipe convert)');
   } else if (strict) conflict(opt('--strict'), opt('--format export', 'format'), 'only applies with', 'add --format export');
+  const sharding = normalizeSharding(options, { toStdout, resume, force, format });
 
 
   return {
@@ -184,7 +207,32 @@ export function normalizeDumpOptions(options: DumpOptions = {}, now: Date = new 
     force,
     resume,
     optionsFile: text(opt('--options', 'optionsFile'), options.optionsFile, 'name a JSON file, e.g. --options _backup/options.json', joinPath(root, 'options.json')),
+    sharding,
   };
+}
+
+const PLAN = opt('--plan');
+const SHARD = opt('--shard');
+const FINALIZE = opt('--finalize');
+
+/** --plan, --shard, --finalize: one at a time, on a dump folder in dspipe's format. */
+function normalizeSharding(options: DumpOptions, o: { toStdout: boolean; resume: boolean; force: boolean; format: string }): Sharding {
+  const plan = boolean(PLAN, options.plan, false);
+  const finalize = boolean(FINALIZE, options.finalize, false);
+  const shard = normalizeShard(options.shard, options.shardCount, options.env);
+  const partEntities = wholeNumber(opt('--part-entities'), options.partEntities, 1, Number.MAX_SAFE_INTEGER, DEFAULT_PART_ENTITIES);
+  const modes = [plan && PLAN, shard && SHARD, finalize && FINALIZE].filter((m) => m !== false && m !== undefined);
+  if (modes.length > 1) conflict(modes[0]!, modes[1]!, 'cannot be combined with', 'plan first, then run the shards, then finalize (the last shard to finish finalizes by itself)');
+  const mode = plan ? 'plan' : shard ? 'shard' : finalize ? 'finalize' : 'none';
+  if (mode !== 'none') {
+    const which = modes[0]!;
+    if (o.toStdout) conflict(which, { flag: '--out -', option: 'out' }, 'cannot be used with', 'a sharded dump is a folder');
+    if (o.resume) conflict(which, opt('--resume'), 'cannot be used with', 'a shard run again redoes only its own unfinished parts: just run it again');
+    if (o.format !== 'dump') conflict(which, opt('--format export', 'format'), 'cannot be used with', 'dump sharded, then dspipe convert the finished dump');
+    if (o.force && mode !== 'plan') conflict(opt('--force'), which, 'only goes with --plan', 'make a new plan with --plan --force');
+  }
+  if (options.partEntities !== undefined && mode !== 'plan') conflict(opt('--part-entities'), PLAN, 'only applies with', 'add --plan');
+  return { mode, shard, partEntities };
 }
 
 // Pure string join (src/format has no I/O and no node:path dependence on the platform).

@@ -10,6 +10,7 @@ import { MAX_REQUEST_BYTES } from '../model/limits.js';
 import {
   boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, missing, opt, parsed, selection, text, wholeNumber,
 } from './validate.js';
+import { normalizeShard, type ShardSpec } from './shard.js';
 import { normalizeWriteRate, type WriteRateInput, type WriteRateSetting } from './write-rate.js';
 
 export const DEFAULT_RESTORE_CONCURRENCY = 4;
@@ -45,6 +46,12 @@ export interface RestoreOptionsInput extends WriteRateInput {
   dryRun?: boolean;
   /** Per-kind overrides (restore.batchSize, restore.writers); default `<root>/options.json`. */
   optionsFile?: string;
+  /** One task of a restore spread over many: 'I/N' (from 0) or 'auto' (Cloud Run / Kubernetes environment). */
+  shard?: string;
+  /** With shard 'auto' in a Kubernetes Indexed Job: the job's task count. */
+  shardCount?: number | string;
+  /** Where shard 'auto' looks (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface RestoreOptions {
@@ -62,6 +69,7 @@ export interface RestoreOptions {
   dryRun: boolean;
   optionsFile: string;
   writeRate: WriteRateSetting;
+  shard: ShardSpec | undefined;
 }
 
 const NAME = opt('--name');
@@ -110,5 +118,13 @@ export function normalizeRestoreOptions(input: RestoreOptionsInput): RestoreOpti
     dryRun: boolean(opt('--dry-run'), input.dryRun, false),
     optionsFile: text(opt('--options', 'optionsFile'), input.optionsFile, 'name a JSON file, e.g. --options _backup/options.json', `${root}/options.json`),
     writeRate: normalizeWriteRate(input),
+    shard: restoreShard(input, source),
   };
+}
+
+/** `--shard`: a dump folder only (stdin cannot be cut up between machines). */
+function restoreShard(input: RestoreOptionsInput, source: RestoreOptions['source']): ShardSpec | undefined {
+  const shard = normalizeShard(input.shard, input.shardCount, input.env);
+  if (shard !== undefined && source.type === 'stdin') conflict(opt('--shard'), { flag: '--in -', option: 'in' }, 'cannot be used with', 'restore a dump folder: -n NAME or --in DIR');
+  return shard;
 }

@@ -32,6 +32,8 @@ export interface EntityReaderOptions {
   keysOnly?: boolean | undefined;
   /** Read keys from this one on (inclusive), e.g. to resume after a checkpoint. */
   startAt?: IKey | undefined;
+  /** Stop before this key (exclusive): with startAt, one key range of a sharded dump. */
+  endBefore?: IKey | undefined;
   retry?: RetryPolicy | undefined;
   /** Pages each range may hold before its consumer reaches it (default 2). */
   readAheadPages?: number | undefined;
@@ -285,8 +287,9 @@ class EntityReaderStream extends Readable implements EntityReader {
     const splits = Math.max(1, this.options.splits ?? 1);
     const points = splits > 1 ? await scatterSplitPoints(this.client, this.connection, namespace, kind, splits, this.ctx) : [];
     const startAt = this.options.startAt;
-    const after = startAt ? points.filter((p) => compareKeyPaths(p, startAt) > 0) : points;
-    const bounds: Array<IKey | undefined> = [startAt, ...after, undefined];
+    const endBefore = this.options.endBefore;
+    const inside = points.filter((p) => (!startAt || compareKeyPaths(p, startAt) > 0) && (!endBefore || compareKeyPaths(p, endBefore) < 0));
+    const bounds: Array<IKey | undefined> = [startAt, ...inside, endBefore];
     const extra: IQuery = {};
     if (this.options.pageSize !== undefined) extra.limit = { value: this.options.pageSize };
     if (this.options.keysOnly) extra.projection = [{ property: { name: '__key__' } }];
