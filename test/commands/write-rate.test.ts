@@ -15,6 +15,8 @@ import { dump } from '../../src/commands/dump.js';
 import { restore, type RestoreEvent } from '../../src/commands/restore.js';
 import { clear, type ClearEvent } from '../../src/commands/clear.js';
 import { isDspipeError } from '../../src/errors.js';
+import { migrateRun, type MigrateEvent } from '../../src/commands/migrate.js';
+import { parseDrop } from '../../src/format/transforms.js';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createEntityWriter } from '../../src/stages/entity-writer.js';
@@ -96,6 +98,26 @@ test('control: the same writes without the adaptive rate run out of retries', as
     assert.equal(adaptive.written, 1200);
   } finally {
     await fast.close();
+  }
+});
+
+test('migrate run against a write limit: slows down and rewrites every entity', async () => {
+  // Loaded from the dump before serving (no commits), so only the migration's writes meet the limit.
+  const m = await startTestEmulator({ projectId: 'rate-app', maxWriteRps: LIMIT, importFrom: join(root, 'src') });
+  try {
+    const events: MigrateEvent[] = [];
+    const report = await migrateRun(
+      { kind: 'A', transforms: [parseDrop('s')], writers: 4, batchSize: 100 },
+      { connection: m.connection, client: m.client, retry: SHORT_RETRY, onEvent: (e) => events.push(e) },
+    );
+    assert.equal(report.counts.changed, PER_KIND);
+    const left = (await readAll(m.client, m.connection)).filter((e) => e.key!.path!.at(-1)!.kind === 'A');
+    assert.equal(left.filter((e) => e.properties!.s === undefined).length, PER_KIND, 'every entity rewritten');
+    assert.ok(m.emulator.writesRefused() > 0);
+    assert.ok(report.writeRate !== null && report.writeRate.throttles > 0, JSON.stringify(report.writeRate));
+    assert.ok(events.some((e) => e.type === 'rate' && e.reason === 'throttled'));
+  } finally {
+    await m.close();
   }
 });
 
