@@ -219,24 +219,25 @@ describe('sharded dump', () => {
 });
 
 describe('sharded restore', () => {
-  for (const n of [1, 3]) {
+  for (const n of [1, 3, 8]) {
     test(`${n} restore process${n > 1 ? 'es' : ''}, one killed and run again: the target equals the source`, async () => {
       const target = await startTestBackend({ backend: backendName() });
       try {
-        const args = (i: number) => [MAIN, 'restore', '-n', 'single', '--root', root, '--shard', `${i}/${n}`, '--emulator-host', target.emulatorHost, '--project', target.connection.projectId, '--json'];
-        const run = (i: number) => {
-          const child = spawn(process.execPath, args(i), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATASTORE_EMULATOR_HOST: '' } });
+        const args = (i: number, more: string[] = []) => [MAIN, 'restore', '-n', 'single', '--root', root, '--shard', `${i}/${n}`, '--emulator-host', target.emulatorHost, '--project', target.connection.projectId, '--json', ...more];
+        const run = (i: number, more: string[] = []) => {
+          const child = spawn(process.execPath, args(i, more), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATASTORE_EMULATOR_HOST: '' } });
           let stdout = '';
           let stderr = '';
           child.stdout!.on('data', (d) => (stdout += d));
           child.stderr!.on('data', (d) => (stderr += d));
           return { child, done: new Promise<{ code: number | null; stdout: string; stderr: string }>((r) => child.on('close', (code) => r({ code, stdout, stderr }))) };
         };
-        const runs = [...Array(n).keys()].map(run);
-        // Kill the first one as soon as it has written something, then run it again (upserts: idempotent).
-        for (let i = 0; i < 2000 && (await readAll(target.client, target.connection, NAMESPACES)).length === 0; i++) await sleep(5);
+        // The first task writes slowly (--max-rps, its 1/n share of 300/s) so that it is killed mid-way; then it runs again.
+        const runs = [...Array(n).keys()].map((i) => run(i, i === 0 ? ['--max-rps', '300', '--batch-size', '20'] : []));
+        for (let i = 0; i < 4000 && (await readAll(target.client, target.connection, NAMESPACES)).length === 0; i++) await sleep(5);
         runs[0]!.child.kill('SIGKILL');
-        await runs[0]!.done;
+        const killed = await runs[0]!.done;
+        assert.equal(killed.code, null, `the first task was killed before it finished: ${killed.stderr}`);
         const results = [];
         for (const r of runs.slice(1)) {
           const out = await r.done;
