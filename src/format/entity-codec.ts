@@ -109,7 +109,7 @@ const INT64_MIN_ABS = '9223372036854775808';
  * Canonical decimal int64: optional '-', no '+', no leading zeros, no "-0",
  * within -2^63..2^63-1. A loop, not a regex: it runs for every integer and id.
  */
-function isInt64String(s: string): boolean {
+export function isInt64String(s: string): boolean {
   const len = s.length;
   const neg = len > 1 && s.charCodeAt(0) === 45;
   const start = neg ? 1 : 0;
@@ -128,11 +128,11 @@ function isInt64String(s: string): boolean {
 }
 
 /** A key id: canonical decimal 1..2^63-1. */
-function isIdString(s: string): boolean {
+export function isIdString(s: string): boolean {
   return s.length > 0 && s.charCodeAt(0) !== 45 && s !== '0' && isInt64String(s);
 }
 
-const isWellFormed: (s: string) => boolean =
+export const isWellFormed: (s: string) => boolean =
   typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
     ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
     : (s) => !/\p{Surrogate}/u.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
@@ -229,7 +229,7 @@ const LAST_BEFORE_PAD2 = 'AQgw';
 const LAST_BEFORE_PAD1 = 'AEIMQUYcgkosw048';
 
 /** Strict standard base64 (padded, canonical trailing bits) -> bytes, or null. */
-function base64Bytes(s: string): Buffer | null {
+export function base64Bytes(s: string): Buffer | null {
   const len = s.length;
   if (len % 4 !== 0) return null;
   if (len === 0) return Buffer.alloc(0);

@@ -6,6 +6,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { decodeEntity, decodeEntityObject, decodeKey, decodeValue, encodeEntity, encodeKey, encodeValue } from '../../src/format/entity-codec.js';
 import { DspipeError } from '../../src/errors.js';
 import type { IEntity, IValue } from '../../src/model/proto.js';
+import { CORNER_CASES, KEY, P, entity, nested, randomEntities } from '../fixtures/codec-corpus.js';
 
 // The reference for "the shape v1.DatastoreClient returns": Datastore's own
 // proto files through proto-loader with google-gax's options.
@@ -32,12 +33,6 @@ function viaProto(x: IEntity): IEntity {
   return EntityType.deserialize(EntityType.serialize(x)) as IEntity;
 }
 
-const P = { projectId: 'proj', databaseId: '', namespaceId: '' };
-const KEY = { partitionId: P, path: [{ kind: 'Thing', id: '42' }] };
-
-function entity(properties: Record<string, IValue>, key: object = KEY): IEntity {
-  return { key, properties } as IEntity;
-}
 
 function assertLossless(x: IEntity): string {
   const line = encodeEntity(x);
@@ -52,68 +47,8 @@ function assertLossless(x: IEntity): string {
   return line;
 }
 
-function allBytes(): Buffer {
-  const b = Buffer.alloc(256);
-  for (let i = 0; i < 256; i++) b[i] = i;
-  return b;
-}
-
-function nested(depth: number): IValue {
-  let v: IValue = { stringValue: 'bottom' };
-  for (let i = 0; i < depth; i++) v = { entityValue: { properties: { child: v, level: { integerValue: String(depth - i) } } } };
-  return v;
-}
-
 describe('round trips proto -> line -> proto and back', () => {
-  const cases: Array<[string, Record<string, IValue>]> = [
-    ['null', { a: { nullValue: 'NULL_VALUE' } }],
-    ['booleans', { t: { booleanValue: true }, f: { booleanValue: false } }],
-    ['1 vs 1.0', { i: { integerValue: '1' }, d: { doubleValue: 1 } }],
-    ['int64 extremes', { min: { integerValue: '-9223372036854775808' }, max: { integerValue: '9223372036854775807' }, zero: { integerValue: '0' } }],
-    ['doubles', {
-      negZero: { doubleValue: -0 }, zero: { doubleValue: 0 }, nan: { doubleValue: NaN }, inf: { doubleValue: Infinity },
-      ninf: { doubleValue: -Infinity }, sub: { doubleValue: 5e-324 }, sub2: { doubleValue: 2.2250738585072e-308 },
-      max: { doubleValue: Number.MAX_VALUE }, third: { doubleValue: 1 / 3 }, big: { doubleValue: 1e21 }, tiny: { doubleValue: -1.5e-7 },
-      safe: { doubleValue: 9007199254740993 },
-    }],
-    ['timestamps', {
-      min: { timestampValue: { seconds: '-62135596800', nanos: 0 } },
-      max: { timestampValue: { seconds: '253402300799', nanos: 999999000 } },
-      before1970: { timestampValue: { seconds: '-1', nanos: 999999000 } },
-      epoch: { timestampValue: { seconds: '0', nanos: 0 } },
-      leapDay: { timestampValue: { seconds: '951782400', nanos: 123000 } },
-    }],
-    ['strings', {
-      empty: { stringValue: '' }, nul: { stringValue: 'a\u0000b' }, emoji: { stringValue: '😀👍🏽 family: 👨‍👩‍👧' },
-      astral: { stringValue: '\u{10FFFF}\u{1F600}\u{20000}' }, controls: { stringValue: '\t\n\r\b\f\u001f\u007f"\\/' },
-      bmpEdge: { stringValue: '\uFFFF\uFFFE\uE000\u2028\u2029' }, long: { stringValue: 'x'.repeat(5000) },
-    }],
-    ['blobs', { all: { blobValue: allBytes() }, empty: { blobValue: Buffer.alloc(0) }, one: { blobValue: Buffer.from([0xff]) }, two: { blobValue: Buffer.from([0, 0xfe]) } }],
-    ['geo points', { g: { geoPointValue: { latitude: -33.865, longitude: 151.2094 } }, origin: { geoPointValue: { latitude: 0, longitude: -0 } } }],
-    ['key values', {
-      plain: { keyValue: { partitionId: P, path: [{ kind: 'A', id: '1' }] } },
-      other: { keyValue: { partitionId: { projectId: 'other', databaseId: 'db-2', namespaceId: 'ns:ü' }, path: [{ kind: 'A', name: 'n' }, { kind: 'B', id: '9223372036854775807' }] } },
-      incomplete: { keyValue: { partitionId: P, path: [{ kind: 'A', name: 'p' }, { kind: 'B' }] } },
-    }],
-    ['arrays', {
-      empty: { arrayValue: { values: [] } },
-      mixed: { arrayValue: { values: [
-        { integerValue: '1', excludeFromIndexes: true }, { doubleValue: 1, meaning: 7 }, { stringValue: 's', meaning: 15, excludeFromIndexes: true },
-        { nullValue: 'NULL_VALUE' }, { blobValue: Buffer.from('hi') }, { entityValue: { properties: { x: { booleanValue: true } } } },
-        { timestampValue: { seconds: '1700000000', nanos: 1000 } }, { keyValue: KEY }, { geoPointValue: { latitude: 1, longitude: 2 } },
-      ] } },
-      flagged: { arrayValue: { values: [{ stringValue: 'a' }] }, meaning: 22 },
-    }],
-    ['entity values', {
-      noKey: { entityValue: { properties: { a: { stringValue: 'x', excludeFromIndexes: true } } } },
-      withKey: { entityValue: { key: { partitionId: P, path: [{ kind: 'Emb', name: 'e' }] }, properties: { a: { integerValue: '5' } } } },
-      incompleteKey: { entityValue: { key: { partitionId: P, path: [{ kind: 'Emb' }] }, properties: {} } },
-      empty: { entityValue: { properties: {} } },
-      deep: nested(20),
-    }],
-    ['meaning and excludeFromIndexes', { s: { stringValue: 'x'.repeat(2000), excludeFromIndexes: true, meaning: 15 }, neg: { integerValue: '3', meaning: -1 } }],
-    ['odd property names', { 'a.b': { stringValue: '' }, ' ': { integerValue: '1' }, '😀': { integerValue: '2' }, '\uFFFF': { integerValue: '3' }, __proto__x: { integerValue: '4' } }],
-  ];
+  const cases = CORNER_CASES;
   for (const [name, props] of cases) {
     test(name, () => {
       assertLossless(entity(props));
@@ -156,39 +91,8 @@ describe('every code point and random entities', () => {
   });
 
   test('200 random entities agree with proto-loader', () => {
-    let seed = 7;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-    const doubles = [0, -0, NaN, Infinity, -Infinity, 5e-324, -1.7976931348623157e308, 0.1, 1, -2.5, 1e21, 123456.789];
-    const ints = ['0', '1', '-1', '9223372036854775807', '-9223372036854775808', '4294967296', '-123456789012'];
-    const strings = ['', 'a', '\u0000', 'ü', '😀', 'a"b\\c', '\u2028', 'x'.repeat(300)];
-    const randomValue = (depth: number): IValue => {
-      const r = rand();
-      const flags: IValue = {};
-      if (rand() < 0.2) flags.excludeFromIndexes = true;
-      if (rand() < 0.1) flags.meaning = Math.floor(rand() * 30) - 5;
-      if (r < 0.1) return { ...flags, nullValue: 'NULL_VALUE' };
-      if (r < 0.2) return { ...flags, booleanValue: rand() < 0.5 };
-      if (r < 0.3) return { ...flags, integerValue: pick(ints) };
-      if (r < 0.4) return { ...flags, doubleValue: rand() < 0.5 ? pick(doubles) : (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20) };
-      if (r < 0.5) return { ...flags, timestampValue: { seconds: String(Math.floor(-62135596800 + rand() * 315537897599)), nanos: Math.floor(rand() * 1e6) * 1000 } };
-      if (r < 0.6) return { ...flags, stringValue: pick(strings) + pick(strings) };
-      if (r < 0.7) return { ...flags, blobValue: Buffer.from(Array.from({ length: Math.floor(rand() * 7) }, () => Math.floor(rand() * 256))) };
-      if (r < 0.75) return { ...flags, geoPointValue: { latitude: rand() * 180 - 90, longitude: rand() * 360 - 180 } };
-      if (r < 0.8) return { ...flags, keyValue: { partitionId: { projectId: 'p', databaseId: pick(['', 'db']), namespaceId: pick(['', 'ns']) }, path: [{ kind: 'K', id: pick(['1', '9223372036854775807']) }, { kind: pick(strings.slice(1)), name: pick(strings.slice(1)) }] } };
-      if (r < 0.9 && depth < 4) {
-        const props: Record<string, IValue> = {};
-        for (let i = Math.floor(rand() * 4); i > 0; i--) props[pick(strings.slice(1)) + i] = randomValue(depth + 1);
-        return { ...flags, entityValue: rand() < 0.5 ? { properties: props } : { key: { partitionId: { projectId: 'p' }, path: [{ kind: 'E', name: 'e' }] }, properties: props } };
-      }
-      if (depth < 4) return { ...flags, arrayValue: { values: Array.from({ length: Math.floor(rand() * 4) }, () => randomValue(depth + 1)) } };
-      return { ...flags, stringValue: 'leaf' };
-    };
-    for (let e = 0; e < 200; e++) {
-      const props: Record<string, IValue> = {};
-      for (let i = Math.floor(rand() * 12); i > 0; i--) props[`${pick(strings.slice(1))}_${i}`] = randomValue(0);
-      assertLossless(entity(props, { partitionId: { projectId: 'proj', databaseId: pick(['', 'db']), namespaceId: pick(['', 'ns']) }, path: [{ kind: 'R', id: String(e + 1) }] }));
-    }
+    const gen = randomEntities(7);
+    for (let e = 0; e < 200; e++) assertLossless(gen.next(e));
   });
 });
 
