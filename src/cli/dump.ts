@@ -34,6 +34,7 @@ export interface DumpFlags {
   pageSize?: string;
   snapshot?: boolean;
   readTime?: string;
+  transport?: string;
   options?: string;
   format?: string;
   strict?: boolean;
@@ -74,6 +75,7 @@ per line, Datastore v1 REST JSON), manifest.json and dump.log.`)
     .addOption(opt('--no-snapshot', "read current data instead of one snapshot; needed for dumps that outlast the database's version retention (1 hour without PITR)", How))
     .addOption(opt('--read-time <T>', 'read the snapshot at RFC 3339 time T instead of now', How))
     .addOption(opt('--options <FILE>', 'per-kind overrides (default: <root>/options.json), e.g. {"dump": {"ChatMessage": {"splits": 1, "pageSize": 100}}}', How))
+    .addOption(opt('--transport <wire|object>', "wire: RunQuery bytes straight to dump lines; object: through the client library's entity objects, the older, slower path (same output; for reporting a difference) (default: wire)", How))
     .addOption(opt('-q, --quiet', 'no progress, no summary', Out))
     .addOption(opt('--json', 'print the summary as JSON (on stdout; on stderr with --out -)', Out));
   addShardOptions(cmd, 'Across many machines (see "Large databases" in the README):');

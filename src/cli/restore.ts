@@ -34,6 +34,7 @@ export interface RestoreFlags {
   ramp?: string;
   shard?: string;
   shardCount?: string;
+  transport?: string;
   options?: string;
   onError?: string;
   rejects?: string;
@@ -74,7 +75,8 @@ Datastore never allocates a restored id again.`)
     .addOption(opt('--options <FILE>', 'per-kind overrides (default: <root>/options.json), e.g. {"restore": {"BbsImage": {"batchSize": 1, "writers": 1}}}', How))
     .addOption(opt('--on-error <fail|skip>', 'an entity Datastore refuses (too large, indexed string over 1,500 bytes): fail names its key; skip writes it to the rejects file and goes on (default: fail)', How))
     .addOption(opt('--rejects <FILE>', 'where skipped entities go, one NDJSON line each {"error","namespace","kind","entity"} (default: <dump>/rejects.ndjson, or dspipe-rejects-<time>.ndjson for stdin)', How))
-    .addOption(opt('--dry-run', 'verify the dump and report what would be written; write nothing', How));
+    .addOption(opt('--dry-run', 'verify the dump and report what would be written; write nothing', How))
+    .addOption(opt('--transport <wire|object>', "wire: dump lines straight to Commit bytes; object: through the client library's entity objects, the older, slower path (for reporting a difference) (default: wire)", How));
   addWriteRateOptions(cmd, How)
     .addOption(opt('--shard <I/N|auto>', 'write only this task\'s share of the dump: task I of N, from 0 (auto: CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT, or JOB_COMPLETION_INDEX with --shard-count); the N tasks together write every entity once; a task run again writes its share again (upserts)', How))
     .addOption(opt('--shard-count <N>', 'with --shard auto in a Kubernetes Indexed Job: the number of tasks', How))

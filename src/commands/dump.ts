@@ -26,6 +26,9 @@ import { loadKindOptions, type KindOptionsFile } from '../options/kind-options.j
 import { invalid, opt } from '../options/validate.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
 import { createEntityReader, ReadAheadBudget } from '../stages/entity-reader.js';
+import { createRawTransport } from '../datastore/raw-transport.js';
+import { isLinesPage, wirePageFetcher } from '../datastore/raw-run-query.js';
+import type { PageFetcher } from '../datastore/run-query.js';
 import { createSerializer } from '../stages/serializer.js';
 import { createCompressor } from '../stages/compressor.js';
 import { loadZstd } from '../format/zstd.js';
@@ -103,7 +106,13 @@ class DumpRun {
     this.folder = o.dir === null ? undefined : new DumpFolder(o.dir);
     ({ client: this.client, connection: this.connection, retry: this.retry, signal: this.signal } = context);
     this.emit = context.emit;
+    // The wire path (issue 14) when asked for and the client is one createClient made; else the object path.
+    const raw = o.transport === 'wire' ? createRawTransport(this.client, this.connection) : undefined;
+    this.fetchPage = raw && wirePageFetcher(raw, this.connection);
   }
+
+  /** How the ranges' pages are read: RunQuery bytes straight to lines, or undefined for the object path. */
+  readonly fetchPage: PageFetcher | undefined;
 
   get ctx(): ReadContext {
     return { readTime: this.readTime, retry: this.retry, signal: this.signal, onRetry: (err, attempt, delayMs) => this.onRetry(err, attempt, delayMs) };
@@ -169,6 +178,7 @@ class DumpRun {
       budget: this.readAhead,
       onProgress: onPage,
       onRetry: (err, attempt, delayMs) => this.onRetry(err, attempt, delayMs, ref),
+      fetchPage: this.fetchPage,
     });
   }
 
@@ -217,7 +227,7 @@ class DumpRun {
         );
         let n = 0;
         for await (const result of reader) {
-          n++;
+          n += isLinesPage(result) ? result.count : 1;
           yield result;
         }
         const seconds = (Date.now() - started) / 1000;

@@ -41,6 +41,9 @@ import { createIdReserver } from '../stages/id-reserver.js';
 import { formatKey } from '../model/key-text.js';
 import { createKeyRewriter } from '../stages/key-rewriter.js';
 import { createParser } from '../stages/parser.js';
+import { createWireParser } from '../stages/wire-parser.js';
+import { createRawTransport, type RawTransport } from '../datastore/raw-transport.js';
+import type { WireKeyRewrite } from '../format/wire/mutation.js';
 import { createEntityCounter } from '../stages/entity-counter.js';
 import { createRejectsSink, type RejectsSink } from '../stages/rejects-sink.js';
 import { createSelectionFilter } from '../stages/selection-filter.js';
@@ -269,6 +272,14 @@ interface WriteRun {
   budget: CommitBudget;
   /** One write rate for every kind. */
   rate: WriteRateLimiter;
+  /** Raw commits for the wire path; undefined keeps the object path (--transport object, or a client we cannot ride). */
+  transport: RawTransport | undefined;
+}
+
+/** The key moves of key-rewrite.ts for the wire path; undefined when nothing would move. */
+function wireRewrite(target: DatabaseRef, source: DatabaseRef | undefined, namespaceMap: ReadonlyMap<string, string>): WireKeyRewrite | undefined {
+  if (source !== undefined && namespaceMap.size === 0 && source.projectId === target.projectId && source.databaseId === target.databaseId) return undefined;
+  return { target, source, namespaceMap };
 }
 
 /** The namespace and kind a rejected entity is filed under: its dump file's, or for stdin (no manifest) its key's. */
@@ -287,25 +298,33 @@ async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal
     retry: ctx.retry,
     onUnreserved: (key, error) => ctx.emit({ type: 'id-not-reserved', namespace: part.entry.namespace, kind: part.entry.kind, key: formatKey(key), error: error.message }),
   });
+  // The wire path (issue 14): lines straight to Mutation bytes, committed raw; not for managed exports (their reader makes entities).
+  const transport = !part.export ? run.transport : undefined;
   const writer = createEntityWriter(client, connection, {
     writers: perKind.writers ?? o.writers,
     budget: run.budget,
     rate: run.rate,
     retry: ctx.retry,
+    transport,
     ...(rejects && { onRejected: (op: WriteOp, error: DspipeError) => rejects.add({ op, error, ...rejectedWhere(part, op) }) }),
   });
   const events = kindEvents(ctx, 'write', part, result.entities, () => writer.written + writer.rejected);
+  const expect = part.checked ? { expect: { namespace: part.entry.namespace, kind: part.entry.kind } } : {};
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = part.export
     ? [createExportReader(part.export.files)]
     : [
         createFileSource(part.dir, part.entry, { verify: part.checked, ...(part.identity && { expect: part.identity }) }),
         createDecompressor({ file: part.label, ...(part.checked && { maxBytes: part.entry.rawBytes }) }),
-        createParser({ file: part.label, ...(part.checked && { expect: { namespace: part.entry.namespace, kind: part.entry.kind } }) }),
       ];
-  if (!part.checked) stages.push(createSelectionFilter(o.selection));
-  if (part.slice) stages.push(createEntityRange(part.slice.from, part.slice.to));
+  const slice = part.slice ? [createEntityRange(part.slice.from, part.slice.to)] : [];
+  if (transport) {
+    stages.push(createWireParser({ file: part.label, ...expect, op: o.mode, rewrite: wireRewrite(target, from.database, o.namespaceMap), ...(!part.checked && { selection: o.selection }) }), ...slice);
+  } else {
+    if (!part.export) stages.push(createParser({ file: part.label, ...expect }));
+    if (!part.checked) stages.push(createSelectionFilter(o.selection));
+    stages.push(...slice, createKeyRewriter({ target, ...(from.database && { source: from.database }), namespaceMap: o.namespaceMap }));
+  }
   stages.push(
-    createKeyRewriter({ target, ...(from.database && { source: from.database }), namespaceMap: o.namespaceMap }),
     reserver,
     createBatcher({ op: o.mode, maxBytes: o.batchBytes, maxOps: Math.min(o.batchSize, perKind.batchSize ?? Infinity) }),
     writer,
@@ -354,7 +373,8 @@ export async function restore(options: RestoreCommandOptions, context: RestoreCo
       if (!o.dryRun) {
         // N tasks of one job share the ramp and the ceiling: each takes 1/N.
         rate = startWriteRate(o.writeRate, ctx.connection, ctx.emit, o.shard?.count ?? 1);
-        const run: WriteRun = { ctx, o, from, target, rejects, totals, budget: new CommitBudget(), rate };
+        const transport = o.transport === 'wire' ? createRawTransport(ctx.client, ctx.connection) : undefined;
+        const run: WriteRun = { ctx, o, from, target, rejects, totals, budget: new CommitBudget(), rate, transport };
         await runKinds(from.parts, scheduler, (part, signal) => writePart(run, part, results.get(part)!, signal));
       }
     } finally {

@@ -154,11 +154,20 @@ export function createClient(connection: Connection, env: NodeJS.ProcessEnv = pr
     };
   }
   // A deadline on each RPC, and word of what is being waited for (deadline.ts).
-  return withDeadlines(client, {
+  const wrapped = withDeadlines(client, {
     host: connection.emulatorHost ?? PRODUCTION_HOST,
     ...(connection.rpcTimeoutMs !== undefined && { timeoutMs: connection.rpcTimeoutMs }),
     ...(connection.onWaiting !== undefined && { onWaiting: connection.onWaiting }),
   });
+  checks.set(wrapped, check);
+  return wrapped;
+}
+
+const checks = new WeakMap<object, () => Promise<void>>();
+
+/** The reachability / credentials check of a client createClient made, for RPCs sent beside it (raw-transport.ts). */
+export function connectionCheck(client: DatastoreClient): (() => Promise<void>) | undefined {
+  return checks.get(client);
 }
 
 /** Where production Datastore answers, for messages. */

@@ -47,7 +47,10 @@ function retrying<T>(ctx: ReadContext, op: () => Promise<T>): Promise<T> {
 }
 
 export interface QueryPage {
+  /** The results; on the wire path (raw-run-query.ts) one LinesPage holding all of them as dump lines. */
   results: IEntityResult[];
+  /** Entities the page holds when `results` does not list them one by one. */
+  entities?: number;
   /** Cursor after the last result (start the next page here). */
   endCursor: Buffer | Uint8Array | undefined;
   /** True when the query has no more results. */
@@ -75,6 +78,24 @@ function limitOf(query: IQuery): number | undefined {
   return typeof v === 'number' && v > 0 ? v : undefined;
 }
 
+/** The RunQueryRequest for the page of `query` starting at `startCursor`. */
+export function runQueryRequest(connection: Connection, namespace: string, query: IQuery, startCursor: Buffer | Uint8Array | undefined, readTime: ITimestamp | undefined) {
+  const q: IQuery = startCursor === undefined ? query : { ...query, startCursor };
+  return { ...requestBase(connection), partitionId: partition(connection, namespace), query: q, readOptions: readOptionsFor(readTime) };
+}
+
+/** Fetches one page of a query; runQueryPage is the object path's, raw-run-query.ts has the wire path's. */
+export type PageFetcher = (namespace: string, query: IQuery, startCursor: Buffer | Uint8Array | undefined, ctx: ReadContext) => Promise<QueryPage>;
+
+export function limitOfQuery(query: IQuery): number | undefined {
+  return limitOf(query);
+}
+
+/** Runs `op` with the context's retry policy, hooks and signal. */
+export function retryingRead<T>(ctx: ReadContext, op: () => Promise<T>): Promise<T> {
+  return retrying(ctx, op);
+}
+
 /** One RunQuery call (retried on transient errors): the page starting at `startCursor`. */
 export async function runQueryPage(
   client: DatastoreClient,
@@ -84,12 +105,8 @@ export async function runQueryPage(
   startCursor: Buffer | Uint8Array | undefined,
   ctx: ReadContext = {},
 ): Promise<QueryPage> {
-  const q: IQuery = startCursor === undefined ? query : { ...query, startCursor };
   const [response] = await retrying<[IRunQueryResponse]>(ctx, () =>
-    client.runQuery(
-      { ...requestBase(connection), partitionId: partition(connection, namespace), query: q, readOptions: readOptionsFor(ctx.readTime) },
-      SINGLE_ATTEMPT,
-    ),
+    client.runQuery(runQueryRequest(connection, namespace, query, startCursor, ctx.readTime), SINGLE_ATTEMPT),
   );
   const batch = response.batch ?? {};
   const results = batch.entityResults ?? [];
@@ -110,21 +127,23 @@ export async function* queryPages(
   namespace: string,
   query: IQuery,
   ctx: ReadContext = {},
+  fetchPage?: PageFetcher,
 ): AsyncGenerator<QueryPage> {
   let cursor: Buffer | Uint8Array | undefined;
   let stalls = 0;
   for (;;) {
-    const page = await runQueryPage(client, connection, namespace, query, cursor, ctx);
+    const page = fetchPage ? await fetchPage(namespace, query, cursor, ctx) : await runQueryPage(client, connection, namespace, query, cursor, ctx);
     yield page;
     if (page.done) return;
     const moved = page.endCursor !== undefined && (cursor === undefined || !Buffer.from(page.endCursor).equals(Buffer.from(cursor)));
-    if (page.results.length === 0 && !moved && ++stalls > 100) {
+    const n = page.entities ?? page.results.length;
+    if (n === 0 && !moved && ++stalls > 100) {
       throw new DspipeError('DSPIPE_RPC_FAILED', 'RunQuery keeps returning empty pages without moving its cursor', {
         namespace,
         kind: query.kind?.[0]?.name ?? undefined,
       });
     }
-    if (page.results.length > 0 || moved) stalls = 0;
+    if (n > 0 || moved) stalls = 0;
     cursor = page.endCursor ?? cursor;
   }
 }

@@ -17,6 +17,11 @@ export interface WriteOp {
   entity?: IEntity;
   key?: IKey;
   baseVersion?: string;
+  /**
+   * The Mutation already encoded (format/wire/mutation.ts), for the raw
+   * transport; `key` is then its key and `entity` is left out.
+   */
+  wire?: Buffer;
 }
 
 /** 1 MiB below the limit: room for the request envelope and for server-side accounting we cannot see. */
@@ -134,6 +139,7 @@ export function entityBytes(entity: IEntity): number {
 
 /** Bytes this op adds to a CommitRequest: its `mutations` entry, tag and length included. */
 export function mutationBytes(op: WriteOp): number {
+  if (op.wire !== undefined) return lenField(op.wire.length);
   let inner = op.op === 'delete' ? lenField(keyBytes(op.key ?? op.entity?.key ?? {})) : lenField(entityBytes(op.entity ?? {}));
   if (op.baseVersion != null) inner += 1 + int64Size(op.baseVersion);
   return lenField(inner);

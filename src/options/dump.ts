@@ -7,7 +7,7 @@
 import type { Selection } from '../format/selection.js';
 import type { FileCompression } from '../format/file-names.js';
 import { normalizeShard, type ShardSpec } from './shard.js';
-import { boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, opt, selection, text, wholeNumber } from './validate.js';
+import { boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, opt, selection, text, transport, wholeNumber, type Transport } from './validate.js';
 
 export const DUMP_DEFAULTS = {
   root: DEFAULT_ROOT,
@@ -77,6 +77,8 @@ export interface DumpOptions {
   partEntities?: number | string;
   /** Where shard 'auto' looks (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** 'wire' (default): RunQuery bytes straight to lines; 'object': through the client library's entity objects. */
+  transport?: Transport | string;
 }
 
 export const DEFAULT_PART_ENTITIES = 100_000;
@@ -108,6 +110,7 @@ export interface NormalizedDumpOptions {
   resume: boolean;
   optionsFile: string;
   sharding: Sharding;
+  transport: Transport;
 }
 
 /** 20261122T094500Z: sorts by time, and is a valid folder name everywhere. */
@@ -208,6 +211,7 @@ export function normalizeDumpOptions(options: DumpOptions = {}, now: Date = new 
     resume,
     optionsFile: text(opt('--options', 'optionsFile'), options.optionsFile, 'name a JSON file, e.g. --options _backup/options.json', joinPath(root, 'options.json')),
     sharding,
+    transport: transport(options.transport),
   };
 }
 

@@ -8,7 +8,7 @@ import { parseNamespaceMap } from '../format/key-rewrite.js';
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_OPS } from '../format/batching.js';
 import { MAX_REQUEST_BYTES } from '../model/limits.js';
 import {
-  boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, missing, opt, parsed, selection, text, wholeNumber,
+  boolean, choice, conflict, DEFAULT_ROOT, folderName, folderPath, invalid, missing, opt, parsed, selection, text, transport, wholeNumber, type Transport,
 } from './validate.js';
 import { normalizeShard, type ShardSpec } from './shard.js';
 import { normalizeWriteRate, type WriteRateInput, type WriteRateSetting } from './write-rate.js';
@@ -52,6 +52,8 @@ export interface RestoreOptionsInput extends WriteRateInput {
   shardCount?: number | string;
   /** Where shard 'auto' looks (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** 'wire' (default): dump lines straight to Commit bytes; 'object': through the client library's entity objects. */
+  transport?: Transport | string;
 }
 
 export interface RestoreOptions {
@@ -70,6 +72,7 @@ export interface RestoreOptions {
   optionsFile: string;
   writeRate: WriteRateSetting;
   shard: ShardSpec | undefined;
+  transport: Transport;
 }
 
 const NAME = opt('--name');
@@ -119,6 +122,7 @@ export function normalizeRestoreOptions(input: RestoreOptionsInput): RestoreOpti
     optionsFile: text(opt('--options', 'optionsFile'), input.optionsFile, 'name a JSON file, e.g. --options _backup/options.json', `${root}/options.json`),
     writeRate: normalizeWriteRate(input),
     shard: restoreShard(input, source),
+    transport: transport(input.transport),
   };
 }
 

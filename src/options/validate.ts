@@ -199,3 +199,15 @@ export function retryPolicy(value: unknown, name: OptionName = { option: 'retry'
   }
   return policy;
 }
+
+/** How dump and restore talk to Datastore: 'wire' (the default) or the client library's objects. */
+export type Transport = 'wire' | 'object';
+
+/**
+ * --transport: 'wire' moves entities as protobuf bytes dspipe transcodes
+ * itself (format/wire/); 'object' keeps the client library's entity objects,
+ * the path before issue 14, selectable for a release in case the two differ.
+ */
+export function transport(value: unknown): Transport {
+  return choice(opt('--transport'), value, ['wire', 'object'] as const, 'wire');
+}

@@ -17,7 +17,8 @@ import pLimit from 'p-limit';
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import type { IEntityResult, IKey, IQuery, ITimestamp } from '../model/proto.js';
 import type { RetryPolicy } from '../datastore/retry.js';
-import { keyRangeQuery, queryPages, scatterSplitPoints, type QueryPage, type ReadContext } from '../datastore/run-query.js';
+import { keyRangeQuery, queryPages, scatterSplitPoints, type PageFetcher, type QueryPage, type ReadContext } from '../datastore/run-query.js';
+import { isLinesPage } from '../datastore/raw-run-query.js';
 import { compareKeyPaths } from '../model/key-order.js';
 
 export interface EntityReaderOptions {
@@ -42,6 +43,13 @@ export interface EntityReaderOptions {
   /** Called after each page is emitted with the number of results in it. */
   onProgress?: ((results: number) => void) | undefined;
   onRetry?: ((err: unknown, attempt: number, delayMs: number) => void) | undefined;
+  /**
+   * How the key ranges' pages are fetched (the split sample always goes by the
+   * object path). Given datastore/raw-run-query.ts's wirePageFetcher, the
+   * reader emits one LinesPage (a buffer of dump lines) per page instead of
+   * EntityResults.
+   */
+  fetchPage?: PageFetcher | undefined;
 }
 
 export interface EntityReader extends Readable {
@@ -216,7 +224,7 @@ class RangeFetcher {
         break;
       }
       this.onPage();
-      const n = step.value.results.length;
+      const n = step.value.entities ?? step.value.results.length;
       if (n > this.estimate) this.estimate = n;
       if (n < taken) this.giveBack(taken - n);
       else if (n > taken && taken > 0 && this.take(n - taken, true)) taken = n;
@@ -298,7 +306,7 @@ class EntityReaderStream extends Readable implements EntityReader {
     const maxPages = Math.max(1, this.options.readAheadPages ?? 2);
     for (let i = 0; i + 1 < bounds.length; i++) {
       const query = keyRangeQuery(kind, bounds[i], bounds[i + 1], extra);
-      const source = queryPages(this.client, this.connection, namespace, query, this.ctx);
+      const source = queryPages(this.client, this.connection, namespace, query, this.ctx, this.options.fetchPage);
       this.fetchers.push(
         new RangeFetcher(source, maxPages, schedule, () => this.pages++, (err) => this.destroy(err as Error), this.options.budget, i, this.options.pageSize),
       );
@@ -339,6 +347,12 @@ class EntityReaderStream extends Readable implements EntityReader {
       const databaseId = this.connection.databaseId;
       // The whole page goes in even past the high-water mark: at most one page over, then we wait.
       for (const result of page) {
+        if (isLinesPage(result)) {
+          // already filtered by database (raw-run-query.ts)
+          more = this.push(result);
+          kept += result.count;
+          continue;
+        }
         // Google's legacy emulator answers a query in a named database with the entities of every
         // database of the project (Lookup keeps them apart); production never does. Not ours: dropped.
         if ((result.entity?.key?.partitionId?.databaseId ?? '') !== databaseId) continue;

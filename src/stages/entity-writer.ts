@@ -36,6 +36,10 @@ import { DspipeError } from '../errors.js';
 import { mutationBytes, opKey, splitByBytes, type WriteOp } from '../format/batching.js';
 import { PUSH_BACK_CODES, type WriteRateLimiter } from '../datastore/write-rate.js';
 import { formatKey } from '../model/key-text.js';
+import type { RawTransport } from '../datastore/raw-transport.js';
+import { commitRequestBytes, decodeCommitResponse } from '../format/wire/commit.js';
+import { mutationEntityLine } from '../format/wire/mutation.js';
+import { decodeEntity } from '../format/entity-codec.js';
 
 /** Per-call options that switch google-gax's retries off: ours (withRetry) decide. */
 export const NO_GAX_RETRY = { retry: null } as unknown as CallOptions;
@@ -63,6 +67,8 @@ export interface EntityWriterOptions {
    * ABORTED answer lowers the rate before the retry.
    */
   rate?: WriteRateLimiter;
+  /** Commits batches of ops with `wire` Mutations as bytes through this (stages/wire-parser.ts makes such ops). */
+  transport?: RawTransport | undefined;
 }
 
 /**
@@ -78,7 +84,13 @@ export class CommitBudget {
 
 const sumBytes = (batch: readonly WriteOp[]): number => batch.reduce((n, op) => n + mutationBytes(op), 0);
 
+/** A wire op's entity as an object: for the rejects file, and for a batch sent through the client. */
+function entityOf(op: WriteOp): void {
+  if (op.wire !== undefined && op.entity === undefined && op.op !== 'delete') op.entity = decodeEntity(mutationEntityLine(op.wire));
+}
+
 function toMutation(op: WriteOp): IMutation {
+  entityOf(op);
   const m: IMutation = {};
   if (op.op === 'delete') m.delete = opKey(op) ?? null;
   else m[op.op] = op.entity ?? null;
@@ -181,7 +193,7 @@ export class EntityWriter extends Writable {
       [response] = await withRetry(
         async () => {
           sentAt = await rate?.acquire(batch.length, this.abort.signal);
-          return this.client.commit({ ...requestBase(this.connection), mode: 'NON_TRANSACTIONAL', mutations: batch.map(toMutation) }, NO_GAX_RETRY);
+          return this.send(batch);
         },
         this.retry,
         {
@@ -217,6 +229,7 @@ export class EntityWriter extends Writable {
       const op = batch[0]!;
       const rejection = this.rejection(op, err, code, refusal !== undefined);
       if (!this.options.onRejected) throw rejection;
+      entityOf(op);
       this.rejected++;
       await this.options.onRejected(op, rejection);
       return;
@@ -233,6 +246,17 @@ export class EntityWriter extends Writable {
       }
     });
     this.options.onCommitted?.(batch);
+  }
+
+  /** One commit of the batch: as bytes when its Mutations are encoded already, else through the client. */
+  private async send(batch: WriteOp[]): Promise<[ICommitResponse]> {
+    const transport = this.options.transport;
+    if (transport === undefined || !batch.every((op) => op.wire !== undefined)) {
+      return this.client.commit({ ...requestBase(this.connection), mode: 'NON_TRANSACTIONAL', mutations: batch.map(toMutation) }, NO_GAX_RETRY) as Promise<[ICommitResponse]>;
+    }
+    const request = commitRequestBytes(this.connection.projectId, this.connection.databaseId, batch.map((op) => op.wire!));
+    const { conflicts } = decodeCommitResponse(await transport.commit(request));
+    return [{ mutationResults: conflicts.map((conflictDetected) => ({ conflictDetected })) }];
   }
 
   private rejection(op: WriteOp, err: unknown, code: number | undefined, tooBigRequest: boolean): DspipeError {

@@ -145,16 +145,23 @@ export class Parser extends Transform {
     where.line = ++this.lines;
     if (end > from && bytes[end - 1] === 0x0d) end--; // tolerate CRLF
     if (end === from) return;
-    let entity;
+    let decoded: { key: IKey; item: object } | null;
     try {
-      entity = decodeEntity(bytes.toString('utf8', from, end), where as LineLocation);
+      decoded = this.decode(bytes.toString('utf8', from, end), where as LineLocation);
     } catch (err) {
       if (isDspipeError(err)) throw err;
       throw new DspipeError('DSPIPE_INVALID_LINE', `cannot decode line: ${(err as Error).message}`, { ...where, cause: err });
     }
-    if (this.expect) this.check(entity.key!);
+    if (decoded === null) return;
+    if (this.expect) this.check(decoded.key);
     this.entities++;
-    this.push(entity);
+    this.push(decoded.item);
+  }
+
+  /** One line -> what the stage emits and the key it checks; null drops the line. The wire path overrides it (stages/wire-parser.ts). */
+  protected decode(text: string, where: LineLocation): { key: IKey; item: object } | null {
+    const entity = decodeEntity(text, where);
+    return { key: entity.key!, item: entity };
   }
 }
 

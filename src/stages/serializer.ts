@@ -2,10 +2,14 @@
  * serializer: entities (or RunQuery EntityResults) to NDJSON bytes with the
  * dump line codec. Lines are gathered into chunks of about 64 KiB: one write
  * per line would cost more in stream bookkeeping than the encoding itself.
+ * A page the wire path already turned into lines (a LinesPage, from the
+ * entity reader with the wire page fetcher) passes through as it is, counted.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { encodeEntity } from '../format/entity-codec.js';
 import type { IEntity, IEntityResult } from '../model/proto.js';
+import type { LinesPage } from '../format/wire/run-query-lines.js';
+import { isLinesPage } from '../datastore/raw-run-query.js';
 
 export interface Serializer extends Transform {
   /** Entities encoded. */
@@ -25,7 +29,14 @@ class SerializerStream extends Transform implements Serializer {
     super({ writableObjectMode: true, readableObjectMode: false, writableHighWaterMark: 256 });
   }
 
-  override _transform(chunk: IEntity | IEntityResult, _encoding: BufferEncoding, callback: TransformCallback): void {
+  override _transform(chunk: IEntity | IEntityResult | LinesPage, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (isLinesPage(chunk)) {
+      this.flushPending();
+      this.entities += chunk.count;
+      this.rawBytes += chunk.lines.length;
+      if (chunk.lines.length > 0) this.push(chunk.lines);
+      return callback();
+    }
     let line: string;
     try {
       // An EntityResult carries the entity under `entity`; an Entity never has that field.

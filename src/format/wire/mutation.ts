@@ -23,6 +23,7 @@ import { MessageWriter } from './message-writer.js';
 import { base64Bytes, decodeEntity, decodeEntityObject, isIdString, isInt64String, isWellFormed, type LineLocation } from '../entity-codec.js';
 import type { DatabaseRef } from '../key-rewrite.js';
 import { parseTimestamp } from '../timestamp.js';
+import { entityBytesToLine } from './run-query-lines.js';
 
 export type MutationOp = 'upsert' | 'insert' | 'update';
 
@@ -368,4 +369,17 @@ export function lineToMutation(line: string, op: MutationOp, rewrite?: WireKeyRe
     decodeEntity(line, where); // throws the codec's words for invalid JSON
   }
   return lineObjectToMutation(obj, op, rewrite, where);
+}
+
+/** The Entity inside Mutation bytes (insert, update or upsert) as its dump line: for rejects files and messages. */
+export function mutationEntityLine(mutation: Buffer): string {
+  // The first field is the op's Entity: one tag byte (fields 4..6, length-delimited) and a length.
+  let p = 1;
+  let len = 0;
+  for (let mul = 1; ; mul *= 128) {
+    const b = mutation[p++]!;
+    len += (b & 0x7f) * mul;
+    if (b < 0x80) break;
+  }
+  return entityBytesToLine(mutation.subarray(p, p + len)).toString('utf8');
 }
