@@ -27,6 +27,8 @@ import { partFile, partsOfShard, taskFile, TASKS_DIR, type DumpPlan, type PartDo
 import { MANIFEST_FILE } from '../format/manifest.js';
 import { createEntityReader, ReadAheadBudget } from '../stages/entity-reader.js';
 import { createSerializer } from '../stages/serializer.js';
+import { createRawTransport } from '../datastore/raw-transport.js';
+import { wirePageFetcher } from '../datastore/raw-run-query.js';
 import { createCompressor } from '../stages/compressor.js';
 import { createFileSink } from '../stages/file-sink.js';
 import { fileSha256, readExistingManifest } from './dump-folder.js';
@@ -120,6 +122,9 @@ export async function dumpShard(options: DumpRunOptions, context: ShardContext =
 
     let retries = 0;
     const budget = new ReadAheadBudget(READ_AHEAD_ENTITIES);
+    // The wire path (issue 14) unless --transport object, as in a single-machine dump.
+    const raw = o.transport === 'wire' ? createRawTransport(ctx.client, ctx.connection) : undefined;
+    const fetchPage = raw && wirePageFetcher(raw, ctx.connection);
     const keptIds = new Set(kept.map((d) => d.id));
     const todo = mine.filter((p) => !keptIds.has(p.id));
     const describe = (p: PlanPart) => `part ${p.id} (${JSON.stringify(p.namespace)}/${JSON.stringify(p.kind)})`;
@@ -137,6 +142,7 @@ export async function dumpShard(options: DumpRunOptions, context: ShardContext =
           pageSize: o.pageSize,
           retry: ctx.retry,
           budget,
+          fetchPage,
           onProgress: () => ctx.emit({ type: 'part-progress', id: part.id, ...ref, entities: reader.results, rawBytes: serializer.rawBytes }),
           onRetry: (err, attempt, delayMs) => {
             retries++;
