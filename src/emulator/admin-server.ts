@@ -68,7 +68,7 @@ function operationObject(registry: IndexRegistry, op: OperationRecord): Record<s
 
 function projectOf(request: { projectId?: string | null }): string {
   const projectId = request.projectId ?? '';
-  if (projectId === '') throw invalidArgument('project_id is required');
+  if (projectId === '') throw invalidArgument('The app id is the empty string. (project_id is required)');
   return projectId;
 }
 

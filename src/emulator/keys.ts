@@ -8,6 +8,8 @@ import type { IKey, IPartitionId, IPathElement } from '../model/proto.js';
 import { invalidArgument } from './rpc-error.js';
 import { isReservedName, MAX_ID, MAX_KEY_PATH, MAX_NAME_BYTES, NAMESPACE_PATTERN } from '../model/limits.js';
 
+const MIN_ID = -(MAX_ID + 1n);
+
 
 export interface Partition {
   projectId: string;
@@ -85,18 +87,18 @@ export function normalizeKey(key: IKey | null | undefined, scope: RequestScope, 
   const path = key.path ?? [];
   if (path.length === 0) throw invalidArgument(`${what} path is empty`);
   if (path.length > MAX_KEY_PATH) {
-    throw invalidArgument(`${what} path has ${path.length} elements, longer than the maximum of ${MAX_KEY_PATH}`);
+    throw invalidArgument(`Key path is too long. Cannot exceed ${MAX_KEY_PATH} elements. (${what} has ${path.length} elements)`);
   }
   const out: IPathElement[] = new Array(path.length);
   for (let i = 0; i < path.length; i++) {
     const e = path[i]!;
     const kind = e.kind ?? '';
-    if (kind === '') throw invalidArgument(`${what} path element ${i} has an empty kind`);
+    if (kind === '') throw invalidArgument(`The kind is the empty string. (${what} path element ${i})`);
     if (utf8Length(kind) > MAX_NAME_BYTES) {
-      throw invalidArgument(`${what} path element ${i}: the kind is longer than ${MAX_NAME_BYTES} bytes`);
+      throw invalidArgument(`The kind is longer than ${MAX_NAME_BYTES} bytes. (${what} path element ${i})`);
     }
     if (rules.refuseReserved && isReservedName(kind)) {
-      throw invalidArgument(`${what} path element ${i}: kind "${kind}" is reserved`);
+      throw invalidArgument(`The kind "${kind}" is reserved. (${what} path element ${i})`);
     }
     const hasId = e.id !== null && e.id !== undefined;
     const hasName = e.name !== null && e.name !== undefined;
@@ -108,15 +110,17 @@ export function normalizeKey(key: IKey | null | undefined, scope: RequestScope, 
       const name = e.name!;
       if (name === '') throw invalidArgument(`${what} path element ${i}: the name is empty`);
       if (utf8Length(name) > MAX_NAME_BYTES) {
-        throw invalidArgument(`${what} path element ${i}: the name is longer than ${MAX_NAME_BYTES} bytes`);
+        throw invalidArgument(`The key path element name is longer than ${MAX_NAME_BYTES} bytes. (${what} path element ${i})`);
       }
       if (rules.refuseReserved && isReservedName(name)) {
-        throw invalidArgument(`${what} path element ${i}: the name "${name}" is reserved`);
+        throw invalidArgument(`The key path element name "${name}" is reserved. (${what} path element ${i})`);
       }
       out[i] = { kind, name };
     } else {
-      if (i < path.length - 1) throw invalidArgument(`${what} path element ${i} is incomplete (only the last may be)`);
-      if (!rules.allowIncomplete) throw invalidArgument(`${what} is incomplete: its last path element has no id or name`);
+      if (i < path.length - 1 || !rules.allowIncomplete) {
+        // Both Google emulators' words; ours say where (only the last element may lack an id or name, and only on writes).
+        throw invalidArgument(`Key path element must not be incomplete: [${kind}: ] (${what} path element ${i})`);
+      }
       out[i] = { kind };
     }
   }
@@ -131,7 +135,8 @@ function canonicalId(raw: string | number | Long | object, where: string): strin
     throw invalidArgument(`${where}: id ${JSON.stringify(String(raw))} is not an integer`);
   }
   if (n === 0n) throw invalidArgument(`Key path id is invalid. Must not be zero. (${where}: leave the id unset to have one allocated)`);
-  if (n < 0n || n > MAX_ID) throw invalidArgument(`${where}: id ${n} is out of range (1 to 2^63-1)`);
+  // Negative ids are stored and read like any other, as by both Google emulators; only allocation never makes one.
+  if (n < MIN_ID || n > MAX_ID) throw invalidArgument(`Key path id is out of range. (${where}: id ${n} is not an int64)`);
   return n.toString();
 }
 type Long = { toString(): string };
@@ -157,12 +162,20 @@ export function encodePath(path: readonly IPathElement[]): string {
   let s = '';
   for (const e of path) {
     s += escape(e.kind ?? '') + '\u0000';
-    if (e.id != null) s += '\u0001' + String(e.id).padStart(19, '0');
+    if (e.id != null) s += '\u0001' + idSortKey(String(e.id));
     else if (e.name != null) s += '\u0002' + escape(e.name) + '\u0000';
     // An incomplete element (query start positions only) sorts before ids.
     else s += '\u0000';
   }
   return s;
+}
+
+const TWO_63 = 1n << 63n;
+
+/** 19 digits for ids >= 0; '-' (before any digit) and 2^63 + id for negative ones, so the order is numeric. */
+function idSortKey(id: string): string {
+  if (id.charCodeAt(0) !== 45) return id.padStart(19, '0');
+  return '-' + String(TWO_63 + BigInt(id)).padStart(19, '0');
 }
 
 const NEEDS_ESCAPE = /[\u0000\u0001\ud800-\uffff]/;

@@ -59,6 +59,8 @@ export class Transactions {
   get(db: Database, id: Uint8Array | string | null | undefined): Transaction {
     const key = id === null || id === undefined ? '' : typeof id === 'string' ? id : Buffer.from(id).toString('base64');
     const tx = this.active.get(key);
+    // An id that cannot be one of ours (16 random bytes) gets both Google emulators' words.
+    if (tx === undefined && Buffer.byteLength(key, 'base64') !== 16) throw invalidArgument(`Invalid transaction. (${EXPIRED_MESSAGE})`);
     if (tx === undefined || tx.db !== db) throw invalidArgument(EXPIRED_MESSAGE);
     if (tx.expiresAt <= Date.now()) {
       this.active.delete(key);

@@ -3,11 +3,13 @@
  * names, indexed strings and blobs over 1,500 bytes, timestamps and geo points
  * out of range, arrays in arrays, meanings that do not fit their value
  * (meanings.ts), key values, entity values nested deeper than 20 and more
- * than MAX_INDEXED_VALUES indexed values. The entity size limit is checked with
+ * than MAX_INDEXED_VALUES indexed values, unindexed strings and blobs over
+ * 1,048,487 bytes (Datastore's documented limit for an unindexed value; the
+ * Firestore emulator refuses them, legacy only blobs). The entity size limit is checked with
  * model/storage-size.ts by the caller (commit.ts).
  */
 import {
-  isReservedName, MAX_ENTITY_DEPTH, MAX_INDEXED_BYTES, MAX_INDEXED_VALUES, MAX_NAME_BYTES, MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS,
+  isReservedName, MAX_ENTITY_DEPTH, MAX_UNINDEXED_BYTES, MAX_INDEXED_BYTES, MAX_INDEXED_VALUES, MAX_NAME_BYTES, MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS,
 } from '../model/limits.js';
 import type { Value as IValue } from '../model/proto.js';
 import type { ValueField } from '../model/value-types.js';
@@ -34,13 +36,14 @@ export function validateProperties(
   scope: RequestScope,
   where: string,
 ): void {
-  const walk: Walk = { indexed: 0, depth: 0 };
+  const walk: Walk = { indexed: 0, depth: 0, top: '' };
   for (const name in properties ?? {}) {
     if (name === '') throw invalidArgument(`${where}: a property name is empty`);
     if (isReservedName(name)) throw invalidArgument(`${where}: property name "${name}" is reserved`);
     if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {
       throw invalidArgument(`${where}: property name "${name.slice(0, 40)}..." is longer than ${MAX_NAME_BYTES} bytes`);
     }
+    walk.top = name;
     validateValue(properties![name]!, name, name, scope, where, false, false, walk);
   }
   // Production counts indexed values plus composite index entries against 20,000; we have no composite indexes.
@@ -53,6 +56,19 @@ export function validateProperties(
 interface Walk {
   indexed: number;
   depth: number;
+  /** The top-level property being checked (Google's messages name it for nested values). */
+  top: string;
+}
+
+/** A string or blob too long for its indexing, in the Firestore emulator's words (production documents both limits). */
+function tooLong(bytes: number, excluded: boolean, leaf: string, name: string, where: string, walk: Walk, what: string): Error | undefined {
+  const limit = excluded ? MAX_UNINDEXED_BYTES : MAX_INDEXED_BYTES;
+  if (bytes <= limit) return undefined;
+  const hint = excluded ? '' : `: set excludeFromIndexes on it to store longer ${what}`;
+  if (walk.depth > 0 && excluded) {
+    return invalidArgument(`Property ${walk.top} contains an invalid nested entity. (${where}: the value of "${name}" is longer than ${limit} bytes)`);
+  }
+  return invalidArgument(`The value of property "${leaf}" is longer than ${limit} bytes. (${where}, property "${name}"${hint})`);
 }
 
 /** `name` is the property's path for our messages, `leaf` its own name for Google's. */
@@ -78,22 +94,18 @@ function validateValue(
   switch (v.valueType) {
     case 'stringValue':
       // a URL may be indexed up to its own limit, checked with its meaning
-      if (!excluded && v.meaning !== URL_MEANING && Buffer.byteLength(v.stringValue ?? '', 'utf8') > MAX_INDEXED_BYTES) {
-        throw invalidArgument(
-          `${where}: the value of property "${name}" is longer than ${MAX_INDEXED_BYTES} bytes` +
-            ' (set excludeFromIndexes on it to store longer strings)',
-        );
+      if (v.meaning !== URL_MEANING || excluded) {
+        const err = tooLong(Buffer.byteLength(v.stringValue ?? '', 'utf8'), excluded, leaf, name, where, walk, 'strings');
+        if (err) throw err;
       }
       return;
     case 'blobValue':
       // The decoder hands out slices of the request buffer; a copy keeps the stored
       // entity from pinning the whole request in memory.
       if (Buffer.isBuffer(v.blobValue)) v.blobValue = Buffer.from(v.blobValue);
-      if (!excluded && blobLength(v.blobValue) > MAX_INDEXED_BYTES) {
-        throw invalidArgument(
-          `${where}: the value of property "${name}" is longer than ${MAX_INDEXED_BYTES} bytes` +
-            ' (set excludeFromIndexes on it to store larger blobs)',
-        );
+      {
+        const err = tooLong(blobLength(v.blobValue), excluded, leaf, name, where, walk, 'blobs');
+        if (err) throw err;
       }
       return;
     case 'doubleValue':

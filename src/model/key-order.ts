@@ -28,10 +28,17 @@ export function compareUtf8(a: string, b: string): number {
   return a.length - b.length < 0 ? -1 : a.length === b.length ? 0 : 1;
 }
 
-/** Compares two non-negative decimal int64 strings without leading zeros. */
+/**
+ * Compares two decimal int64 strings without leading zeros. Ids are positive
+ * when allocated, but Datastore (and both Google emulators) store negative
+ * ones given by a client, ordered numerically, so -5 comes before 3.
+ */
 export function compareIds(a: string, b: string): number {
-  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
+  const an = a.charCodeAt(0) === 45;
+  const bn = b.charCodeAt(0) === 45;
+  if (an !== bn) return an ? -1 : 1;
+  const c = a.length !== b.length ? (a.length < b.length ? -1 : 1) : a < b ? -1 : a > b ? 1 : 0;
+  return an ? -c : c;
 }
 
 function idOf(e: IPathElement): string | undefined {

@@ -27,6 +27,8 @@ export const MAX_LINE_BYTES_PER_ENTITY_BYTE = 64;
 export const MAX_LINE_BYTES = MAX_ENTITY_BYTES * MAX_LINE_BYTES_PER_ENTITY_BYTE + (1 << 20);
 /** Longest indexed string or blob value, and longest property name, kind or key name, in UTF-8 bytes. */
 export const MAX_INDEXED_BYTES = 1500;
+/** An unindexed string or blob value (Datastore's documented limit: 1 MiB - 89 bytes). */
+export const MAX_UNINDEXED_BYTES = 1_048_487;
 /** Most elements in a key path (ancestors plus the entity itself). */
 export const MAX_KEY_PATH = 100;
 /** Deepest nesting of entity values inside an entity. */

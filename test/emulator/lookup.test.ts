@@ -30,14 +30,17 @@ describe('emulator Lookup', () => {
 
   it('defers keys beyond what one response carries, and the high-level client follows up', async () => {
     const big = 'x'.repeat(1_000_000);
-    for (let i = 1; i <= 12; i += 4) {
+    // Google's emulators answer 28 of these whole; ours defers past 32 MiB.
+    const n = 40;
+    for (let i = 1; i <= n; i += 4) {
       await commit(t, [0, 1, 2, 3].map((j) => ({ upsert: entity(key('Heavy', i + j), { s: str(big, true) }) })));
     }
-    const keys = Array.from({ length: 12 }, (_, i) => key('Heavy', i + 1));
+    const keys = Array.from({ length: n }, (_, i) => key('Heavy', i + 1));
     const r = await lookup(t, keys);
     assert.ok(r.deferred!.length > 0, 'some keys deferred');
-    assert.equal(r.found!.length + r.deferred!.length, 12);
+    assert.ok(r.found!.length >= 28, `${r.found!.length} found in the first response`);
+    assert.equal(r.found!.length + r.deferred!.length, n);
     const [all] = await t.datastore.get(keys.map((k) => t.datastore.key(['Heavy', Number(k.path![0]!.id)])));
-    assert.equal(all.length, 12);
+    assert.equal(all.length, n);
   });
 });

@@ -168,4 +168,86 @@ describe(`parity with Google's emulators ${describeBackend()}`, () => {
     assert.deepEqual(await projected('a', 'b'), ['k4', 'k2', 'k3', 'k1']);
     assert.deepEqual(await projected('b', 'a'), ['k4', 'k2', 'k3', 'k1']);
   });
+
+  test('negative ids are stored, read and ordered numerically before positive ones', async () => {
+    const k = (id: string) => ({ path: [{ kind: 'Neg', id }] });
+    await t.client.commit({ projectId: P, mode: 'NON_TRANSACTIONAL', mutations: ['3', '-5', '-9223372036854775808'].map((id) => ({ upsert: { key: k(id), properties: {} } })) } as never, NO_RETRY);
+    const [r] = await t.client.lookup({ projectId: P, keys: [k('-5')] }, NO_RETRY);
+    assert.equal(String(r.found![0]!.entity!.key!.path![0]!.id), '-5');
+    const [q] = await t.client.runQuery({ projectId: P, query: { kind: [{ name: 'Neg' }] } } as never, NO_RETRY);
+    assert.deepEqual(q.batch!.entityResults!.map((e: Json) => String(e.entity.key.path[0].id)), ['-9223372036854775808', '-5', '3']);
+    const [below] = await t.client.runQuery({ projectId: P, query: { kind: [{ name: 'Neg' }], filter: filter('__key__', 'LESS_THAN', { keyValue: k('1') }) } } as never, NO_RETRY);
+    assert.deepEqual(below.batch!.entityResults!.map((e: Json) => String(e.entity.key.path[0].id)), ['-9223372036854775808', '-5']);
+    // ReserveIds of a negative id: legacy and ours accept it (it reserves nothing allocation could hand out); the Firestore emulator fails with UNKNOWN.
+    const reserved = await t.client.reserveIds({ projectId: P, keys: [k('-7')] }, NO_RETRY).then(() => 0, (e: { code: number }) => e.code);
+    assert.equal(reserved, backendName() === 'firestore' ? 2 : 0);
+  });
+
+  test('an unindexed string or blob over 1,048,487 bytes is refused (legacy takes a string)', async () => {
+    const write = (v: Json) => t.client.commit({ projectId: P, mode: 'NON_TRANSACTIONAL', mutations: [put('big', 'Big', { v })] } as never, NO_RETRY).then(() => 'ok', (e: { code: number; details: string }) => e);
+    assert.equal(await write({ stringValue: 'a'.repeat(1_048_487), excludeFromIndexes: true }), 'ok');
+    const cases: [Json, boolean][] = [
+      [{ stringValue: 'a'.repeat(1_048_488), excludeFromIndexes: true }, backendName() !== 'legacy'],
+      [{ blobValue: Buffer.alloc(1_048_488), excludeFromIndexes: true }, true],
+      [{ arrayValue: { values: [{ stringValue: 'a'.repeat(1_048_488), excludeFromIndexes: true }] } }, backendName() !== 'legacy'],
+    ];
+    for (const [v, refused] of cases) {
+      const r = await write(v);
+      if (!refused) assert.equal(r, 'ok');
+      else {
+        assert.notEqual(r, 'ok');
+        assert.equal((r as { code: number }).code, 3);
+        assert.match((r as { details: string }).details, /^The value of property "v" is longer than 1048487 bytes\./);
+      }
+    }
+  });
+
+  test('Lookup answers 14 entities of 1 MB whole, none deferred', async () => {
+    const keys = Array.from({ length: 14 }, (_, i) => ({ path: [{ kind: 'Mb', name: `m${i}` }] }));
+    // One per commit: Google's emulators refuse requests over 4 MiB.
+    for (const key of keys) await t.client.commit({ projectId: P, mode: 'NON_TRANSACTIONAL', mutations: [{ upsert: { key, properties: { v: { stringValue: 'x'.repeat(1_000_000), excludeFromIndexes: true } } } }] } as never, NO_RETRY);
+    const [r] = await t.client.lookup({ projectId: P, keys }, NO_RETRY);
+    assert.equal(r.found!.length, 14);
+    assert.equal((r.deferred ?? []).length, 0);
+    await t.client.commit({ projectId: P, mode: 'NON_TRANSACTIONAL', mutations: keys.map((key) => ({ delete: key })) } as never, NO_RETRY);
+  });
+
+  test('a query bounded by an end cursor says NO_MORE_RESULTS when it gets there (legacy: MORE_RESULTS_AFTER_LIMIT)', async () => {
+    const expected = backendName() === 'legacy' ? 'MORE_RESULTS_AFTER_LIMIT' : 'NO_MORE_RESULTS';
+    const [first] = await t.client.runQuery({ projectId: P, query: { kind: [{ name: 'C' }], limit: { value: 2 } } } as never, NO_RETRY);
+    const endCursor = first.batch!.endCursor;
+    for (const extra of [{}, { limit: { value: 2 } }, { limit: { value: 5 } }, { offset: 1, limit: { value: 1 } }]) {
+      const [r] = await t.client.runQuery({ projectId: P, query: { kind: [{ name: 'C' }], endCursor, ...extra } } as never, NO_RETRY);
+      assert.equal(r.batch!.moreResults, expected, JSON.stringify(extra));
+    }
+    const [short] = await t.client.runQuery({ projectId: P, query: { kind: [{ name: 'C' }], endCursor, limit: { value: 1 } } } as never, NO_RETRY);
+    assert.equal(short.batch!.moreResults, 'MORE_RESULTS_AFTER_LIMIT');
+  });
+
+  test('refusals in Google\'s words (both emulators agree), our context after them', async () => {
+    const rejects = (p: Promise<unknown>) => p.then(() => assert.fail('accepted'), (e: { code: number; details: string }) => e);
+    const commit = (m: Json) => rejects(t.client.commit({ projectId: P, mode: 'NON_TRANSACTIONAL', mutations: [m] } as never, NO_RETRY));
+    const query = (q: Json) => rejects(t.client.runQuery({ projectId: P, query: q } as never, NO_RETRY));
+    const cases: [Promise<{ code: number; details: string }>, RegExp][] = [
+      [query({ kind: [{ name: 'C' }], limit: { value: -1 } }), /^Limit must be non-negative\./],
+      [query({ kind: [{ name: 'C' }], offset: -1 }), /^Offset must be non-negative\./],
+      [query({ kind: [{ name: 'C' }, { name: 'D' }] }), /^multiple kinds not supported/],
+      [query({ kind: [{ name: 'C' }], startCursor: Buffer.from('zzz') }), /^Error parsing protocol message/],
+      [rejects(t.client.lookup({ projectId: P, keys: [{ path: [{ kind: 'G' }] }] }, NO_RETRY)), /^Key path element must not be incomplete: \[G: \]/],
+      [rejects(t.client.lookup({ projectId: P, keys: [{ path: Array.from({ length: 101 }, (_, i) => ({ kind: 'K', name: `n${i}` })) }] }, NO_RETRY)), /^Key path is too long\. Cannot exceed 100 elements\./],
+      [rejects(t.client.lookup({ projectId: P, keys: [{ path: [{ kind: 'K', name: 'a'.repeat(1501) }] }] }, NO_RETRY)), /^The key path element name is longer than 1500 bytes\./],
+      [rejects(t.client.allocateIds({ projectId: P, keys: [{ path: [{ kind: 'K', id: '5' }] }] }, NO_RETRY)), /^Key path element must not be complete: \[K: 5\]/],
+      [commit(put('a', '__x__', {})), /^The kind "__x__" is reserved\./],
+      [commit(put('__a__', 'X', {})), /^The key path element name "__a__" is reserved\./],
+      [commit(put('a', '', {})), /^The kind is the empty string\./],
+      [commit(put('a', 'X', { s: { stringValue: 'a'.repeat(1501) } })), /^The value of property "s" is longer than 1500 bytes\./],
+      [rejects(t.client.commit({ projectId: P, mode: 'TRANSACTIONAL', transaction: Buffer.from('nope'), mutations: [] } as never, NO_RETRY)), /^Invalid transaction\./],
+      [rejects(t.client.rollback({ projectId: P, transaction: Buffer.from('nope') }, NO_RETRY)), /^Invalid transaction\./],
+    ];
+    for (const [p, message] of cases) {
+      const err = await p;
+      assert.equal(err.code, 3, String(message));
+      assert.match(err.details, message);
+    }
+  });
 });

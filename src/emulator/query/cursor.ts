@@ -102,7 +102,8 @@ class Reader {
 }
 
 function badCursor(): Error {
-  return invalid('Invalid query cursor: it is malformed or was not returned by this emulator.');
+  // Both Google emulators' words first (they parse the cursor as a protocol message); then ours.
+  return invalid('Error parsing protocol message (the query cursor is malformed or was not returned by this emulator).');
 }
 
 function writePath(w: Writer, path: readonly IPathElement[]): void {

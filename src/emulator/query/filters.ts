@@ -131,7 +131,8 @@ function listValues(op: string, value: IValue | null | undefined): IValue[] {
   const values = value.arrayValue?.values ?? [];
   if (values.length === 0) throw invalid(`A filter with operator ${op} must have a non-empty array value.`);
   const max = MAX_VALUES[op] ?? MAX_IN_VALUES;
-  if (values.length > max) throw invalid(`A filter with operator ${op} supports at most ${max} values, got ${values.length}.`);
+  // The Firestore emulator's words (legacy's "Filter has 31 properties, expected 1" says less).
+  if (values.length > max) throw invalid(`${op.replace('_', ' ')} supports up to ${max} values. There are ${values.length} values in the ${op.replace('_', ' ')} filter in your query.`);
   return values;
 }
 

@@ -66,7 +66,7 @@ function int32(v: unknown): number {
 
 export function planQuery(query: IQuery, partition: Partition): Plan {
   const kinds = (query.kind ?? []).map((k) => k.name ?? '');
-  if (kinds.length > 1) throw invalid('A query can specify at most one kind.');
+  if (kinds.length > 1) throw invalid('multiple kinds not supported (a query can name at most one kind)');
   const kind = kinds[0];
   if (kind === '') throw invalid('A query kind must have a name.');
   if ((query as { findNearest?: unknown }).findNearest) throw invalid('find_nearest (vector search) is not supported by this emulator.');
@@ -161,12 +161,12 @@ export function planQuery(query: IQuery, partition: Partition): Plan {
   const keyAscending = valueOrders.length === 0 && !orders[keyIndex]!.desc;
 
   const offset = int32(query.offset);
-  if (offset < 0) throw invalid('Query offset must not be negative.');
+  if (offset < 0) throw invalid(`Offset must be non-negative. (got ${offset})`);
   let limit: number | null = null;
   const rawLimit = query.limit as unknown;
   if (rawLimit !== null && rawLimit !== undefined) {
     limit = typeof rawLimit === 'object' ? int32((rawLimit as { value?: unknown }).value) : int32(rawLimit);
-    if (limit < 0) throw invalid('Query limit must not be negative.');
+    if (limit < 0) throw invalid(`Limit must be non-negative. (got ${limit})`);
   }
 
   const shapeText = [

@@ -89,13 +89,14 @@ export function walk(snapshot: DatabaseSnapshot, plan: Plan, limits: WalkLimits,
     if (plan.limit !== null && taken >= plan.limit) {
       // A page that holds exactly the last rows says so, as the Firestore emulator does (legacy says
       // MORE_RESULTS_AFTER_LIMIT); the documented NO_MORE_RESULTS is "no more results".
-      more = next() === null ? 'NO_MORE_RESULTS' : 'MORE_RESULTS_AFTER_LIMIT';
+      const peek = next();
+      more = peek === null || peek === 'end' ? 'NO_MORE_RESULTS' : 'MORE_RESULTS_AFTER_LIMIT';
       break;
     }
     if (taken >= max || bytes >= maxBytes) {
       // Peek so a batch that happens to hold the last rows says so.
       const peek = next();
-      more = peek === null ? 'NO_MORE_RESULTS' : peek === 'end' ? 'MORE_RESULTS_AFTER_CURSOR' : 'NOT_FINISHED';
+      more = peek === null || peek === 'end' ? 'NO_MORE_RESULTS' : 'NOT_FINISHED';
       break;
     }
     const row = next();
@@ -104,7 +105,9 @@ export function walk(snapshot: DatabaseSnapshot, plan: Plan, limits: WalkLimits,
       break;
     }
     if (row === 'end') {
-      more = 'MORE_RESULTS_AFTER_CURSOR';
+      // Reaching the end cursor ends the query: the Firestore emulator says NO_MORE_RESULTS (legacy
+      // MORE_RESULTS_AFTER_LIMIT); the documented MORE_RESULTS_AFTER_CURSOR is never what either sends.
+      more = 'NO_MORE_RESULTS';
       break;
     }
     if (skipped < plan.offset) {
