@@ -9,6 +9,8 @@ import type { Value as IValue } from '../model/proto.js';
 import { fromTimestamp, toTimestamp } from './clock.js';
 import { encodePath, isComplete, kindOf, normalizeKey, type RequestScope } from './keys.js';
 import type { StoredEntity } from './snapshot.js';
+import { PackedEntity } from './packed.js';
+import { encodeProperties } from './wire.js';
 import type { Database, Store } from './store.js';
 import type { Transaction, Transactions } from './transactions.js';
 import { validateProperties } from './validate.js';
@@ -223,18 +225,14 @@ function simulate(db: Database, prepared: Prepared[], time: number): { results: 
         properties = applyTransforms(properties, p.transforms, stamp, transformResults, `mutation ${i}`);
         result.transformResults = transformResults;
       }
-      next = {
-        key: p.key,
-        properties,
-        version,
-        createTime: current?.createTime ?? stamp,
-        updateTime: stamp,
-      };
+      const created = current === null ? time : current instanceof PackedEntity ? current.createMicros : fromTimestamp(current.createTime);
+      next = new PackedEntity(p.key, encodeProperties(properties as Record<string, IValue>), created, time);
       result.createTime = next.createTime;
       result.updateTime = stamp;
+      indexUpdates += propertyIndexEntries(properties);
     }
     result.version = version;
-    indexUpdates += indexEntries(current) + indexEntries(next);
+    indexUpdates += indexEntries(current);
     overlay.set(id, next);
     writes.set(id, { ns: p.ns, sortKey: p.sortKey, kind: p.kind, entity: next });
     results.push(result);
@@ -254,9 +252,12 @@ function conflicts(p: Prepared, current: StoredEntity | null): boolean {
  * count, which reports entries written plus entries removed.
  */
 function indexEntries(e: StoredEntity | null): number {
-  if (e === null) return 0;
+  return e === null ? 0 : propertyIndexEntries(e.properties);
+}
+
+function propertyIndexEntries(properties: Readonly<Record<string, IValue>>): number {
   let n = 1;
-  for (const name in e.properties) n += 2 * indexedValues(e.properties[name]!);
+  for (const name in properties) n += 2 * indexedValues(properties[name]!);
   return n;
 }
 

@@ -28,7 +28,8 @@ import { serviceDefinition } from './server.js';
 import type { StoredEntity } from './snapshot.js';
 import type { Database, RowWrite, Store } from './store.js';
 import { encodeLookupResponse } from './wire.js';
-import { frame, GroupWriter, LOG_MAGIC, readRecords, SNAPSHOT_MAGIC, type ReadRecord } from './journal-file.js';
+import { decodeLookupEntities, PackedEntity } from './packed.js';
+import { forEachRecord, frame, GroupWriter, LOG_MAGIC, SNAPSHOT_MAGIC, type ReadRecord } from './journal-file.js';
 
 export const SNAPSHOT_FILE = 'snapshot.dsp';
 const SEGMENT = /^log-(\d{6,})\.dsp$/;
@@ -50,32 +51,24 @@ const lookupMethod = () => serviceDefinition().Lookup as unknown as Lookup;
 
 function encodeEntities(found: StoredEntity[], deleted: IKey[]): Buffer {
   const response = {
-    found: found.map((e) => ({ entity: { key: e.key, properties: e.properties }, version: e.version, createTime: e.createTime, updateTime: e.updateTime })),
+    // A stored entity goes in whole: the encoder copies its packed property bytes (packed.ts).
+    found: found.map((e) => ({ entity: e, version: e.version, createTime: e.createTime, updateTime: e.updateTime })),
     missing: deleted.map((key) => ({ entity: { key } })),
   };
   return encodeLookupResponse(response) ?? lookupMethod().responseSerialize(response);
 }
 
-interface DecodedResult {
-  entity: { key: IKey; properties: StoredEntity['properties'] };
-  version: string;
-  createTime: StoredEntity['createTime'];
-  updateTime: StoredEntity['updateTime'];
-}
-
+/**
+ * A record's entities, their properties left encoded (packed.ts): replay
+ * decodes keys and times only, which is what makes a restart quick.
+ */
 function decodeEntities(body: Buffer, scope: { projectId: string; databaseId: string }): { found: StoredEntity[]; deleted: IKey[] } {
   if (body.length === 0) return { found: [], deleted: [] };
-  const decoded = lookupMethod().responseDeserialize(body) as { found?: DecodedResult[]; missing?: { entity: { key: IKey } }[] };
+  const decoded = decodeLookupEntities(body);
   const rules = { allowIncomplete: false, refuseReserved: false };
   return {
-    found: (decoded.found ?? []).map((r) => ({
-      key: normalizeKey(r.entity.key, scope, rules),
-      properties: r.entity.properties ?? {},
-      version: String(r.version),
-      createTime: r.createTime,
-      updateTime: r.updateTime,
-    })),
-    deleted: (decoded.missing ?? []).map((r) => normalizeKey(r.entity.key, scope, rules)),
+    found: decoded.found.map((r) => new PackedEntity(normalizeKey(r.key, scope, rules), r.packed, r.createMicros, r.updateMicros)),
+    deleted: decoded.missing.map((key) => normalizeKey(key, scope, rules)),
   };
 }
 
@@ -118,11 +111,11 @@ export class DurableLog {
     const live = segments.filter((s) => s > through);
     for (const [i, seq] of live.entries()) {
       const file = path.join(dir, segmentName(seq));
-      const { records, end } = await readRecords(file, LOG_MAGIC);
+      // Records apply as they are read; a damaged file stops the start, so what it half-loaded is never served.
+      const end = await forEachRecord(file, LOG_MAGIC, (r) => log.replay(r, file));
       if (end.kind === 'corrupt' || (end.kind === 'torn' && i < live.length - 1)) {
         throw corrupt(file, end.offset, end.kind === 'corrupt' ? end.why : 'a record is cut off, and later segments follow');
       }
-      for (const r of records) log.replay(r, file);
       if (end.kind === 'torn') {
         warn(`dspipe emulator: ${file}: ignoring a torn last record at offset ${end.offset} (${end.size - end.offset} bytes: a write cut off by a crash; it was never acknowledged)`);
         await truncate(file, end.offset);
@@ -137,28 +130,34 @@ export class DurableLog {
 
   private async loadSnapshot(): Promise<number> {
     const file = path.join(this.dir, SNAPSHOT_FILE);
-    let read;
+    const store = this.store();
+    let head: ReadRecord['header'] | undefined;
+    let last: ReadRecord['header'] | undefined;
+    let first = -1;
+    let end;
     try {
-      read = await readRecords(file, SNAPSHOT_MAGIC);
+      end = await forEachRecord(file, SNAPSHOT_MAGIC, (r) => {
+        last = r.header;
+        if (head === undefined) {
+          head = r.header;
+          first = r.offset;
+          if (head.snapshot === true) store.clock.advanceTo(Number(head.clock));
+          return;
+        }
+        if (head.snapshot !== true || r.header.end === true) return;
+        const db = store.database(String(r.header.p), String(r.header.d));
+        if (typeof r.header.ids === 'number') db.ids.restore(r.header.ids);
+        for (const id of (r.header.res as string[] | undefined) ?? []) db.ids.reserve(id);
+        const { found } = decodeEntities(r.body, { projectId: db.projectId, databaseId: db.databaseId });
+        apply(store, db, found, [], (e) => Number(e!.version));
+      });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
       throw err;
     }
-    const { records, end } = read;
     // A snapshot is renamed into place only once complete: any damage is corruption.
     if (end.kind !== 'clean') throw corrupt(file, end.offset, end.kind === 'corrupt' ? end.why : 'the file is cut off');
-    const head = records[0]?.header;
-    const last = records[records.length - 1]?.header;
-    if (head?.snapshot !== true || last?.end !== true) throw corrupt(file, records[0]?.offset ?? 8, 'not a complete snapshot');
-    const store = this.store();
-    store.clock.advanceTo(Number(head.clock));
-    for (const r of records.slice(1, -1)) {
-      const db = store.database(String(r.header.p), String(r.header.d));
-      if (typeof r.header.ids === 'number') db.ids.restore(r.header.ids);
-      for (const id of (r.header.res as string[] | undefined) ?? []) db.ids.reserve(id);
-      const { found } = decodeEntities(r.body, { projectId: db.projectId, databaseId: db.databaseId });
-      apply(store, db, found, [], (e) => Number(e!.version));
-    }
+    if (head?.snapshot !== true || last?.end !== true) throw corrupt(file, first >= 0 ? first : 8, 'not a complete snapshot');
     return Number(head.through);
   }
 

@@ -42,44 +42,68 @@ export type ReadEnd =
   | { kind: 'torn'; offset: number; size: number }
   | { kind: 'corrupt'; offset: number; why: string };
 
-/** The records of a whole file, in order, and how the file ends. Reads it in one go (files are bounded by compaction). */
-export async function readRecords(file: string, magic: Buffer): Promise<{ records: ReadRecord[]; end: ReadEnd }> {
+/** Bytes read from a data file at a time: a restart never holds more of a file than this (or one record). */
+const READ_CHUNK = 8 * 1024 * 1024;
+
+/**
+ * Hands each record of a file to `visit`, in order, reading it a chunk at a
+ * time (a million-entity snapshot is ~1 GB), and says how the file ends.
+ * A record's body is a view into the chunk: `visit` copies what it keeps.
+ */
+export async function forEachRecord(file: string, magic: Buffer, visit: (record: ReadRecord) => void): Promise<ReadEnd> {
   const handle = await open(file, 'r');
-  let data: Buffer;
   try {
-    data = await handle.readFile();
+    const size = (await handle.stat()).size;
+    let buf = Buffer.alloc(0);
+    let bufStart = 0;
+    /** Bytes [from, from + n) of the file (fewer at its end). */
+    const bytes = async (from: number, n: number): Promise<Buffer> => {
+      if (from >= bufStart && from + n <= bufStart + buf.length) return buf.subarray(from - bufStart, from - bufStart + n);
+      const len = Math.max(0, Math.min(Math.max(n, READ_CHUNK), size - from));
+      const next = Buffer.allocUnsafe(len);
+      let got = 0;
+      while (got < len) {
+        const { bytesRead } = await handle.read(next, got, len - got, from + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      buf = next.subarray(0, got);
+      bufStart = from;
+      return buf.subarray(0, Math.min(n, got));
+    };
+    const head = await bytes(0, magic.length);
+    if (size < magic.length) {
+      // A file cut off before its magic was complete holds nothing acknowledged.
+      return magic.subarray(0, size).equals(head) ? { kind: 'torn', offset: 0, size } : { kind: 'corrupt', offset: 0, why: 'not a dspipe emulator data file' };
+    }
+    if (!head.equals(magic)) return { kind: 'corrupt', offset: 0, why: 'not a dspipe emulator data file (bad magic)' };
+    let at = magic.length;
+    while (at < size) {
+      if (size - at < 8) return { kind: 'torn', offset: at, size };
+      const prefix = await bytes(at, 8);
+      const length = prefix.readUInt32LE(0);
+      const sum = prefix.readUInt32LE(4);
+      const end = at + 8 + length;
+      if (end > size) return { kind: 'torn', offset: at, size };
+      const payload = await bytes(at + 8, length);
+      if (crc32(payload) !== sum || length < 4) {
+        if (end === size) return { kind: 'torn', offset: at, size };
+        return { kind: 'corrupt', offset: at, why: 'record checksum mismatch' };
+      }
+      const headerLength = payload.readUInt32LE(0);
+      let header: RecordHeader;
+      try {
+        header = JSON.parse(payload.subarray(4, 4 + headerLength).toString('utf8')) as RecordHeader;
+      } catch {
+        return { kind: 'corrupt', offset: at, why: 'record header is not JSON' };
+      }
+      visit({ header, body: payload.subarray(4 + headerLength), offset: at });
+      at = end;
+    }
+    return { kind: 'clean', size };
   } finally {
     await handle.close();
   }
-  const records: ReadRecord[] = [];
-  if (data.length < magic.length) {
-    // A file cut off before its magic was complete holds nothing acknowledged.
-    return { records, end: magic.subarray(0, data.length).equals(data) ? { kind: 'torn', offset: 0, size: data.length } : { kind: 'corrupt', offset: 0, why: 'not a dspipe emulator data file' } };
-  }
-  if (!data.subarray(0, magic.length).equals(magic)) return { records, end: { kind: 'corrupt', offset: 0, why: 'not a dspipe emulator data file (bad magic)' } };
-  let at = magic.length;
-  while (at < data.length) {
-    if (data.length - at < 8) return { records, end: { kind: 'torn', offset: at, size: data.length } };
-    const length = data.readUInt32LE(at);
-    const sum = data.readUInt32LE(at + 4);
-    const end = at + 8 + length;
-    if (end > data.length) return { records, end: { kind: 'torn', offset: at, size: data.length } };
-    const payload = data.subarray(at + 8, end);
-    if (crc32(payload) !== sum || length < 4) {
-      if (end === data.length) return { records, end: { kind: 'torn', offset: at, size: data.length } };
-      return { records, end: { kind: 'corrupt', offset: at, why: 'record checksum mismatch' } };
-    }
-    const headerLength = payload.readUInt32LE(0);
-    let header: RecordHeader;
-    try {
-      header = JSON.parse(payload.subarray(4, 4 + headerLength).toString('utf8')) as RecordHeader;
-    } catch {
-      return { records, end: { kind: 'corrupt', offset: at, why: 'record header is not JSON' } };
-    }
-    records.push({ header, body: payload.subarray(4 + headerLength), offset: at });
-    at = end;
-  }
-  return { records, end: { kind: 'clean', size: data.length } };
 }
 
 /**

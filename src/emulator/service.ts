@@ -39,6 +39,7 @@ import { IndexPolicy, type IndexUsed } from './index-policy.js';
 import { explainMetrics } from './explain.js';
 import type { Plan, RunOptions, RunStats } from './query/index.js';
 import { entitySize } from '../model/storage-size.js';
+import { packedSize } from './packed.js';
 
 /**
  * Lookup defers the keys past this many response bytes. Production defers "due
@@ -193,9 +194,9 @@ export class DatastoreService {
       if (e === null) {
         missing.push({ entity: { key }, version: readVersion });
       } else {
-        bytes += entitySize(e);
+        bytes += packedSize(e) ?? entitySize(e);
         found.push({
-          entity: { key: e.key, properties: e.properties as Record<string, google.datastore.v1.IValue> },
+          entity: e as google.datastore.v1.IEntity,
           version: e.version,
           createTime: e.createTime,
           updateTime: e.updateTime,

@@ -22,31 +22,44 @@ export interface Version {
   readonly entity: StoredEntity | null;
 }
 
-export class Row {
+/**
+ * One key's versions. The newest is held in the row itself and older ones
+ * only while a read may still reach them, so the common row (written once,
+ * or not rewritten within the retention window) is one small object.
+ */
+export class Row implements Version {
   readonly sortKey: string;
   readonly kind: string;
-  versions: Version[] = [];
+  /** The newest version. */
+  time: number;
+  entity: StoredEntity | null;
+  /** Older versions still readable, oldest first; undefined when there are none. */
+  older: Version[] | undefined = undefined;
 
-  constructor(sortKey: string, kind: string) {
+  constructor(sortKey: string, kind: string, time: number, entity: StoredEntity | null) {
     this.sortKey = sortKey;
     this.kind = kind;
+    this.time = time;
+    this.entity = entity;
   }
 
-  latest(): Version | undefined {
-    return this.versions[this.versions.length - 1];
+  latest(): Version {
+    return this;
   }
 
   /** The entity visible at `readTime`, or null. */
   at(readTime: number): StoredEntity | null {
-    const v = this.versions;
-    for (let i = v.length - 1; i >= 0; i--) if (v[i]!.time <= readTime) return v[i]!.entity;
+    if (this.time <= readTime) return this.entity;
+    const v = this.older;
+    if (v !== undefined) for (let i = v.length - 1; i >= 0; i--) if (v[i]!.time <= readTime) return v[i]!.entity;
     return null;
   }
 
   /** Version time of the entity's state at `readTime` (0 if it never existed). */
   versionAt(readTime: number): number {
-    const v = this.versions;
-    for (let i = v.length - 1; i >= 0; i--) if (v[i]!.time <= readTime) return v[i]!.time;
+    if (this.time <= readTime) return this.time;
+    const v = this.older;
+    if (v !== undefined) for (let i = v.length - 1; i >= 0; i--) if (v[i]!.time <= readTime) return v[i]!.time;
     return 0;
   }
 }
@@ -156,20 +169,21 @@ export class Store {
     const nsState = db.namespace(ns);
     const kindState = nsState.kind(kind);
     let row = nsState.rows.get(sortKey);
+    let wasLive = false;
     if (row === undefined) {
       if (entity === null) return; // deleting what never existed leaves no trace
-      row = new Row(sortKey, kind);
+      row = new Row(sortKey, kind, time, entity);
       nsState.rows.insert(row);
       kindState.index.insert(row);
+    } else {
+      const before = row.entity;
+      wasLive = before !== null;
+      if (this.collect !== undefined && entity === null && before !== null) this.collect.push({ key: before.key, entity: null });
+      this.keepOlder(row, time);
+      row.time = time;
+      row.entity = entity;
     }
-    const before = row.latest();
-    const wasLive = before !== undefined && before.entity !== null;
-    if (this.collect !== undefined) {
-      if (entity !== null) this.collect.push({ key: entity.key, entity });
-      else if (wasLive) this.collect.push({ key: before.entity!.key, entity: null });
-    }
-    this.prune(row, time);
-    row.versions.push({ time, entity });
+    if (this.collect !== undefined && entity !== null) this.collect.push({ key: entity.key, entity });
     const delta = (entity !== null ? 1 : 0) - (wasLive ? 1 : 0);
     kindState.live += delta;
     nsState.live += delta;
@@ -177,10 +191,17 @@ export class Store {
     if (entity === null && wasLive) this.tombstones.push({ db, ns, row, time });
   }
 
-  /** Drops versions no read can reach any more: all but the newest one older than retention. */
-  private prune(row: Row, now: number): void {
+  /**
+   * Before a row takes a new version at `now`: keeps its current one among
+   * the older versions while reads may reach it, and drops what no read can
+   * reach any more (all but the newest version older than retention).
+   */
+  private keepOlder(row: Row, now: number): void {
+    if (row.time === now) return; // replaced within one instant: no read sees the old state
     const horizon = now - this.retentionMicros;
-    const v = row.versions;
+    // A current version past retention is the oldest any read can still need.
+    const v = row.time <= horizon || row.older === undefined ? [] : row.older;
+    v.push({ time: row.time, entity: row.entity });
     let keepFrom = 0;
     for (let i = v.length - 1; i >= 0; i--) {
       if (v[i]!.time <= horizon) {
@@ -188,7 +209,7 @@ export class Store {
         break;
       }
     }
-    if (keepFrom > 0) row.versions = v.slice(keepFrom);
+    row.older = keepFrom > 0 ? v.slice(keepFrom) : v;
   }
 
   /** Removes rows deleted longer ago than retention (called after commits). */

@@ -11,6 +11,7 @@
  */
 import type { Value } from '../model/proto.js';
 import { MessageWriter } from '../format/wire/message-writer.js';
+import { copyOut } from './packed.js';
 
 const MORE_RESULTS: Record<string, number> = {
   MORE_RESULTS_TYPE_UNSPECIFIED: 0,
@@ -24,7 +25,14 @@ const RESULT_TYPE: Record<string, number> = { RESULT_TYPE_UNSPECIFIED: 0, FULL: 
 /** Thrown inside the encoder when a shape is not handled; the caller falls back. */
 class Unsupported extends Error {}
 
-class Writer extends MessageWriter {}
+class Writer extends MessageWriter {
+  /** Bytes already in wire format (a stored entity's properties). */
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+}
 
 type Obj = Record<string, unknown> | null | undefined;
 
@@ -136,14 +144,33 @@ function entity(w: Writer, field: number, e: Obj): void {
   if (e === null || e === undefined) return;
   const m = w.begin(field);
   key(w, 1, e.key as Obj);
-  const props = (e.properties ?? {}) as Record<string, Value>;
+  // A stored entity (packed.ts) holds its property entries encoded already.
+  const packed = (e as { packed?: Uint8Array }).packed;
+  if (packed !== undefined) w.raw(packed);
+  else properties(w, (e.properties ?? {}) as Record<string, Value>);
+  w.end(m);
+}
+
+function properties(w: Writer, props: Record<string, Value>): void {
   for (const name in props) {
     const entry = w.begin(3);
     w.string(1, name);
     value(w, 2, props[name]!);
     w.end(entry);
   }
-  w.end(m);
+}
+
+const scratch = new Writer(256 * 1024);
+
+/**
+ * An entity's properties as Entity field 3 entries (what a stored entity
+ * keeps, packed.ts), in a buffer of their own. Throws on a value without a
+ * type, which validation never lets through.
+ */
+export function encodeProperties(props: Record<string, Value>): Buffer {
+  scratch.pos = 0;
+  properties(scratch, props);
+  return copyOut(scratch.buf.subarray(0, scratch.pos));
 }
 
 function entityResult(w: Writer, field: number, r: Obj): void {

@@ -11,6 +11,7 @@ import type { Partition } from './filters.js';
 import { planQuery, type Plan } from './plan.js';
 import { compareRowToPos, orderedRows, positionOf, type Row } from './rows.js';
 import { compareValues, estimatePropertiesSize, projectedValue } from './values.js';
+import { packedSize } from '../packed.js';
 import { MAX_QUERY_BATCH_BYTES, MAX_QUERY_BATCH_RESULTS, MAX_QUERY_SKIP } from '../../model/limits.js';
 
 
@@ -120,7 +121,7 @@ export function walk(snapshot: DatabaseSnapshot, plan: Plan, limits: WalkLimits,
       continue;
     }
     taken++;
-    if (maxBytes !== Infinity) bytes += estimatePropertiesSize(row.e.properties);
+    if (maxBytes !== Infinity) bytes += packedSize(row.e) ?? estimatePropertiesSize(row.e.properties);
     if (sink) sink(row);
     else rows.push(row);
   }
@@ -140,7 +141,8 @@ function entityOf(plan: Plan, row: Row): IEntity {
     for (let i = 0; i < plan.projection.length; i++) properties[plan.projection[i]!] = projectedValue(row.extra[i]!);
     return { key: row.e.key, properties };
   }
-  return { key: row.e.key, properties: row.e.properties as Record<string, IValue> };
+  // The stored entity itself: the wire encoder sends a packed one's bytes as they are (packed.ts).
+  return row.e as IEntity;
 }
 
 export function executeQuery(snapshot: DatabaseSnapshot, partition: Partition, query: IQuery, options: RunOptions = {}): IQueryResultBatch {
