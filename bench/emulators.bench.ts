@@ -9,10 +9,13 @@
  * 1M entities in ≤ 2 GB), the restart time of a data dir holding them, and
  * the disk it takes.
  *
- *   node dist/bench/emulators.bench.js [--quick] [--entities N] [--large N]
+ *   node dist/bench/emulators.bench.js [--quick] [--entities N] [--large N] [--google-large N] [--only dspipe|legacy|firestore,...]
  *
  * Defaults: 20,000 entities for the three-way comparison, 1,000,000 for the
- * large run; --quick: 3,000 and 20,000.
+ * large run; --quick: 3,000 and 20,000. --google-large N also runs Google's
+ * legacy emulator alone at N entities (it needs ~50-140 KB per entity, so a
+ * million does not fit in a test machine's memory). --only limits the
+ * three-way run; --entities 0 or --large 0 skip a part.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -28,9 +31,14 @@ import { emitReport, isQuick, progress, type BenchRow } from './lib/report.js';
 import { googleEmulatorsInstalled, startGoogleEmulatorProcess } from '../test/helpers/backend.js';
 
 const quick = isQuick();
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, entities: { type: 'string' }, large: { type: 'string' } }, strict: false });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean' }, entities: { type: 'string' }, large: { type: 'string' }, 'google-large': { type: 'string' }, only: { type: 'string' } },
+  strict: false,
+});
 const N = Number(values.entities ?? (quick ? 3_000 : 20_000));
 const LARGE = Number(values.large ?? (quick ? 20_000 : 1_000_000));
+const GOOGLE_LARGE = Number(values['google-large'] ?? 0);
+const ONLY = typeof values.only === 'string' ? new Set(values.only.split(',')) : undefined;
 const BATCH = 250;
 const WRITERS = 4;
 const PROJECT = 'bench';
@@ -120,22 +128,45 @@ async function seed(client: DatastoreClient, count: number): Promise<number> {
   return count / ((performance.now() - t0) / 1000);
 }
 
-async function scan(client: DatastoreClient, count: number): Promise<number> {
+/** Reads every page of `query`; returns the rows read. */
+async function pageThrough(client: DatastoreClient, base: Record<string, unknown>): Promise<number> {
   let read = 0;
   let cursor: Uint8Array | undefined;
-  const t0 = performance.now();
   // Google's legacy emulator ends every page with MORE_RESULTS_AFTER_LIMIT (BACKENDS.md 1): stop on an empty page.
   for (;;) {
-    const query: Record<string, unknown> = { kind: [{ name: 'Bench' }], order: [{ property: { name: '__key__' }, direction: 'ASCENDING' }] };
-    if (cursor) query.startCursor = cursor;
+    const query: Record<string, unknown> = cursor ? { ...base, startCursor: cursor } : base;
     const [r] = (await client.runQuery({ projectId: PROJECT, query }, ONCE)) as [IRunQueryResponse];
     const got = r.batch!.entityResults!.length;
     read += got;
     cursor = r.batch!.endCursor as Uint8Array;
-    if (got === 0 || r.batch!.moreResults === 'NO_MORE_RESULTS') break;
+    if (got === 0 || r.batch!.moreResults === 'NO_MORE_RESULTS') return read;
   }
+}
+
+async function scan(client: DatastoreClient, count: number): Promise<number> {
+  const t0 = performance.now();
+  const read = await pageThrough(client, { kind: [{ name: 'Bench' }], order: [{ property: { name: '__key__' }, direction: 'ASCENDING' }] });
   if (read !== count) throw new Error(`scan read ${read} of ${count} entities`);
   return read / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * A query that looks into every entity's properties (dspipe's emulator has no
+ * per-property index: it reads each entity): `age = 7 AND active = false`,
+ * paged through; returns milliseconds and checks the count.
+ */
+async function filtered(client: DatastoreClient, count: number): Promise<number> {
+  const filter = { compositeFilter: { op: 'AND', filters: [
+    { propertyFilter: { property: { name: 'age' }, op: 'EQUAL', value: { integerValue: '7' } } },
+    { propertyFilter: { property: { name: 'active' }, op: 'EQUAL', value: { booleanValue: false } } },
+  ] } };
+  const t0 = performance.now();
+  const read = await pageThrough(client, { kind: [{ name: 'Bench' }], filter });
+  const ms = performance.now() - t0;
+  let expected = 0;
+  for (let i = 0; i < count; i++) if (i % 90 === 7 && i % 2 === 1) expected++;
+  if (read !== expected) throw new Error(`filtered query read ${read} of ${expected} entities`);
+  return ms;
 }
 
 async function measure(name: string, running: Running, count: number): Promise<BenchRow> {
@@ -148,16 +179,18 @@ async function measure(name: string, running: Running, count: number): Promise<B
     const before = running.rss();
     const seedRate = await seed(client, count);
     const scanRate = await scan(client, count);
+    const filterMs = await filtered(client, count);
     const after = running.rss();
     const row: BenchRow = {
       name,
       entities: count,
       seedEntitiesPerSec: Math.round(seedRate),
       scanEntitiesPerSec: Math.round(scanRate),
+      filterQueryMs: Math.round(filterMs),
       rssMb: Math.round(after / 2 ** 20),
       rssBytesPerEntity: Math.round((after - before) / count),
     };
-    progress(`${name}: seed ${row.seedEntitiesPerSec}/s, scan ${row.scanEntitiesPerSec}/s, ${row.rssMb} MB RSS, ${row.rssBytesPerEntity} B/entity`);
+    progress(`${name}: seed ${row.seedEntitiesPerSec}/s, scan ${row.scanEntitiesPerSec}/s, filter ${row.filterQueryMs} ms, ${row.rssMb} MB RSS, ${row.rssBytesPerEntity} B/entity`);
     return row;
   } finally {
     await client.close();
@@ -174,9 +207,11 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   const notes: string[] = [`~1 KB entities (11 properties), commits of ${BATCH} with ${WRITERS} in flight, scans by __key__; one client, one run`];
   const installed = googleEmulatorsInstalled();
-  const backends: [string, () => Promise<Running>][] = [['dspipe', () => startDspipe()]];
+  let backends: [string, () => Promise<Running>][] = [['dspipe', () => startDspipe()]];
   if (installed.ok) backends.push(['legacy', () => startGoogle('legacy')], ['firestore', () => startGoogle('firestore')]);
   else notes.push(`Google's emulators not run: ${installed.why}`);
+  if (ONLY !== undefined) backends = backends.filter(([name]) => ONLY.has(name));
+  if (N === 0) backends = [];
   for (const [name, start] of backends) {
     progress(`emulators bench: ${name}, ${N} entities`);
     const running = await start();
@@ -186,19 +221,41 @@ async function main(): Promise<void> {
       await running.stop();
     }
   }
-  const ours = rows[0]!;
-  for (const row of rows.slice(1)) {
+  const ours = rows.find((r) => r.name === `dspipe ${N}`);
+  for (const row of ours === undefined ? [] : rows.filter((r) => r !== ours)) {
     rows.push({
       name: `dspipe vs ${row.name}`,
-      seedRatio: Number((Number(ours.seedEntitiesPerSec) / Number(row.seedEntitiesPerSec)).toFixed(2)),
-      scanRatio: Number((Number(ours.scanEntitiesPerSec) / Number(row.scanEntitiesPerSec)).toFixed(2)),
-      rssRatio: Number((Number(row.rssMb) / Number(ours.rssMb)).toFixed(2)),
+      seedRatio: Number((Number(ours!.seedEntitiesPerSec) / Number(row.seedEntitiesPerSec)).toFixed(2)),
+      scanRatio: Number((Number(ours!.scanEntitiesPerSec) / Number(row.scanEntitiesPerSec)).toFixed(2)),
+      rssRatio: Number((Number(row.rssMb) / Number(ours!.rssMb)).toFixed(2)),
     });
+  }
+
+  if (GOOGLE_LARGE > 0 && installed.ok) {
+    progress(`emulators bench: legacy alone, ${GOOGLE_LARGE} entities`);
+    const running = await startGoogle('legacy');
+    try {
+      rows.push(await measure(`legacy ${GOOGLE_LARGE}`, running, GOOGLE_LARGE));
+    } finally {
+      await running.stop();
+    }
   }
 
   // dspipe alone at scale: memory in RAM, then with a data dir (disk, restart time).
   const dir = await mkdtemp(path.join(tmpdir(), 'dspipe-bench-data-'));
   try {
+    if (LARGE > 0) await large(rows, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  notes.push('rssBytesPerEntity: growth of the emulator process RSS over the empty emulator, divided by the entities; target for dspipe: 1M entities in <= 2 GB RSS');
+  notes.push('filterQueryMs: age = 7 AND active = false (1 in 180 entities), every page; dspipe reads each entity, Google uses its indexes');
+  notes.push('restartSeconds: from spawning `dspipe emulator --data-dir` on the folder the seeded run left to its listening');
+  emitReport({ scenario: 'emulators', rows, notes });
+}
+
+async function large(rows: BenchRow[], dir: string): Promise<void> {
+  {
     progress(`emulators bench: dspipe in memory, ${LARGE} entities`);
     let running = await startDspipe();
     try {
@@ -222,12 +279,7 @@ async function main(): Promise<void> {
     await restarted.stop();
     progress(`dspipe --data-dir ${LARGE}: ${row.diskMb} MB on disk, restart ${row.restartSeconds} s`);
     rows.push(row);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
-  notes.push('rssBytesPerEntity: growth of the emulator process RSS over the empty emulator, divided by the entities; target for dspipe: 1M entities in <= 2 GB RSS');
-  notes.push('restartSeconds: from spawning `dspipe emulator --data-dir` on the folder the seeded run left to its listening');
-  emitReport({ scenario: 'emulators', rows, notes });
 }
 
 await main();
