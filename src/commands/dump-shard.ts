@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DspipeError, isDspipeError } from '../errors.js';
 import { rfc3339ToTimestamp } from '../datastore/run-query.js';
-import { normalizeDumpOptions } from '../options/dump.js';
+import { normalizeDumpOptions, readTimeProblem } from '../options/dump.js';
 import type { ShardSpec } from '../options/shard.js';
 import { partFile, partsOfShard, taskFile, TASKS_DIR, type DumpPlan, type PartDone, type PlanPart, type TaskManifest } from '../format/dump-plan.js';
 import { MANIFEST_FILE } from '../format/manifest.js';
@@ -96,6 +96,14 @@ export async function dumpShard(options: DumpRunOptions, context: ShardContext =
       // A task retried after the dump was finalized: nothing to do.
       ctx.emit({ type: 'warning', message: `the dump ${dir} is finished already (${MANIFEST_FILE} is complete): nothing to do` });
       return { ...base, parts: [], entities: 0, bytes: 0, retries: 0, finalized: null, seconds: (Date.now() - started) / 1000 };
+    }
+    // Every task reads at the plan's read time, which Datastore serves only for so long (as dump --resume checks).
+    const problem = plan.readTime === null ? undefined : readTimeProblem(plan.readTime);
+    if (problem) {
+      throw new DspipeError('DSPIPE_INVALID_OPTION', `cannot dump this task: the plan's read time ${plan.readTime} ${problem.what}`, {
+        file: join(dir, 'plan.json'),
+        hint: `${problem.hint}; plan again with --plan --force and run every task (size the job to finish within the retention)`,
+      });
     }
     const readTime = plan.readTime === null ? undefined : rfc3339ToTimestamp(plan.readTime);
     const mine = partsOfShard(plan, shard.index, shard.count);

@@ -212,6 +212,15 @@ describe('sharded dump', () => {
     const auto = await cli(['dump', '-n', 'job-1', '--shard', 'auto']).done;
     assert.equal(auto.code, 2);
     assert.match(auto.stderr, /CLOUD_RUN_TASK_INDEX/);
+    // A plan whose read time Datastore no longer serves (over an hour old, not a whole minute) is refused before reading.
+    const old = await jobFolder('job-old');
+    const plan = JSON.parse(await readFile(join(old, 'plan.json'), 'utf8')) as { readTime: string | null };
+    plan.readTime = new Date(Date.now() - 2 * 3600_000).toISOString().replace(/Z$/, '123Z');
+    await writeFile(join(old, 'plan.json'), JSON.stringify(plan));
+    const stale = await cli(['dump', '-n', 'job-old', '--shard', '0/2']).done;
+    assert.equal(stale.code, 2);
+    assert.match(stale.stderr, /read time .* is more than an hour old/);
+    assert.match(stale.stderr, /--plan --force/);
     const noPlan = await cli(['dump', '-n', 'no-such-plan', '--shard', '0/2']).done;
     assert.equal(noPlan.code, 1);
     assert.match(noPlan.stderr, /no plan/);

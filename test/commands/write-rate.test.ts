@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { dspipeOnly } from '../helpers/backend.js';
 import { seedKind } from '../stages/seed.js';
 import { dump } from '../../src/commands/dump.js';
 import { restore, type RestoreEvent } from '../../src/commands/restore.js';
@@ -24,6 +25,8 @@ import { WriteRateLimiter } from '../../src/datastore/write-rate.js';
 import type { WriteOp } from '../../src/format/batching.js';
 import { readAll } from './restore-fixtures.js';
 
+/** dspipe's emulator is started here whatever DSPIPE_TEST_BACKEND says (its --max-write-rps): run once, on the dspipe pass. */
+const ONLY = dspipeOnly('uses dspipe\'s own emulator (--max-write-rps) on every backend pass; run on the dspipe one');
 const LIMIT = 400;
 const PER_KIND = 400;
 const KINDS = ['A', 'B', 'C'];
@@ -47,7 +50,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-test('restore against a write limit: slows below it, retries, and writes every entity', async () => {
+test('restore against a write limit: slows below it, retries, and writes every entity', ONLY, async () => {
   const events: RestoreEvent[] = [];
   const result = await restore(
     { root, name: 'src', writers: 4, concurrency: 3, batchSize: 100 },
@@ -65,7 +68,7 @@ test('restore against a write limit: slows below it, retries, and writes every e
   assert.ok(throttled.some((e) => e.rps !== null && e.rps < LIMIT), `slowed under ${LIMIT}/s: ${JSON.stringify(throttled)}`);
 });
 
-test('clear against a write limit: slows down and deletes every entity', async () => {
+test('clear against a write limit: slows down and deletes every entity', ONLY, async () => {
   const events: ClearEvent[] = [];
   const refusedBefore = limited.emulator.writesRefused();
   const result = await clear({ yes: true, writers: 4, batchSize: 100 }, { connection: limited.connection, client: limited.client, retry: SHORT_RETRY, onEvent: (e) => events.push(e) });
@@ -76,7 +79,7 @@ test('clear against a write limit: slows down and deletes every entity', async (
   assert.ok(events.some((e) => e.type === 'rate' && e.reason === 'throttled'));
 });
 
-test('a --max-rps under the limit is never pushed back', async () => {
+test('a --max-rps under the limit is never pushed back', ONLY, async () => {
   await new Promise((r) => setTimeout(r, 1100)); // the emulator's one-second window forgets the writes of the test before
   const refusedBefore = limited.emulator.writesRefused();
   const result = await restore({ root, name: 'src', kinds: 'A', batchSize: 50, maxRps: LIMIT / 2 }, { connection: limited.connection, client: limited.client, retry: SHORT_RETRY });
@@ -86,7 +89,7 @@ test('a --max-rps under the limit is never pushed back', async () => {
   assert.equal(result.writeRate!.ops, PER_KIND);
 });
 
-test('control: the same writes without the adaptive rate run out of retries', async () => {
+test('control: the same writes without the adaptive rate run out of retries', ONLY, async () => {
   const fast = await startTestEmulator({ projectId: 'rate-app', maxWriteRps: LIMIT });
   const batches = () => Array.from({ length: 12 }, (_, i) => Array.from({ length: 100 }, (_, j): WriteOp => ({ op: 'upsert', entity: { key: { path: [{ kind: 'X', name: `${i}-${j}` }] }, properties: {} } })));
   try {
@@ -101,7 +104,7 @@ test('control: the same writes without the adaptive rate run out of retries', as
   }
 });
 
-test('migrate run against a write limit: slows down and rewrites every entity', async () => {
+test('migrate run against a write limit: slows down and rewrites every entity', ONLY, async () => {
   // Loaded from the dump before serving (no commits), so only the migration's writes meet the limit.
   const m = await startTestEmulator({ projectId: 'rate-app', maxWriteRps: LIMIT, importFrom: join(root, 'src') });
   try {
@@ -121,7 +124,7 @@ test('migrate run against a write limit: slows down and rewrites every entity', 
   }
 });
 
-test('--max-rps and --ramp are checked like every option', async () => {
+test('--max-rps and --ramp are checked like every option', ONLY, async () => {
   await assert.rejects(restore({ root, name: 'src', maxRps: 0 }, { connection: limited.connection }), (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /--max-rps/.test(err.message) && /0/.test(err.message));
   await assert.rejects(clear({ yes: true, ramp: 'fast' }, { connection: limited.connection }), (err: unknown) => isDspipeError(err, 'DSPIPE_INVALID_OPTION') && /--ramp/.test(err.message) && /"fast"/.test(err.message));
 });
