@@ -233,8 +233,10 @@ async function verifyExportPart(ctx: ResolvedContext<RestoreEvent>, part: Part, 
 }
 
 /** Pass 1 for one part: every byte hashed, every line decoded, the count checked; nothing written. */
-async function verifyPart(ctx: ResolvedContext<RestoreEvent>, part: Part, result: RestoredKind, signal: AbortSignal): Promise<void> {
-  const parser = createParser({ file: part.label, ...(part.checked && { expect: { namespace: part.entry.namespace, kind: part.entry.kind } }) });
+async function verifyPart(ctx: ResolvedContext<RestoreEvent>, part: Part, result: RestoredKind, signal: AbortSignal, wire: boolean): Promise<void> {
+  const options = { file: part.label, ...(part.checked && { expect: { namespace: part.entry.namespace, kind: part.entry.kind } }) };
+  // On the wire path every line is checked by the encoder that will write it (as strict as the codec, no entity objects).
+  const parser = wire ? createWireParser({ ...options, op: 'upsert' }) : createParser(options);
   const events = kindEvents(ctx, 'verify', part, part.checked ? part.entry.entities : undefined, () => parser.entities);
   try {
     const source = createFileSource(part.dir, part.entry, { verify: part.checked });
@@ -368,7 +370,7 @@ export async function restore(options: RestoreCommandOptions, context: RestoreCo
     try {
       const scheduler = { concurrency: o.concurrency, signal: ctx.signal };
       await runKinds(from.parts, scheduler, (part, signal) =>
-        part.export ? verifyExportPart(ctx, part, part.export, o, results.get(part)!, signal) : verifyPart(ctx, part, results.get(part)!, signal),
+        part.export ? verifyExportPart(ctx, part, part.export, o, results.get(part)!, signal) : verifyPart(ctx, part, results.get(part)!, signal, o.transport === 'wire'),
       );
       if (!o.dryRun) {
         // N tasks of one job share the ramp and the ceiling: each takes 1/N.

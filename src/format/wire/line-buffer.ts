@@ -52,6 +52,11 @@ export class LineBuffer extends GrowableBuffer {
   ascii(s: string): void {
     const n = s.length;
     this.ensure(n);
+    if (n > 64) {
+      // a blob's base64: one native copy
+      this.pos += this.buf.write(s, this.pos, n, 'latin1');
+      return;
+    }
     const buf = this.buf;
     let p = this.pos;
     for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);

@@ -127,7 +127,7 @@ function nameText(name: string): { first: Buffer; next: Buffer } {
 class Transcoder {
   readonly r: WireCursor;
   /** Scratch for the properties of the entity being written, reused (entities nest, so a stack of them). */
-  private scratch: Array<{ names: string[]; starts: number[]; ends: number[] }> = [];
+  private scratch: Array<{ names: string[]; starts: number[]; ends: number[]; seenBytes: Buffer[]; seenNames: string[] }> = [];
 
   constructor(
     buf: Buffer,
@@ -260,7 +260,7 @@ class Transcoder {
       out.put(T_EMPTY_OBJ);
       return;
     }
-    const s = (this.scratch[depth] ??= { names: [], starts: [], ends: [] });
+    const s = (this.scratch[depth] ??= { names: [], starts: [], ends: [], seenBytes: [], seenNames: [] });
     const names = s.names;
     const starts = s.starts;
     const ends = s.ends;
@@ -284,7 +284,7 @@ class Transcoder {
           r.pos = e;
         } else r.skip(wire, end);
       }
-      const name = nameStart < 0 ? '' : r.buf.toString('utf8', nameStart, nameEnd);
+      const name = nameStart < 0 ? '' : this.name(s, i, nameStart, nameEnd);
       try {
         if (name === '') throw new Refusal('property name must not be empty');
         if (vStart < 0) throw new Refusal('value must be an object, not null');
@@ -302,6 +302,28 @@ class Transcoder {
     }
     if (!sorted) this.reorder(begin, names, starts, ends);
     out.byte(0x7d);
+  }
+
+  /**
+   * The property name at position i of an entity, as a string: entities of a
+   * kind repeat their names in the same order, so the bytes are compared with
+   * the last name seen at that position before a new string is made.
+   */
+  private name(s: { seenBytes: Buffer[]; seenNames: string[] }, i: number, start: number, end: number): string {
+    const buf = this.r.buf;
+    const seen = s.seenBytes[i];
+    const n = end - start;
+    if (seen !== undefined && seen.length === n) {
+      let k = 0;
+      while (k < n && seen[k] === buf[start + k]) k++;
+      if (k === n) return s.seenNames[i]!;
+    }
+    const name = buf.toString('utf8', start, end);
+    if (n <= 256) {
+      s.seenBytes[i] = Buffer.from(buf.subarray(start, end));
+      s.seenNames[i] = name;
+    }
+    return name;
   }
 
   /** Rewrites the properties written since `begin` in name order, the last of equal names kept. */
