@@ -1,0 +1,130 @@
+/**
+ * The wire path (issue 14) against the object path: client CPU per entity
+ * (process.cpuUsage of the dspipe process alone, the emulator in its own
+ * process), entities/s and peak RSS of a whole dump and a whole restore
+ * through the library API with `transport: 'wire'` and `'object'`, beside the
+ * naive scripts (bench/lib/naive.ts) and two read ceilings measured in the
+ * same run:
+ *   decode   RunQuery paging through the client library, responses decoded into objects and dropped
+ *   bytes    RunQuery paging through the raw transport, response bytes dropped undecoded
+ * per entity shape (bench/lib/entities.ts: small ~250 B, scale ~1 KB, medium
+ * ~2 KB, large ~200 KB lines). Every run is a fresh process
+ * (bench/lib/wire-worker.ts). The two dumps' sha256 must match, or the bench fails.
+ *
+ *   node dist/bench/wire.bench.js [--quick] [--entities N] [--shapes small,scale,medium,large] [--latency MS]
+ *
+ * --quick: 1,000 ~1 KB entities, no warm-up run: wire dump and restore and their object-path twins only
+ * (a smoke test of the path and of the sha256 check, not a figure).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createClient, requestBase, resolveConnection } from '../src/datastore/connection.js';
+import { BatchAccumulator, type WriteOp } from '../src/format/batching.js';
+import { makeEntities, type Shape } from './lib/entities.js';
+import { startEmulatorHost } from './lib/host.js';
+import { emitReport, progress, type BenchRow } from './lib/report.js';
+import type { WireJob, WireResult } from './lib/wire-worker.js';
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, entities: { type: 'string' }, shapes: { type: 'string' }, latency: { type: 'string' } },
+  strict: false,
+});
+const quick = values.quick === true;
+const ENTITIES = Number(values.entities ?? (quick ? 1_000 : 20_000));
+const SHAPES = String(values.shapes ?? (quick ? 'scale' : 'small,scale,medium,large')).split(',') as Shape[];
+const LATENCY = Number(values.latency ?? 0);
+const PROJECT = 'bench';
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+/** Fewer large entities: each is ~200 KB. */
+const countOf = (shape: Shape) => (shape === 'large' ? Math.max(20, Math.round(ENTITIES / 100)) : ENTITIES);
+
+function worker(job: WireJob): Promise<WireResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'lib', 'wire-worker.js'), JSON.stringify(job), ...(quick ? [] : ['--warm'])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line.startsWith('{')) return reject(new Error(`${job.type} worker exited with ${code}`));
+      resolve(JSON.parse(line) as WireResult);
+    });
+  });
+}
+
+async function seed(address: string, shape: Shape, kind: string): Promise<void> {
+  const connection = resolveConnection({ emulatorHost: address, projectId: PROJECT }, {});
+  const client = createClient(connection);
+  const acc = new BatchAccumulator({ maxBytes: 3 << 20, maxOps: 500 });
+  const commit = (batch: WriteOp[] | undefined) =>
+    batch && client.commit({ ...requestBase(connection), mode: 'NON_TRANSACTIONAL', mutations: batch.map((op) => ({ upsert: op.entity! })) });
+  for (const entity of makeEntities(shape, countOf(shape), { kind })) await commit(acc.add({ op: 'upsert', entity }));
+  await commit(acc.take());
+  await client.close();
+}
+
+const host = await startEmulatorHost([LATENCY]);
+const address = host.address(LATENCY);
+const root = await mkdtemp(join(tmpdir(), 'dspipe-wire-bench-'));
+const rows: BenchRow[] = [];
+const notes: string[] = [];
+try {
+  for (const shape of SHAPES) {
+    const kind = `Wire_${shape}`;
+    const n = countOf(shape);
+    progress(`wire bench: ${shape}: seeding ${n} entities`);
+    await seed(address, shape, kind);
+    const results = new Map<string, WireResult>();
+    const measure = async (label: string, job: WireJob) => {
+      const r = await worker(job);
+      if (r.entities !== n) throw new Error(`${label} moved ${r.entities} of ${n} entities`);
+      results.set(label, r);
+      progress(`  ${label}: ${(r.cpuUs / n).toFixed(1)} µs CPU/entity, ${Math.round(n / r.seconds)} entities/s, ${r.peakRssMb.toFixed(0)} MB peak RSS`);
+    };
+    const base = { address, project: PROJECT, kind };
+    const dumpDir = (name: string) => join(root, `${shape}-${name}`);
+    // warm the emulator's indexes for this kind (not measured)
+    await worker({ type: 'ceiling-bytes', ...base });
+    await measure('dump wire', { type: 'dump', transport: 'wire', ...base, root, name: `${shape}-wire` });
+    await measure('dump object', { type: 'dump', transport: 'object', ...base, root, name: `${shape}-object` });
+    if (results.get('dump wire')!.sha256 !== results.get('dump object')!.sha256) throw new Error(`${shape}: the wire dump differs from the object dump (sha256)`);
+    if (!quick) {
+      // what zstd costs of it (the object path pays the same)
+      await measure('dump wire, --compress none', { type: 'dump', transport: 'wire', ...base, root, name: `${shape}-wire-none`, compress: 'none' });
+      await measure('naive dump', { type: 'naive-dump', ...base, file: join(root, `${shape}-naive.ndjson`) });
+      await measure('ceiling: decode only', { type: 'ceiling-decode', ...base });
+      await measure('ceiling: bytes only', { type: 'ceiling-bytes', ...base });
+    }
+    await measure('restore wire', { type: 'restore', transport: 'wire', address, project: `${PROJECT}-rw-${shape}`, dir: dumpDir('wire') });
+    await measure('restore object', { type: 'restore', transport: 'object', address, project: `${PROJECT}-ro-${shape}`, dir: dumpDir('wire') });
+    if (!quick) await measure('naive restore', { type: 'naive-restore', address, project: `${PROJECT}-rn-${shape}`, file: join(root, `${shape}-naive.ndjson`) });
+
+    const cpu = (label: string) => results.get(label)!.cpuUs / n;
+    const ratio = (a: string, b: string) => (results.has(a) && results.has(b) ? Number((cpu(b) / cpu(a)).toFixed(2)) : undefined);
+    for (const [label, r] of results) {
+      const row: BenchRow = {
+        name: `${shape}: ${label}`,
+        cpuUsPerEntity: Number((r.cpuUs / n).toFixed(2)),
+        entitiesPerSec: Math.round(n / r.seconds),
+        peakRssMb: Math.round(r.peakRssMb),
+      };
+      if (label === 'dump wire') Object.assign(row, { cpuVsObject: ratio('dump wire', 'dump object'), cpuVsNaive: ratio('dump wire', 'naive dump'), sameSha256: true });
+      if (label === 'restore wire') Object.assign(row, { cpuVsObject: ratio('restore wire', 'restore object'), cpuVsNaive: ratio('restore wire', 'naive restore') });
+      rows.push(row);
+    }
+  }
+  notes.push(
+    `${ENTITIES} entities per shape (large: ${countOf('large')}), ${LATENCY} ms per RPC, one measured run each in a fresh process after one unmeasured warm-up run of the same job; emulator in its own process`,
+    'cpuUsPerEntity = user+system CPU of the client process / entities; cpuVsObject / cpuVsNaive = their CPU per entity / the wire path\'s',
+    'restores write the wire dump into a project of their own (every key moves); the naive scripts are lossy (int64, excludeFromIndexes, blobs)',
+  );
+  emitReport({ scenario: 'wire', rows, notes });
+} finally {
+  await host.stop();
+  await rm(root, { recursive: true, force: true });
+}
