@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import { connectionFrom, EXIT, targetText } from './run.js';
+import { jsonOutput, printJson, printJsonError } from './json.js';
 import { act, addConnectionOptions, opt, subcommand } from './program.js';
 import { createProgress, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import type { ClearCommandOptions, ClearEvent, ClearResult } from '../commands/clear.js';
@@ -83,7 +84,7 @@ export async function run(flags: ClearFlags): Promise<number> {
   if (flags.maxRps !== undefined) options.maxRps = flags.maxRps;
   if (flags.ramp !== undefined) options.ramp = flags.ramp;
   const quiet = flags.quiet === true;
-  const json = flags.json === true;
+  const json = jsonOutput('clear', flags);
   const progress = createProgress({ enabled: process.stderr.isTTY === true && !quiet && !json });
   const tasks = new Map<string, ProgressTask>();
   const onEvent = (e: ClearEvent) => {
@@ -110,12 +111,13 @@ export async function run(flags: ClearFlags): Promise<number> {
     const connection = connectionFrom(flags);
     const result = await clear(options, { connection, onEvent, signal: controller.signal });
     progress.stop();
-    if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (json) printJson(result);
     else if (!quiet) process.stderr.write(clearSummary(result));
     return EXIT.OK;
   } catch (err) {
     progress.stop();
     if (controller.signal.aborted) {
+      printJsonError(controller.signal.reason);
       process.stderr.write('dspipe: clear interrupted; run it again to delete the rest\n');
       return EXIT.INTERRUPTED;
     }

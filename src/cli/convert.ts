@@ -16,7 +16,7 @@ export interface ConvertFlags {
   out?: string;
   strict?: boolean;
   concurrency?: string;
-  compress?: string;
+  compress?: 'zstd' | 'none'; // any string from the command line: the options normaliser refuses the others, naming the flag
   quiet?: boolean;
 }
 

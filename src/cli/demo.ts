@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { EXIT } from './run.js';
+import { jsonOutput, printJson } from './json.js';
 import { act, opt, subcommand } from './program.js';
 import { DEFAULT_ROOT } from '../options/validate.js';
 import { DEFAULT_DEMO_USERS } from '../options/demo.js';
@@ -50,7 +51,7 @@ Exit codes: 0 the restored data equals the original, 1 it does not (or a step fa
 
 export async function run(flags: DemoFlags): Promise<number> {
   const { demo } = await import('../commands/demo.js');
-  const json = flags.json === true;
+  const json = jsonOutput('demo', flags);
   const write = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
   const result = await demo({
     ...(flags.root !== undefined && { root: flags.root }),
@@ -62,7 +63,7 @@ export async function run(flags: DemoFlags): Promise<number> {
       connection: { emulatorHost: flags.emulatorHost, ...(flags.project !== undefined && { projectId: flags.project }) },
     }),
   });
-  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (json) printJson(result, { projectId: flags.project ?? 'dspipe-demo', databaseId: '' });
   else {
     write(result.ok
       ? `\nOK: ${result.restored} entities dumped, cleared and restored exactly in ${result.seconds.toFixed(1)} s.\nThe dump is in ${result.dir}; try: dspipe cat ${result.dir} | head -2`

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { connectionFrom, EXIT, isBrokenPipe, targetText } from './run.js';
+import { jsonOutput, printJson, printJsonError } from './json.js';
 import { act, addConnectionOptions, defined, opt, subcommand } from './program.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import type { DumpEvent, DumpRunOptions, DumpSummary } from '../commands/dump.js';
@@ -27,7 +28,7 @@ export interface DumpFlags {
   resume?: boolean;
   namespaces?: string[];
   kinds?: string[];
-  compress?: string;
+  compress?: 'zstd' | 'none'; // any string from the command line: the options normaliser refuses the others, naming the flag
   level?: string;
   splits?: string;
   concurrency?: string;
@@ -36,7 +37,7 @@ export interface DumpFlags {
   readTime?: string;
   transport?: string;
   options?: string;
-  format?: string;
+  format?: 'dump' | 'export'; // any string from the command line: the options normaliser refuses the others, naming the flag
   strict?: boolean;
   plan?: boolean;
   shard?: string;
@@ -135,7 +136,7 @@ export async function run(flags: DumpFlags): Promise<number> {
   const { dump } = await import('../commands/dump.js');
   const toStdout = options.out === '-';
   const quiet = flags.quiet === true;
-  const json = flags.json === true;
+  const json = jsonOutput('dump', flags, toStdout ? process.stderr : process.stdout);
   const progress = createProgress({ enabled: process.stderr.isTTY === true && !quiet && !json });
   const tasks = new Map<string, ProgressTask>();
   let kindsTotal = 0;
@@ -176,13 +177,14 @@ export async function run(flags: DumpFlags): Promise<number> {
     const connection = connectionFrom(flags);
     const summary = await dump(options, { connection, signal: controller.signal, onEvent });
     progress.stop();
-    if (json) (toStdout ? process.stderr : process.stdout).write(`${JSON.stringify(summary)}\n`);
+    if (json) printJson(summary);
     else if (!quiet) process.stderr.write(summaryTable(summary));
     return EXIT.OK;
   } catch (err) {
     progress.stop();
     if (toStdout && isBrokenPipe(err)) return EXIT.OK;
     if (controller.signal.aborted) {
+      printJsonError(controller.signal.reason);
       process.stderr.write(`dspipe: dump interrupted${toStdout ? '' : '; finish it with the same command and --resume'}\n`);
       return EXIT.INTERRUPTED;
     }

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { connectionFrom, EXIT } from './run.js';
+import { jsonOutput, printJson } from './json.js';
 import { act, opt, subcommand } from './program.js';
 import { formatDuration, formatTable } from './progress.js';
 import { DspipeError } from '../errors.js';
@@ -99,6 +100,7 @@ async function runIndexes(
   const say = (line: string) => {
     if (!output.quiet && !output.json) process.stderr.write(`${line}\n`);
   };
+  jsonOutput(`indexes ${sub}`, { ...connectionFlags, json: output.json });
   let lastWait = '';
   let lastWaitAt = 0;
   const onEvent = (e: IndexesEvent) => {
@@ -126,7 +128,7 @@ async function runIndexes(
       : sub === 'create' ? await commands.indexesCreate(options, context)
       : sub === 'wait' ? await commands.indexesWait(options, context)
       : await commands.indexesPrune(options, context);
-    if (output.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (output.json) printJson(result);
     else if (!output.quiet) process.stderr.write(diffTable(result));
     // create without --wait has done its job once the missing ones are asked for.
     if (sub === 'create' && !options.wait) return EXIT.OK;

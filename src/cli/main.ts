@@ -6,6 +6,7 @@
 import { describeError, endOnBrokenPipe, EXIT, exitCodeFor } from './run.js';
 import { HelpShown, outcome } from './program.js';
 import { createProgram } from './cli.js';
+import { printJsonError } from './json.js';
 
 // google-auth-library probes the GCE metadata server when it looks for credentials and
 // reports the miss as a process warning; the credentials error says what to do instead.
@@ -20,6 +21,7 @@ async function main(argv: string[]): Promise<number> {
     return outcome.code;
   } catch (err) {
     if (err instanceof HelpShown) return err.exitCode;
+    printJsonError(err);
     process.stderr.write(`dspipe: ${describeError(err)}\n`);
     return exitCodeFor(err);
   }

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { confirmWrite, connectionFrom, EXIT } from './run.js';
+import { jsonOutput, printJson, printJsonError } from './json.js';
 import { DspipeError } from '../errors.js';
 import { act, addConnectionOptions, opt, subcommand } from './program.js';
 import { createProgress, formatCount, formatTable, type ProgressTask } from './progress.js';
@@ -170,6 +171,7 @@ function reportText(r: MigrationReport): string {
 }
 
 export async function run(sub: 'status' | 'up' | 'run', flags: MigrateFlags): Promise<number> {
+  const json = jsonOutput(`migrate ${sub}`, flags);
   const { migrateRun, migrateStatus, migrateUp } = await import('../commands/migrate.js');
   const transforms = transformsOf(flags);
   const progress = createProgress({ enabled: flags.quiet ? false : undefined });
@@ -215,7 +217,7 @@ export async function run(sub: 'status' | 'up' | 'run', flags: MigrateFlags): Pr
     maxRps: flags.maxRps,
     ramp: flags.ramp,
   };
-  const out = (text: string, json: unknown) => process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : text);
+  const out = (text: string, result: object) => (json ? printJson(result) : process.stdout.write(text));
   try {
     if (sub === 'status') {
       const entries = await migrateStatus(options, context);
@@ -224,7 +226,7 @@ export async function run(sub: 'status' | 'up' | 'run', flags: MigrateFlags): Pr
         const r = e.record;
         rows.push([e.name, e.state, r?.finishedAt?.slice(0, 19).replace('T', ' ') ?? '', r ? formatCount(r.counts.changed) : '', r ? formatCount(r.counts.deleted) : '', e.description]);
       }
-      out(entries.length === 0 ? `no migrations in ${options.dir ?? DEFAULT_MIGRATIONS_DIR}\n` : formatTable(rows), entries);
+      out(entries.length === 0 ? `no migrations in ${options.dir ?? DEFAULT_MIGRATIONS_DIR}\n` : formatTable(rows), { migrations: entries });
     } else if (sub === 'up') {
       const result = await migrateUp(options, context);
       progress.stop();
@@ -237,6 +239,7 @@ export async function run(sub: 'status' | 'up' | 'run', flags: MigrateFlags): Pr
   } catch (err) {
     progress.stop();
     if (controller.signal.aborted) {
+      printJsonError(controller.signal.reason);
       process.stderr.write(`dspipe: migrate ${sub} interrupted; the commits in flight finished and progress is saved. ${sub === 'up' ? 'Run migrate up again to resume.' : 'Run the same command again: entities done are left as they are.'}\n`);
       return EXIT.INTERRUPTED;
     }

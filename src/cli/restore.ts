@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import { confirmWrite, connectionFrom, EXIT, targetText } from './run.js';
+import { jsonOutput, printJson, printJsonError } from './json.js';
 import { act, addConnectionOptions, defined, opt, subcommand } from './program.js';
 import { createProgress, formatBytes, formatCount, formatDuration, formatTable, type ProgressTask } from './progress.js';
 import type { RestoreCommandOptions, RestoreEvent, RestoreResult } from '../commands/restore.js';
@@ -25,7 +26,7 @@ export interface RestoreFlags {
   kinds?: string[];
   namespaces?: string[];
   namespaceMap?: string[];
-  mode?: string;
+  mode?: 'upsert' | 'insert'; // any string from the command line: the options normaliser refuses the others, naming the flag
   concurrency?: string;
   writers?: string;
   batchSize?: string;
@@ -36,7 +37,7 @@ export interface RestoreFlags {
   shardCount?: string;
   transport?: string;
   options?: string;
-  onError?: string;
+  onError?: 'fail' | 'skip'; // any string from the command line: the options normaliser refuses the others, naming the flag
   rejects?: string;
   dryRun?: boolean;
   quiet?: boolean;
@@ -148,7 +149,7 @@ const UNRESERVED_SHOWN = 10;
 export async function run(flags: RestoreFlags): Promise<number> {
   const { restore } = await import('../commands/restore.js');
   const quiet = flags.quiet === true;
-  const json = flags.json === true;
+  const json = jsonOutput('restore', flags);
   const progress = createProgress({ enabled: process.stderr.isTTY === true && !quiet && !json });
   const tasks = new Map<string, ProgressTask>();
   let unreserved = 0;
@@ -181,12 +182,13 @@ export async function run(flags: RestoreFlags): Promise<number> {
     const connection = connectionFrom(flags);
     const result = await restore(optionsFrom(flags), { connection, onEvent, signal: controller.signal });
     progress.stop();
-    if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (json) printJson(result);
     else if (!quiet) process.stderr.write(restoreSummary(result));
     return EXIT.OK;
   } catch (err) {
     progress.stop();
     if (controller.signal.aborted) {
+      printJsonError(controller.signal.reason);
       process.stderr.write(`dspipe: restore interrupted; ${advice}\n`);
       return EXIT.INTERRUPTED;
     }

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { connectionFrom, EXIT, targetText } from './run.js';
+import { jsonOutput, printJson } from './json.js';
 import { act, addConnectionOptions, opt, subcommand } from './program.js';
 import { createProgress, type ProgressTask } from './progress.js';
 import type { SchemaCommandOptions, SchemaEvent } from '../commands/schema.js';
@@ -59,6 +60,7 @@ Exit codes: 0 done, 1 failed, 2 bad usage.`)
 
 export async function run(flags: SchemaFlags): Promise<number> {
   const { formatMetadataTable, schema } = await import('../commands/schema.js');
+  const json = jsonOutput('schema', flags);
   const progress = createProgress({ enabled: flags.quiet ? false : undefined });
   const tasks = new Map<string, ProgressTask>();
   const options: SchemaCommandOptions = {
@@ -82,7 +84,7 @@ export async function run(flags: SchemaFlags): Promise<number> {
   } finally {
     progress.stop();
   }
-  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (json) printJson(report);
   else if (report.source === 'metadata') {
     process.stdout.write(`properties of ${report.target ? targetText(report.target) : 'the database'} (from __property__ metadata)\n\n`);
     process.stdout.write(formatMetadataTable(report.metadata) || 'no kinds found\n');

@@ -21,7 +21,7 @@ export interface ConvertOptionsInput {
   /** Kinds converted at once (dump → export). */
   concurrency?: number | string;
   /** Compression of the dump's kind files (export → dump; default zstd). */
-  compress?: string;
+  compress?: 'zstd' | 'none';
 }
 
 export interface ConvertOptions {

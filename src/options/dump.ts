@@ -45,7 +45,7 @@ export interface DumpOptions {
   namespaces?: string | readonly string[];
   kinds?: string | readonly string[];
   /** Default 'zstd' for folders, 'none' for `out: '-'`. */
-  compress?: string;
+  compress?: 'zstd' | 'none';
   level?: number | string;
   /** Key ranges read in parallel per kind, or 'auto' (the default). */
   splits?: SplitsOption | string;
@@ -62,7 +62,7 @@ export interface DumpOptions {
   /** Per-kind overrides; default `<root>/options.json`. */
   optionsFile?: string;
   /** 'dump' (dspipe's own, the default) or 'export': a managed export `gcloud datastore import` reads. */
-  format?: string;
+  format?: 'dump' | 'export';
   /** With format 'export': refuse entities the export cannot keep exactly instead of warning. */
   strict?: boolean;
   /** Sharded dumps: write `<dump>/plan.json` (read time, kinds, key ranges) and stop. */

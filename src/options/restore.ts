@@ -31,7 +31,8 @@ export interface RestoreOptionsInput extends WriteRateInput {
   namespaces?: string | readonly string[];
   /** `old=new` entries, or an object; `(default)` names the default namespace. */
   namespaceMap?: string | readonly string[] | Readonly<Record<string, string>>;
-  mode?: string;
+  /** 'upsert' (default) overwrites; 'insert' refuses keys that exist. */
+  mode?: 'upsert' | 'insert';
   /** Kinds restored at the same time. */
   concurrency?: number | string;
   /** Concurrent commits per kind. */
@@ -40,7 +41,8 @@ export interface RestoreOptionsInput extends WriteRateInput {
   batchSize?: number | string;
   /** Most encoded mutation bytes per commit. */
   batchBytes?: number | string;
-  onError?: string;
+  /** 'fail' (default) stops at a refused entity; 'skip' writes it to `rejects` and goes on. */
+  onError?: 'fail' | 'skip';
   /** Where rejected entities go with onError 'skip' (default `<dump>/rejects.ndjson`). */
   rejects?: string;
   dryRun?: boolean;

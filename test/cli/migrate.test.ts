@@ -65,7 +65,7 @@ test('status, up --dry-run, up, status --json, run: text and JSON on stdout', as
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).migrations[0].counts.changed, 19);
   r = await dspipe(['migrate', 'status', '--dir', dir, '--json']);
-  assert.equal(JSON.parse(r.stdout)[0].state, 'applied');
+  assert.equal(JSON.parse(r.stdout).migrations[0].state, 'applied');
   r = await dspipe(['migrate', 'up', '--dir', dir]);
   assert.equal(r.stdout, 'nothing to do: every migration is applied\n');
   r = await dspipe(['migrate', 'run', '--kind', 'User', '--rename', 'bio=about', '--set', 'tier=str:free']);

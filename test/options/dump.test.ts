@@ -8,7 +8,7 @@ type Input = Parameters<typeof normalizeDumpOptions>[0];
 
 describe('dump options: refusals', () => {
   const refusals: Refusal<Input>[] = [
-    ['an unknown compression', { compress: 'gzip' }, '--compress', 'compress', '"gzip"'],
+    ['an unknown compression', { compress: 'gzip' as never }, '--compress', 'compress', '"gzip"'],
     ['level 0', { level: '0' }, '--level', 'level', '"0"'],
     ['a level in words', { level: 'fast' }, '--level', 'level', '"fast"'],
     ['level 23', { level: 23 }, '--level', 'level', '23'],
