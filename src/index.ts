@@ -38,6 +38,8 @@ export { migrateStatus, migrateUp, migrateRun } from './commands/migrate.js';
 export type { MigrateCommandOptions, MigrateContext, MigrateEvent, MigrationReport, MigrationStatusEntry, KindReport, UpResult } from './commands/migrate.js';
 export type { RunTransformsOptions } from './options/migrate.js';
 export type { BuiltinTransform, TimeFormat } from './format/transforms.js';
+export { readDump, writeDump } from './commands/dump-files.js';
+export type { ReadDumpOptions, WriteDumpOptions, WriteDumpResult } from './commands/dump-files.js';
 export { cat } from './commands/cat.js';
 export type { CatOptions, CatContext, CatEvent, CatResult } from './commands/cat.js';
 export { convert } from './commands/convert.js';

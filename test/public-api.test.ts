@@ -16,8 +16,8 @@ const API: Record<string, { values: string[]; types: string[] }> = {
     values: [
     'DspipeError', 'EntityHelper', 'GeoPoint', 'Timestamp', 'cat', 'clear', 'convert', 'createAdminClient',
     'createClient', 'createDatastore', 'demo', 'dump', 'indexesCreate', 'indexesDiff', 'indexesPrune',
-    'indexesWait', 'isDspipeError', 'migrateRun', 'migrateStatus', 'migrateUp', 'resolveConnection',
-    'restore', 'schema', 'startEmulator',
+    'indexesWait', 'isDspipeError', 'migrateRun', 'migrateStatus', 'migrateUp', 'readDump', 'resolveConnection',
+    'restore', 'schema', 'startEmulator', 'writeDump',
     ],
     types: [
     'BuiltinTransform', 'CatContext', 'CatEvent', 'CatOptions', 'CatResult', 'ClearCommandOptions',
@@ -31,11 +31,11 @@ const API: Record<string, { values: string[]; types: string[] }> = {
     'IndexDefinition', 'IndexProperty', 'IndexesCommandOptions', 'IndexesContext', 'IndexesCreateResult',
     'IndexesDiff', 'IndexesEvent', 'IndexesPruneResult', 'JsValue', 'KindEvents', 'KindOptionsFile',
     'KindReport', 'KindSchema', 'ManifestKind', 'MigrateCommandOptions', 'MigrateContext', 'MigrateEvent',
-    'MigrationCounts', 'MigrationRecord', 'MigrationReport', 'MigrationStatusEntry', 'PropertyStats',
+    'MigrationCounts', 'MigrationRecord', 'MigrationReport', 'MigrationStatusEntry', 'PropertyStats', 'ReadDumpOptions',
     'RestoreCommandOptions', 'RestoreContext', 'RestoreEvent', 'RestoreKindOptions', 'RestorePhase',
     'RestoreResult', 'RestoredKind', 'RetryEvent', 'RetryPolicy', 'RunTransformsOptions',
     'SchemaCommandOptions', 'SchemaContext', 'SchemaEvent', 'SchemaReport', 'SetOptions', 'SplitsOption',
-    'TimeFormat', 'TransformContext', 'TransformFunction', 'UpResult',
+    'TimeFormat', 'TransformContext', 'TransformFunction', 'UpResult', 'WriteDumpOptions', 'WriteDumpResult',
     ],
   },
   'dspipe/stages': {

@@ -23,6 +23,13 @@ export interface BatcherOptions {
 
 const isOp = (chunk: WriteOp | IEntity): chunk is WriteOp => typeof (chunk as WriteOp).op === 'string';
 
+/** Its readable side carries batches of write ops. */
+export interface Batcher {
+  [Symbol.asyncIterator](): AsyncIterableIterator<WriteOp[]>;
+  // the untyped signature too, so pipeline() still takes it as a NodeJS.ReadableStream
+  [Symbol.asyncIterator](): AsyncIterableIterator<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
 export class Batcher extends Transform {
   ops = 0;
   batches = 0;

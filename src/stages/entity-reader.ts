@@ -52,7 +52,11 @@ export interface EntityReaderOptions {
   fetchPage?: PageFetcher | undefined;
 }
 
+/** Its chunks are RunQuery's EntityResults (`result.entity`, `result.version`, ...). */
 export interface EntityReader extends Readable {
+  [Symbol.asyncIterator](): AsyncIterableIterator<IEntityResult>;
+  // the untyped signature too, so pipeline() still takes it as a NodeJS.ReadableStream
+  [Symbol.asyncIterator](): AsyncIterableIterator<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Results emitted so far. */
   readonly results: number;
   /** RunQuery pages received. */

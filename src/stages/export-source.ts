@@ -101,6 +101,12 @@ export interface ExportReaderOptions {
 }
 
 /** Entities of export output files, in file order; `entities` and `bytes` count what was read. */
+export interface ExportReader {
+  [Symbol.asyncIterator](): AsyncIterableIterator<IEntity>;
+  // the untyped signature too, so pipeline() still takes it as a NodeJS.ReadableStream
+  [Symbol.asyncIterator](): AsyncIterableIterator<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
 export class ExportReader extends Readable {
   entities = 0;
   bytes = 0;

@@ -6,6 +6,12 @@ import { Transform, type TransformCallback } from 'node:stream';
 import type { IEntity } from '../model/proto.js';
 import { createKeyRewrite, type KeyRewriteOptions } from '../format/key-rewrite.js';
 
+export interface KeyRewriter {
+  [Symbol.asyncIterator](): AsyncIterableIterator<IEntity>;
+  // the untyped signature too, so pipeline() still takes it as a NodeJS.ReadableStream
+  [Symbol.asyncIterator](): AsyncIterableIterator<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
 export class KeyRewriter extends Transform {
   entities = 0;
   private readonly rewrite: ((entity: IEntity) => IEntity) | undefined;

@@ -24,6 +24,7 @@ import { isReservedName } from '../model/limits.js';
 import { compareUtf8 } from '../model/key-order.js';
 import { DEFAULT_NAMESPACE_TOKEN, matches, SELECT_ALL, type Selection } from '../format/selection.js';
 import { DspipeError } from '../errors.js';
+import type { ReadableOf } from './typed.js';
 
 export interface KindRef {
   namespace: string;
@@ -188,6 +189,6 @@ function checkMatches(selection: Selection, connection: Connection, listedNamesp
 }
 
 /** A Readable (objectMode) of KindRef. */
-export function createKindEnumerator(client: DatastoreClient, connection: Connection, options: KindEnumeratorOptions = {}): Readable {
+export function createKindEnumerator(client: DatastoreClient, connection: Connection, options: KindEnumeratorOptions = {}): Readable & ReadableOf<KindRef> {
   return Readable.from(enumerateKinds(client, connection, options));
 }

@@ -18,7 +18,7 @@ import { DspipeError, isDspipeError } from '../errors.js';
 import { MAX_LINE_BYTES } from '../model/limits.js';
 import { compareKeyPaths } from '../model/key-order.js';
 import { formatKey } from '../model/key-text.js';
-import type { IKey } from '../model/proto.js';
+import type { IEntity, IKey } from '../model/proto.js';
 
 export interface ParserOptions {
   /** Names the input in errors. */
@@ -34,6 +34,13 @@ export interface ParserOptions {
 }
 
 const NEWLINE = 0x0a;
+
+/** Its readable side carries entities. */
+export interface Parser {
+  [Symbol.asyncIterator](): AsyncIterableIterator<IEntity>;
+  // the untyped signature too, so pipeline() still takes it as a NodeJS.ReadableStream
+  [Symbol.asyncIterator](): AsyncIterableIterator<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
 
 export class Parser extends Transform {
   /** Lines seen (blank ones included: they keep line numbers true). */

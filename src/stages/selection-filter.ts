@@ -8,6 +8,9 @@ import type { IEntity } from '../model/proto.js';
 import { matches, type Selection } from '../format/selection.js';
 
 export interface SelectionFilter extends Transform {
+  [Symbol.asyncIterator](): AsyncIterableIterator<IEntity>;
+  // the untyped signature too, so pipeline() still takes it as a NodeJS.ReadableStream
+  [Symbol.asyncIterator](): AsyncIterableIterator<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Entities passed on. */
   readonly passed: number;
   /** Entities of namespaces or kinds not selected. */
