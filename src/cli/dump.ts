@@ -35,7 +35,7 @@ export interface DumpFlags {
   pageSize?: string;
   snapshot?: boolean;
   readTime?: string;
-  transport?: string;
+  transport?: 'wire' | 'object'; // any string from the command line: the options normaliser refuses the others, naming the flag
   options?: string;
   format?: 'dump' | 'export'; // any string from the command line: the options normaliser refuses the others, naming the flag
   strict?: boolean;

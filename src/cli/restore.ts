@@ -35,7 +35,7 @@ export interface RestoreFlags {
   ramp?: string;
   shard?: string;
   shardCount?: string;
-  transport?: string;
+  transport?: 'wire' | 'object'; // any string from the command line: the options normaliser refuses the others, naming the flag
   options?: string;
   onError?: 'fail' | 'skip'; // any string from the command line: the options normaliser refuses the others, naming the flag
   rejects?: string;

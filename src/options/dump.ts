@@ -78,7 +78,7 @@ export interface DumpOptions {
   /** Where shard 'auto' looks (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
   /** 'wire' (default): RunQuery bytes straight to lines; 'object': through the client library's entity objects. */
-  transport?: Transport | string;
+  transport?: Transport;
 }
 
 export const DEFAULT_PART_ENTITIES = 100_000;

@@ -55,7 +55,7 @@ export interface RestoreOptionsInput extends WriteRateInput {
   /** Where shard 'auto' looks (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
   /** 'wire' (default): dump lines straight to Commit bytes; 'object': through the client library's entity objects. */
-  transport?: Transport | string;
+  transport?: Transport;
 }
 
 export interface RestoreOptions {

@@ -34,7 +34,7 @@ after(async () => {
 const namespaces = () => namespacesToName(CORPUS_NAMESPACES, b.name);
 const context = (projectId: string, databaseId = '') => ({ connection: { emulatorHost: b.emulatorHost, projectId, ...(databaseId && { databaseId }) } });
 
-function dumpAs(projectId: string, name: string, transport: 'wire' | 'object', compress = 'zstd', databaseId = ''): Promise<DumpSummary> {
+function dumpAs(projectId: string, name: string, transport: 'wire' | 'object', compress: 'zstd' | 'none' = 'zstd', databaseId = ''): Promise<DumpSummary> {
   const ns = namespaces();
   return dump({ root, name, transport, compress, ...(ns && { namespaces: ns }) }, context(projectId, databaseId));
 }
