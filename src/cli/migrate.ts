@@ -43,6 +43,7 @@ export interface MigrateFlags {
   set?: Ordered[];
   json?: boolean;
   quiet?: boolean;
+  typecheck?: boolean;
 }
 
 /** A built-in transform with its place on the command line (commander groups values by flag). */
@@ -133,8 +134,23 @@ export function register(program: Command): void {
     .description('run pending migrations in name order (resumes an interrupted one)')
     .addOption(dirOption())
     .addOption(opt('--to <NAME>', 'stop after this migration (default: run all pending)', 'Which:'))
-    .addOption(opt('--allow-changed', 'go on although an applied script changed since (default: refuse)', 'Which:'));
+    .addOption(opt('--allow-changed', 'go on although an applied script changed since (default: refuse)', 'Which:'))
+    .addOption(opt('--typecheck', 'run the TypeScript compiler on the scripts first; any type error refuses the run, naming file:line (needs typescript; default: off)', 'Which:'));
   addConnectionOptions(addOutputOptions(addRewriteOptions(up))).addHelpText('after', `\n${SCRIPT}\n${EXAMPLES}`).action(act((flags: MigrateFlags) => run('up', flags)));
+
+  subcommand(migrate, 'new', 'write a typed migration script to start from')
+    .description(`write <dir>/NNNN-NAME.ts, a typed migration script numbered after the last one
+
+Its import from 'dspipe' resolves to the dspipe that runs it: nothing to install in the project.`)
+    .argument('<NAME>', 'what it does, e.g. birthday-to-string')
+    .addOption(dirOption())
+    .addHelpText('after', '\nExample:\n  dspipe migrate new birthday-to-string    # migrations/0001-birthday-to-string.ts')
+    .action(act(async (name: string, flags: { dir?: string }) => {
+      const { createMigration } = await import('../migrate/new-script.js');
+      const file = await createMigration(flags.dir ?? DEFAULT_MIGRATIONS_DIR, name);
+      process.stdout.write(`${file}\nnext: edit it, then dspipe migrate up --dry-run --typecheck\n`);
+      return EXIT.OK;
+    }));
 
   const T = 'Built-in transforms (applied in the order given; top-level properties):';
   const runCmd = subcommand(migrate, 'run', 'apply built-in transforms to one kind, no script needed')
@@ -214,6 +230,7 @@ export async function run(sub: 'status' | 'up' | 'run', flags: MigrateFlags): Pr
     batchSize: flags.batchSize,
     maxConflictAttempts: flags.maxConflictAttempts,
     checkpointEvery: flags.checkpointEvery,
+    typecheck: flags.typecheck === true,
     maxRps: flags.maxRps,
     ramp: flags.ramp,
   };

@@ -20,6 +20,7 @@ import {
 import { matches, parseNameFilter, type NameFilter } from '../format/selection.js';
 import { applyTransforms, describeTransform } from '../format/transforms.js';
 import { discoverMigrations } from '../migrate/discovery.js';
+import { typecheckMigrations } from '../migrate/typecheck.js';
 import { loadMigration, type Migration } from '../migrate/loader.js';
 import type { ScriptRef } from '../migrate/outcome.js';
 import { planMigrations, selectForUp, type MigrationState } from '../migrate/plan.js';
@@ -354,6 +355,7 @@ export async function migrateUp(options: MigrateCommandOptions = {}, context: Mi
     const records = await readMigrationRecords(ctx.client, ctx.connection, ctx.retry);
     const { run, changed } = selectForUp(planMigrations(files, records), { to: o.to, allowChanged: o.allowChanged, dir: o.dir });
     for (const c of changed) ctx.emit({ type: 'changed-allowed', name: c.name });
+    if (o.typecheck) typecheckMigrations(run.map((p) => p.file!.file), o.dir);
     // Load every script first: a broken one stops us before anything is written.
     const loaded: Migration[] = [];
     for (const p of run) loaded.push(await loadMigration(p.name, p.file!.file, p.file!.checksum));

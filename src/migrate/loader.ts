@@ -11,6 +11,7 @@
  * EntityHelper and returns the entity to write (same key), null to delete it,
  * or undefined to leave it.
  */
+import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { DspipeError } from '../errors.js';
 import type { EntityHelper } from '../format/entity-helper.js';
@@ -73,15 +74,12 @@ export function readMigrationModule(mod: Record<string, unknown>, name: string, 
  * edited while this process runs is loaded afresh, not from the module cache.
  */
 export async function loadMigration(name: string, file: string, version?: string): Promise<Migration> {
-  const url = pathToFileURL(file).href + (version ? `?v=${version}` : '');
+  // The mark makes resolve-hook.ts load it as an ES module; the version loads an edited script afresh.
+  const url = `${pathToFileURL(file).href}?dspipe-migration=${version ?? 'x'}`;
   let mod: Record<string, unknown>;
   try {
-    if (/\.m?ts$/.test(file)) {
-      const { tsImport } = await import('tsx/esm/api');
-      mod = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-    } else {
-      mod = (await import(url)) as Record<string, unknown>;
-    }
+    await hooksOnce();
+    mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
     throw new DspipeError('DSPIPE_MIGRATION_FAILED', `migration script could not be loaded: ${(err as Error)?.message ?? String(err)}`, {
       file,
@@ -90,4 +88,25 @@ export async function loadMigration(name: string, file: string, version?: string
     });
   }
   return readMigrationModule(mod, name, file);
+}
+
+/** The entry points a migration's `import … from 'dspipe'` gets: this dspipe's. */
+export const DSPIPE_ENTRIES: Readonly<Record<string, string>> = {
+  dspipe: new URL('../index.js', import.meta.url).href,
+  'dspipe/stages': new URL('../stages.js', import.meta.url).href,
+  'dspipe/format': new URL('../format.js', import.meta.url).href,
+};
+
+let hooks: Promise<void> | undefined;
+
+/**
+ * tsx's loader (TypeScript runs as is), then resolve-hook.ts (registered last, so it
+ * runs first), once per process, before the first script loads.
+ */
+function hooksOnce(): Promise<void> {
+  return (hooks ??= (async () => {
+    const { register: registerTsx } = await import('tsx/esm/api');
+    registerTsx();
+    register(new URL('./resolve-hook.js', import.meta.url), { data: { targets: DSPIPE_ENTRIES } });
+  })());
 }

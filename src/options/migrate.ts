@@ -43,6 +43,8 @@ export interface MigrateOptions extends WriteRateInput {
   examples?: number | string;
   /** Entities per RunQuery page (default: what Datastore returns). */
   pageSize?: number | string;
+  /** `up`: run the TypeScript compiler on the scripts first and refuse to run on a type error. */
+  typecheck?: boolean;
 }
 
 export interface NormalizedMigrateOptions {
@@ -60,6 +62,7 @@ export interface NormalizedMigrateOptions {
   examples: number;
   pageSize: number | undefined;
   writeRate: WriteRateSetting;
+  typecheck: boolean;
 }
 
 export function normalizeMigrateOptions(options: MigrateOptions = {}): NormalizedMigrateOptions {
@@ -82,6 +85,7 @@ export function normalizeMigrateOptions(options: MigrateOptions = {}): Normalize
     examples: wholeNumber(opt('--examples'), options.examples, 0, Number.MAX_SAFE_INTEGER, 3),
     pageSize: wholeNumber(opt('--page-size'), options.pageSize, 1, MAX_PAGE_SIZE),
     writeRate: normalizeWriteRate(options),
+    typecheck: boolean(opt('--typecheck'), options.typecheck, false),
   };
 }
 

@@ -91,6 +91,14 @@ async function assertRestored(project: string): Promise<void> {
 }
 
 describe('npm pack installed with --ignore-scripts', () => {
+  test('the package holds the example migration and no source maps (their sources are not shipped)', async (s) => {
+    if (noInstall) return s.skip(noInstall);
+    const pkg = join(work, 'app', 'node_modules', 'dspipe');
+    assert.ok(existsSync(join(pkg, 'examples', 'migrations', '0001-birthday-to-string.ts')));
+    const { stdout } = await run('find', [join(pkg, 'dist'), '-name', '*.map']);
+    assert.equal(stdout, '');
+  });
+
   test('on a Node without built-in zstd: zstd is refused in one line, nothing written; --compress none dumps and restores', async (s) => {
     if (noInstall) return s.skip(noInstall);
     if (hasBuiltinZstd()) return s.skip(`Node ${process.version} has zstd built in; the Node 22 test covers it`);
