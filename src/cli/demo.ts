@@ -66,7 +66,7 @@ export async function run(flags: DemoFlags): Promise<number> {
   if (json) printJson(result, { projectId: flags.project ?? 'dspipe-demo', databaseId: '' });
   else {
     write(result.ok
-      ? `\nOK: ${result.restored} entities dumped, cleared and restored exactly in ${result.seconds.toFixed(1)} s.\nThe dump is in ${result.dir}; try: dspipe cat ${result.dir} | head -2`
+      ? `\nOK: ${result.restored} entities dumped, cleared and restored exactly in ${result.seconds.toFixed(1)} s.\nThe dump is in ${result.dir}; try: npx dspipe cat ${result.dir} | head -2`
       : '\nFAILED: the restored data differs from the original (see above).');
   }
   return result.ok ? EXIT.OK : EXIT.FAILED;

@@ -33,9 +33,10 @@ export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** 1024-based, labelled so: KiB, MiB, GiB, TiB. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {
@@ -58,7 +59,7 @@ export function formatDuration(seconds: number): string {
 export function formatTable(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  const numeric = (cell: string) => /^[\d,.]+( [KMGT]?B|\/s| s)?$/.test(cell) || cell === '-' || cell === 'kept';
+  const numeric = (cell: string) => /^[\d,.]+( [KMGT]?i?B|\/s| s)?$/.test(cell) || cell === '-' || cell === 'kept';
   const right = widths.map((_, i) => rows.length > 1 && rows.slice(1).every((row) => row[i] === undefined || numeric(row[i]!)));
   return rows
     .map((row) => row.map((cell, i) => (right[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
@@ -79,14 +80,20 @@ class Task implements ProgressTask {
     this.started = owner.now();
   }
 
-  update(items: number, bytes = this.bytes): void {
+  /** Whether bytes were ever reported: restore and clear count entities only, and show no "0 B". */
+  hasBytes = false;
+
+  update(items: number, bytes?: number): void {
     this.items = items;
-    this.bytes = bytes;
+    if (bytes !== undefined) {
+      this.bytes = bytes;
+      this.hasBytes = true;
+    }
     this.owner.schedule();
   }
 
-  add(items: number, bytes = 0): void {
-    this.update(this.items + items, this.bytes + bytes);
+  add(items: number, bytes?: number): void {
+    this.update(this.items + items, bytes === undefined ? undefined : this.bytes + bytes);
   }
 
   done(): void {
@@ -94,14 +101,33 @@ class Task implements ProgressTask {
     this.owner.finish(this);
   }
 
-  line(now: number, unit: string): string {
+  /** The columns of its line: label, count, bytes ('' when none), rate, ETA ('' when unknown). */
+  fields(now: number): [label: string, count: string, bytes: string, rate: string, eta: string] {
     const seconds = Math.max((now - this.started) / 1000, 0.001);
     const rate = this.items / seconds;
     const count = this.total === undefined ? formatCount(this.items) : `${formatCount(this.items)}/${formatCount(this.total)}`;
-    let text = `${this.label}  ${count} ${unit}  ${formatBytes(this.bytes)}  ${formatCount(rate)}/s`;
-    if (this.total !== undefined && rate > 0 && this.items < this.total) text += `  ETA ${formatDuration((this.total - this.items) / rate)}`;
-    return text;
+    const eta = this.total !== undefined && rate > 0 && this.items < this.total ? `ETA ${formatDuration((this.total - this.items) / rate)}` : '';
+    return [this.label, count, this.hasBytes ? formatBytes(this.bytes) : '', `${formatCount(rate)}/s`, eta];
   }
+}
+
+/**
+ * Task lines in aligned columns (labels left, numbers right). Too wide for the
+ * terminal, the labels give way first (cut in the middle), so the numbers and
+ * the ETA stay readable on a narrow one.
+ */
+function layout(rows: ReturnType<Task['fields']>[], unit: string, width: number): string[] {
+  const widths = [0, 1, 2, 3, 4].map((i) => Math.max(0, ...rows.map((r) => r[i]!.length)));
+  const line = (r: ReturnType<Task['fields']>, labelWidth: number) => {
+    const label = r[0].length > labelWidth ? `${r[0].slice(0, Math.max(1, Math.ceil(labelWidth / 2) - 1))}…${r[0].slice(r[0].length - Math.floor(labelWidth / 2))}` : r[0];
+    const cells = [label.padEnd(labelWidth), `${r[1].padStart(widths[1]!)} ${unit}`];
+    if (widths[2]! > 0) cells.push(r[2].padStart(widths[2]!));
+    cells.push(r[3].padStart(widths[3]!), r[4]);
+    return `  ${cells.join('  ')}`.trimEnd();
+  };
+  const full = Math.max(0, ...rows.map((r) => line(r, widths[0]!).length));
+  const labelWidth = full > width ? Math.max(8, widths[0]! - (full - width)) : widths[0]!;
+  return rows.map((r) => line(r, labelWidth));
 }
 
 export class Progress {
@@ -180,7 +206,7 @@ export class Progress {
     // A pty without a size reports 0 columns.
     const width = Math.max(20, (this.stream.columns || 100) - 1);
     const out = this.header ? [this.header] : [];
-    for (const t of this.tasks.slice(0, this.maxLines)) out.push(`  ${t.line(now, this.unit)}`);
+    out.push(...layout(this.tasks.slice(0, this.maxLines).map((t) => t.fields(now)), this.unit, width));
     if (this.tasks.length > this.maxLines) out.push(`  … and ${this.tasks.length - this.maxLines} more`);
     return out.map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
   }

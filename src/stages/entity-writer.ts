@@ -269,7 +269,9 @@ export class EntityWriter extends Writable {
       cause: err,
     };
     if (code === ALREADY_EXISTS) {
-      return new DspipeError('DSPIPE_REJECTED_ENTITY', `entity already exists (${op.op} refused): ${details}`, {
+      // Google's text is "entity already exists: KEY", and the key is named already: said once.
+      const more = /^entity already exists\b/i.test(details) ? '' : `: ${details}`;
+      return new DspipeError('DSPIPE_REJECTED_ENTITY', `entity already exists (${op.op} refused)${more}`, {
         ...where,
         hint: 'restore with --mode upsert to overwrite, or clear the target first (dspipe clear)',
       });

@@ -35,7 +35,7 @@ export async function openDump(dir: string, selection: Selection = SELECT_ALL): 
     if (code !== 'ENOENT') throw new DspipeError('DSPIPE_IO', `cannot read the manifest: ${(err as Error).message}`, { file, cause: err });
     const folder = await stat(dir).catch(() => undefined);
     if (!folder?.isDirectory()) {
-      throw new DspipeError('DSPIPE_NOT_FOUND', `no dump folder ${dir}`, { file: dir, hint: 'check the dump name (ls _backup) or give the folder with --in' });
+      throw new DspipeError('DSPIPE_NOT_FOUND', `no dump folder ${dir}`, { file: dir, hint: 'check the path: a dump is a folder holding manifest.json (ls _backup for the names)' });
     }
     throw new DspipeError('DSPIPE_CORRUPT_DUMP', `the dump has no ${MANIFEST_FILE}; it is incomplete or not a dspipe dump`, {
       file,

@@ -22,8 +22,8 @@ test('tasks show items, bytes, rate and an ETA when the total is known', () => {
   b.add(30, 2048);
   assert.deepEqual(p.lines(), [
     'dump x: 0/2 kinds',
-    '  User  500/1,000 entities  5.0 MB  250/s  ETA 0:02',
-    '  tenant/Log  30 entities  2.0 KB  15/s',
+    '  User        500/1,000 entities  5.0 MiB  250/s  ETA 0:02',
+    '  tenant/Log         30 entities  2.0 KiB   15/s',
   ]);
   p.render();
   p.render();
@@ -32,6 +32,26 @@ test('tasks show items, bytes, rate and an ETA when the total is known', () => {
   a.done();
   assert.equal(p.completedTasks, 1);
   assert.equal(p.lines().length, 2);
+  p.stop();
+});
+
+test('on a 60-column terminal the labels give way, never the ETA; tasks without bytes show none (restore, clear)', () => {
+  let now = 0;
+  const { stream } = fakeTty(60);
+  const p = createProgress({ stream, now: () => now });
+  const a = p.task(`write tenant-with-a-long-name/${'OrderLineItem'.repeat(3)}`, 100_000);
+  const b = p.task('write User', 2000);
+  now = 4000;
+  a.update(40_000);
+  b.update(1000);
+  const lines = p.lines();
+  assert.ok(lines.every((l) => l.length <= 59), lines.join('\n'));
+  assert.match(lines[0]!, /…/);
+  assert.match(lines[0]!, /40,000\/100,000 entities  10,000\/s  ETA 0:06$/);
+  assert.match(lines[1]!, /1,000\/2,000 entities +250\/s  ETA 0:04$/);
+  assert.ok(lines.every((l) => !/ 0 B/.test(l)), 'no bytes column when none were counted');
+  // columns line up
+  assert.equal(lines[0]!.indexOf(' entities'), lines[1]!.indexOf(' entities'));
   p.stop();
 });
 
@@ -60,8 +80,8 @@ test('long lines are cut to the terminal width; many tasks are summed up', () =>
 
 test('formatting helpers and the summary table', () => {
   assert.equal(formatBytes(512), '512 B');
-  assert.equal(formatBytes(1536), '1.5 KB');
-  assert.equal(formatBytes(300 * 1024 * 1024), '300 MB');
+  assert.equal(formatBytes(1536), '1.5 KiB');
+  assert.equal(formatBytes(300 * 1024 * 1024), '300 MiB');
   assert.equal(formatDuration(3725), '1:02:05');
   assert.equal(formatDuration(Infinity), '?');
   assert.equal(formatTable([['a', 'n'], ['xx', '1,000'], ['y', '5']]), 'a       n\nxx  1,000\ny       5\n');
@@ -70,6 +90,6 @@ test('formatting helpers and the summary table', () => {
     entities: 10, rawBytes: 2048, bytes: 100,
     kinds: [{ namespace: '', kind: 'User', file: '(default)/User.ndjson.zst', entities: 10, rawBytes: 2048, bytes: 100, sha256: '0'.repeat(64), complete: true, resumed: false, seconds: 1.5 }],
   });
-  assert.match(table, /\(default\)\s+User\s+10\s+2\.0 KB\s+100 B\s+1\.5 s/);
-  assert.match(table, /10 entities of project my-app, 2\.0 KB NDJSON → 100 B in 0:02 \(5 entities\/s\), 2 retries\n→ _backup\/n at read time 2026-11-22T09:45:00.000000Z/);
+  assert.match(table, /\(default\)\s+User\s+10\s+2\.0 KiB\s+100 B\s+1\.5 s/);
+  assert.match(table, /10 entities of project my-app, 2\.0 KiB NDJSON → 100 B in 0:02 \(5 entities\/s\), 2 retries\n→ _backup\/n at read time 2026-11-22T09:45:00.000000Z/);
 });
