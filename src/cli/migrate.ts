@@ -122,7 +122,7 @@ function addOutputOptions(cmd: Command): Command {
 export function register(program: Command): void {
   const migrate = subcommand(program, 'migrate', MIGRATE_SUMMARY)
     .description('rewrite entities in place when the data model changes, safely while the app writes')
-    .addHelpText('after', `\n${SCRIPT}\n\nEach command's flags: dspipe migrate status|up|run --help\n${EXAMPLES}`);
+    .addHelpText('after', `\n${SCRIPT}\n\nEach command's flags: dspipe migrate status|up|run|new --help\n${EXAMPLES}`);
   const dirOption = () => opt('--dir <DIR>', `folder of migration scripts (default: ${DEFAULT_MIGRATIONS_DIR})`, 'Which:');
 
   const status = subcommand(migrate, 'status', 'list applied, pending, interrupted and changed migrations')
@@ -138,20 +138,6 @@ export function register(program: Command): void {
     .addOption(opt('--typecheck', 'run the TypeScript compiler on the scripts first; any type error refuses the run, naming file:line (needs typescript; default: off)', 'Which:'));
   addConnectionOptions(addOutputOptions(addRewriteOptions(up))).addHelpText('after', `\n${SCRIPT}\n${EXAMPLES}`).action(act((flags: MigrateFlags) => run('up', flags)));
 
-  subcommand(migrate, 'new', 'write a typed migration script to start from')
-    .description(`write <dir>/NNNN-NAME.ts, a typed migration script numbered after the last one
-
-Its import from 'dspipe' resolves to the dspipe that runs it: nothing to install in the project.`)
-    .argument('<NAME>', 'what it does, e.g. birthday-to-string')
-    .addOption(dirOption())
-    .addHelpText('after', '\nExample:\n  dspipe migrate new birthday-to-string    # migrations/0001-birthday-to-string.ts')
-    .action(act(async (name: string, flags: { dir?: string }) => {
-      const { createMigration } = await import('../migrate/new-script.js');
-      const file = await createMigration(flags.dir ?? DEFAULT_MIGRATIONS_DIR, name);
-      process.stdout.write(`${file}\nnext: edit it, then dspipe migrate up --dry-run --typecheck\n`);
-      return EXIT.OK;
-    }));
-
   const T = 'Built-in transforms (applied in the order given; top-level properties):';
   const runCmd = subcommand(migrate, 'run', 'apply built-in transforms to one kind, no script needed')
     .description(`apply built-in transforms to one kind, no script needed
@@ -165,6 +151,20 @@ interruption run the same command again.`)
     .addOption(opt('--convert <PROP:FROM->TO[:FORMAT]>', 'PROP:timestamp->string[:FORMAT] or PROP:string->timestamp[:FORMAT]; FORMAT (UTC): iso (default; RFC 3339), date (YYYY-MM-DD), epoch-ms, or a pattern with %Y %m %d %H %M %S %L (ms) %f (µs) %%, e.g. %d/%m/%Y. Other types are left alone; a string that does not parse stops the run.', T).argParser(ordered(parseConvert)))
     .addOption(opt('--set <PROP=VALUE>', 'set where missing; VALUE is int:5, double:1.5, str:text, bool:true, timestamp:2024-01-31T00:00:00Z or null', T).argParser(ordered(parseSet)));
   addConnectionOptions(addOutputOptions(addRewriteOptions(runCmd))).addHelpText('after', EXAMPLES).action(act((flags: MigrateFlags) => run('run', flags)));
+
+  subcommand(migrate, 'new', 'write a typed migration script to start from')
+    .description(`write <dir>/NNNN-NAME.ts, a typed migration script numbered after the last one
+
+Its import from 'dspipe' resolves to the dspipe that runs it: nothing to install in the project.`)
+    .argument('<NAME>', 'what it does, e.g. birthday-to-string')
+    .addOption(dirOption())
+    .addHelpText('after', '\nExample:\n  dspipe migrate new birthday-to-string    # migrations/0001-birthday-to-string.ts')
+    .action(act(async (name: string, flags: { dir?: string }) => {
+      const { createMigration } = await import('../migrate/new-script.js');
+      const file = await createMigration(flags.dir ?? DEFAULT_MIGRATIONS_DIR, name);
+      process.stdout.write(`${file}\nnext: edit it, then dspipe migrate up --dry-run --typecheck\n`);
+      return EXIT.OK;
+    }));
 }
 
 function countsText(c: { read: number; changed: number; deleted: number; unchanged: number; conflicts: number }, dry: boolean): string {

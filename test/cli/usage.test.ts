@@ -84,7 +84,7 @@ test('an unknown command suggests the closest; a missing one lists them', async 
   assert.match(none.stderr, /no command given: dump, restore, clear, cat, convert, schema, migrate, indexes, emulator, demo/);
   const sub = await dspipe(['migrate']);
   assert.equal(sub.code, 2);
-  assert.match(sub.stderr, /migrate needs a command: status, up, run\n {2}hint: see dspipe migrate --help/);
+  assert.match(sub.stderr, /migrate needs a command: status, up, run, new\n {2}hint: see dspipe migrate --help/);
 });
 
 test('help is generated for every command, also as dspipe help COMMAND', async () => {
