@@ -15,7 +15,7 @@ import { naiveDump, naiveRestore } from './naive.js';
 import { peakRssMb } from './report.js';
 
 export type WireJob =
-  | { type: 'dump'; transport: 'wire' | 'object'; address: string; project: string; kind: string; root: string; name: string; compress?: string }
+  | { type: 'dump'; transport: 'wire' | 'object'; address: string; project: string; kind: string; root: string; name: string; compress?: 'zstd' | 'none' }
   | { type: 'restore'; transport: 'wire' | 'object'; address: string; project: string; dir: string }
   | { type: 'naive-dump'; address: string; project: string; kind: string; file: string }
   | { type: 'naive-restore'; address: string; project: string; file: string }
