@@ -16,11 +16,9 @@
  * c4 setting and the ceiling only (a naive run or the c1 setting there would
  * take longer than the rest of the bench together on a shared 2-core machine).
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient, resolveConnection } from '../src/datastore/connection.js';
 import type { IRunQueryResponse } from '../src/model/proto.js';
@@ -29,6 +27,7 @@ import { emitReport, progress, type BenchRow } from './lib/report.js';
 import { median } from './lib/stats.js';
 import type { ScaleJob, ScaleResult } from './lib/scale-worker.js';
 import { startEmulatorHost } from './lib/host.js';
+import { runWorker } from './lib/worker.js';
 
 const { values } = parseArgs({
   options: {
@@ -57,21 +56,10 @@ const RESTORE_SETTINGS = quick
   ? [{ tag: 'c4', concurrency: 4, writers: 4 }]
   : [{ tag: 'c1', concurrency: 1, writers: 1 }, { tag: 'c4', concurrency: 4, writers: 4 }];
 
-const here = fileURLToPath(new URL('.', import.meta.url));
 const SINGLE_ATTEMPT = { retry: null } as unknown as Record<string, never>;
 
 function worker(job: ScaleJob): Promise<ScaleResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'lib', 'scale-worker.js'), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) return reject(new Error(`${job.type} worker exited with ${code}`));
-      resolve(JSON.parse(line) as ScaleResult);
-    });
-  });
+  return runWorker<ScaleResult>('scale-worker.js', job);
 }
 
 /** Upserts `total` entities over KINDS through the raw client in large batches; returns entities/s. */

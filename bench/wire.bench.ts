@@ -16,16 +16,15 @@
  * --quick: 1,000 ~1 KB entities, no warm-up run: wire dump and restore and their object-path twins only
  * (a smoke test of the path and of the sha256 check, not a figure).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient, requestBase, resolveConnection } from '../src/datastore/connection.js';
 import { BatchAccumulator, type WriteOp } from '../src/format/batching.js';
 import { makeEntities, type Shape } from './lib/entities.js';
 import { startEmulatorHost } from './lib/host.js';
+import { runWorker } from './lib/worker.js';
 import { emitReport, progress, type BenchRow } from './lib/report.js';
 import type { WireJob, WireResult } from './lib/wire-worker.js';
 
@@ -38,23 +37,12 @@ const ENTITIES = Number(values.entities ?? (quick ? 1_000 : 20_000));
 const SHAPES = String(values.shapes ?? (quick ? 'scale' : 'small,scale,medium,large')).split(',') as Shape[];
 const LATENCY = Number(values.latency ?? 0);
 const PROJECT = 'bench';
-const here = fileURLToPath(new URL('.', import.meta.url));
 
 /** Fewer large entities: each is ~200 KB. */
 const countOf = (shape: Shape) => (shape === 'large' ? Math.max(20, Math.round(ENTITIES / 100)) : ENTITIES);
 
 function worker(job: WireJob): Promise<WireResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'lib', 'wire-worker.js'), JSON.stringify(job), ...(quick ? [] : ['--warm'])], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) return reject(new Error(`${job.type} worker exited with ${code}`));
-      resolve(JSON.parse(line) as WireResult);
-    });
-  });
+  return runWorker<WireResult>('wire-worker.js', job, quick ? [] : ['--warm']);
 }
 
 async function seed(address: string, shape: Shape, kind: string): Promise<void> {

@@ -1,0 +1,24 @@
+/**
+ * Runs a bench worker script (bench/lib/*-worker.js) in its own Node process and
+ * resolves with the JSON object it prints as its last stdout line. The scale and
+ * wire benches both measure a client in a process of its own this way.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+export function runWorker<R>(script: string, job: { type: string }, extraArgs: readonly string[] = []): Promise<R> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, script), JSON.stringify(job), ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line.startsWith('{')) return reject(new Error(`${job.type} worker exited with ${code}`));
+      resolve(JSON.parse(line) as R);
+    });
+  });
+}
