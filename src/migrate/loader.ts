@@ -11,7 +11,7 @@
  * EntityHelper and returns the entity to write (same key), null to delete it,
  * or undefined to leave it.
  */
-import { register } from 'node:module';
+import * as nodeModule from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { DspipeError } from '../errors.js';
 import type { EntityHelper } from '../format/entity-helper.js';
@@ -77,8 +77,8 @@ export async function loadMigration(name: string, file: string, version?: string
   // The mark makes resolve-hook.ts load it as an ES module; the version loads an edited script afresh.
   const url = `${pathToFileURL(file).href}?dspipe-migration=${version ?? 'x'}`;
   let mod: Record<string, unknown>;
+  await hooksOnce();
   try {
-    await hooksOnce();
     mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
     throw new DspipeError('DSPIPE_MIGRATION_FAILED', `migration script could not be loaded: ${(err as Error)?.message ?? String(err)}`, {
@@ -99,12 +99,29 @@ export const DSPIPE_ENTRIES: Readonly<Record<string, string>> = {
 
 let hooks: Promise<void> | undefined;
 
+type Register = (specifier: URL, options: { data: unknown }) => void;
+
+/**
+ * node:module's register(), which both loader hooks need. It arrived in Node
+ * 20.6: `engines` says >=20, and a named import of it would make this file
+ * (and so every command) fail to load on 20.0–20.5, so it is looked up here
+ * and only a migration run is refused, in one line naming the fix.
+ */
+export function moduleRegister(mod: object): Register {
+  const register = (mod as { register?: unknown }).register;
+  if (typeof register === 'function') return register as Register;
+  throw new DspipeError('DSPIPE_MIGRATION_FAILED', `migrations need Node 20.6 or later (node:module register() loads them); this is Node ${process.version}`, {
+    hint: 'upgrade Node to 20.6 or later (22 LTS recommended); every other dspipe command works on this one',
+  });
+}
+
 /**
  * tsx's loader (TypeScript runs as is), then resolve-hook.ts (registered last, so it
  * runs first), once per process, before the first script loads.
  */
 function hooksOnce(): Promise<void> {
   return (hooks ??= (async () => {
+    const register = moduleRegister(nodeModule);
     const { register: registerTsx } = await import('tsx/esm/api');
     registerTsx();
     register(new URL('./resolve-hook.js', import.meta.url), { data: { targets: DSPIPE_ENTRIES } });

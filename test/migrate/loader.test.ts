@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadMigration, readMigrationModule } from '../../src/migrate/loader.js';
+import * as nodeModule from 'node:module';
+import { loadMigration, moduleRegister, readMigrationModule } from '../../src/migrate/loader.js';
 import { EntityHelper } from '../../src/format/entity-helper.js';
 import { isDspipeError } from '../../src/errors.js';
 
@@ -53,4 +54,15 @@ test('a script that fails to import names the file', async () => {
   await writeFile(js, "throw new Error('import-time failure');");
   await assert.rejects(loadMigration('0001-x', js), (err: unknown) =>
     isDspipeError(err, 'DSPIPE_MIGRATION_FAILED') && err.file === js && /import-time failure/.test(err.message));
+});
+
+// Node 20.0–20.5 have no module.register(): the loader must not import it by name
+// (that would break every command there) and a migration run is refused in one line.
+test('node:module without register(): migrations refused naming Node 20.6, not a crash', () => {
+  assert.equal(moduleRegister(nodeModule), (nodeModule as unknown as { register: unknown }).register);
+  assert.throws(
+    () => moduleRegister({}),
+    (err: unknown) =>
+      isDspipeError(err, 'DSPIPE_MIGRATION_FAILED') && /Node 20\.6 or later/.test(err.message) && err.message.includes(process.version) && /upgrade Node/.test(err.hint ?? ''),
+  );
 });
