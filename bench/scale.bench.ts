@@ -13,8 +13,10 @@
  *
  * --quick: 10k entities at 0 ms, plus one small 20 ms point; one run each.
  * From 100k on each run is measured once; 1M and more run at 0 ms only, the
- * c4 setting and the ceiling only (a naive run or the c1 setting there would
- * take longer than the rest of the bench together on a shared 2-core machine).
+ * default setting and the ceiling only (a naive run or the c1 setting there
+ * would take longer than the rest of the bench together on a shared 2-core
+ * machine). Issue 14's target: the default dump's and restore's peak RSS at
+ * 1M ~1 KB entities under 300 MB (`--sizes 1000000 --latencies 0`).
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,12 +51,14 @@ const SEED_IN_FLIGHT = 4;
 /** --quick's 20 ms point: enough pages to see the latency, short enough for CI. */
 const QUICK_LATENT_SIZE = 3000;
 
-const DUMP_SETTINGS = quick
-  ? [{ tag: 'c4', concurrency: 4, splits: 4 }]
-  : [{ tag: 'c1', concurrency: 1, splits: 1 }, { tag: 'c4', concurrency: 4, splits: 4 }];
-const RESTORE_SETTINGS = quick
-  ? [{ tag: 'c4', concurrency: 4, writers: 4 }]
-  : [{ tag: 'c1', concurrency: 1, writers: 1 }, { tag: 'c4', concurrency: 4, writers: 4 }];
+/**
+ * `default` passes no concurrency, splits or writers (nor a transport): what a
+ * user gets from `dspipe dump` / `dspipe restore` as they come, the wire
+ * transport, 4 kinds at once, splits auto (up to 4 per kind), 4 writers per kind.
+ */
+const DEFAULT_SETTING = { tag: 'default', concurrency: undefined, splits: undefined, writers: undefined };
+const DUMP_SETTINGS = quick ? [DEFAULT_SETTING] : [{ tag: 'c1', concurrency: 1, splits: 1 }, DEFAULT_SETTING];
+const RESTORE_SETTINGS = quick ? [DEFAULT_SETTING] : [{ tag: 'c1', concurrency: 1, writers: 1 }, DEFAULT_SETTING];
 
 const SINGLE_ATTEMPT = { retry: null } as unknown as Record<string, never>;
 
@@ -216,7 +220,7 @@ async function main(): Promise<void> {
   }
   notes.push(
     `entities of ~1 KB NDJSON (12 properties, nested, mixed types) over ${KINDS.length} kinds; MB/s = entities/s × NDJSON bytes per entity for every row`,
-    'c1 = 1 kind at a time, 1 reader/writer; c4 = 4 kinds at once, 4 key-range splits (dump) or 4 writers per kind (restore)',
+    'c1 = 1 kind at a time, 1 reader/writer; default = no options given: the wire transport, 4 kinds at once, splits auto (up to 4 key ranges per kind, one per 5,000 entities) for a dump, 4 writers per kind for a restore',
     `dump ceiling: raw RunQuery paging of all ${KINDS.length} kinds at once, results dropped; restore ceiling (0 ms only): seeding's raw Commit rate, batches of ${SEED_BATCH}, ${SEED_IN_FLIGHT} in flight; naive: high-level runQuery pages of 500 + JSON.stringify; save batches of 500`,
     `every run is its own process; peakRssMb is that process's max RSS, rssGrowthMb what the run added after loading modules; spread = (max−min)/median over ${REPS} runs below 100k (1 from 100k on)`,
   );

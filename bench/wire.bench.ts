@@ -11,7 +11,12 @@
  * ~2 KB, large ~200 KB lines). Every run is a fresh process
  * (bench/lib/wire-worker.ts). The two dumps' sha256 must match, or the bench fails.
  *
- *   node dist/bench/wire.bench.js [--quick] [--entities N] [--shapes small,scale,medium,large] [--latency MS]
+ *   node dist/bench/wire.bench.js [--quick] [--entities N] [--shapes small,scale,medium,large] [--latency MS] [--pin]
+ *
+ * --latency MS: the emulator adds MS ms per RPC (its --latency-ms); entities/s is then wall clock bound by round
+ * trips, and rateVsNaive (entities/s ÷ the naive script's) is issue 14's "≥ 5× the naive scripts" figure.
+ * --pin: the emulator on CPU 1, every measured client on CPU 0 (`taskset -c`, bench/lib/pin.ts); where taskset
+ * cannot pin, the bench says why on stderr and in its notes and runs unpinned.
  *
  * --quick: 1,000 ~1 KB entities, no warm-up run: wire dump and restore and their object-path twins only
  * (a smoke test of the path and of the sha256 check, not a figure).
@@ -25,11 +30,12 @@ import { BatchAccumulator, type WriteOp } from '../src/format/batching.js';
 import { makeEntities, type Shape } from './lib/entities.js';
 import { startEmulatorHost } from './lib/host.js';
 import { runWorker } from './lib/worker.js';
+import { PIN, pinning } from './lib/pin.js';
 import { emitReport, progress, type BenchRow } from './lib/report.js';
 import type { WireJob, WireResult } from './lib/wire-worker.js';
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, entities: { type: 'string' }, shapes: { type: 'string' }, latency: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, entities: { type: 'string' }, shapes: { type: 'string' }, latency: { type: 'string' }, pin: { type: 'boolean', default: false } },
   strict: false,
 });
 const quick = values.quick === true;
@@ -37,12 +43,15 @@ const ENTITIES = Number(values.entities ?? (quick ? 1_000 : 20_000));
 const SHAPES = String(values.shapes ?? (quick ? 'scale' : 'small,scale,medium,large')).split(',') as Shape[];
 const LATENCY = Number(values.latency ?? 0);
 const PROJECT = 'bench';
+const PINNING = values.pin === true ? pinning() : undefined;
+const PINNED = PINNING?.ok === true;
+if (PINNING && !PINNING.ok) progress(`wire bench: --pin: not pinned, ${PINNING.why}; running unpinned`);
 
 /** Fewer large entities: each is ~200 KB. */
 const countOf = (shape: Shape) => (shape === 'large' ? Math.max(20, Math.round(ENTITIES / 100)) : ENTITIES);
 
 function worker(job: WireJob): Promise<WireResult> {
-  return runWorker<WireResult>('wire-worker.js', job, quick ? [] : ['--warm']);
+  return runWorker<WireResult>('wire-worker.js', job, quick ? [] : ['--warm'], PINNED ? PIN.client : undefined);
 }
 
 async function seed(address: string, shape: Shape, kind: string): Promise<void> {
@@ -56,7 +65,7 @@ async function seed(address: string, shape: Shape, kind: string): Promise<void> 
   await client.close();
 }
 
-const host = await startEmulatorHost([LATENCY]);
+const host = await startEmulatorHost([LATENCY], PINNED ? PIN.emulator : undefined);
 const address = host.address(LATENCY);
 const root = await mkdtemp(join(tmpdir(), 'dspipe-wire-bench-'));
 const rows: BenchRow[] = [];
@@ -94,6 +103,8 @@ try {
 
     const cpu = (label: string) => results.get(label)!.cpuUs / n;
     const ratio = (a: string, b: string) => (results.has(a) && results.has(b) ? Number((cpu(b) / cpu(a)).toFixed(2)) : undefined);
+    /** Wall clock: a's entities/s ÷ b's (both moved n entities). */
+    const rate = (a: string, b: string) => (results.has(a) && results.has(b) ? Number((results.get(b)!.seconds / results.get(a)!.seconds).toFixed(2)) : undefined);
     for (const [label, r] of results) {
       const row: BenchRow = {
         name: `${shape}: ${label}`,
@@ -101,14 +112,15 @@ try {
         entitiesPerSec: Math.round(n / r.seconds),
         peakRssMb: Math.round(r.peakRssMb),
       };
-      if (label === 'dump wire') Object.assign(row, { cpuVsObject: ratio('dump wire', 'dump object'), cpuVsNaive: ratio('dump wire', 'naive dump'), sameSha256: true });
-      if (label === 'restore wire') Object.assign(row, { cpuVsObject: ratio('restore wire', 'restore object'), cpuVsNaive: ratio('restore wire', 'naive restore') });
+      if (label === 'dump wire') Object.assign(row, { cpuVsObject: ratio('dump wire', 'dump object'), cpuVsNaive: ratio('dump wire', 'naive dump'), rateVsNaive: rate('dump wire', 'naive dump'), sameSha256: true });
+      if (label === 'restore wire') Object.assign(row, { cpuVsObject: ratio('restore wire', 'restore object'), cpuVsNaive: ratio('restore wire', 'naive restore'), rateVsNaive: rate('restore wire', 'naive restore') });
       rows.push(row);
     }
   }
   notes.push(
     `${ENTITIES} entities per shape (large: ${countOf('large')}), ${LATENCY} ms per RPC, one measured run each in a fresh process after one unmeasured warm-up run of the same job; emulator in its own process`,
-    'cpuUsPerEntity = user+system CPU of the client process / entities; cpuVsObject / cpuVsNaive = their CPU per entity / the wire path\'s',
+    'cpuUsPerEntity = user+system CPU of the client process / entities; cpuVsObject / cpuVsNaive = their CPU per entity / the wire path\'s; rateVsNaive = the wire path\'s entities/s (wall clock) / the naive script\'s',
+    PINNING === undefined ? 'not pinned (--pin not given): emulator and client share every core' : PINNING.ok ? `pinned: emulator on CPU ${PIN.emulator}, each client on CPU ${PIN.client} (taskset -c)` : `--pin given but not pinned: ${PINNING.why}`,
     'restores write the wire dump into a project of their own (every key moves); the naive scripts are lossy (int64, excludeFromIndexes, blobs)',
   );
   emitReport({ scenario: 'wire', rows, notes });

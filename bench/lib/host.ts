@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pinned } from './pin.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -15,8 +16,9 @@ export interface EmulatorHost {
   stop(): Promise<void>;
 }
 
-export async function startEmulatorHost(latencies: readonly number[]): Promise<EmulatorHost> {
-  const child: ChildProcess = spawn(process.execPath, [join(here, 'emulator-host.js'), '--latencies', latencies.join(',')], {
+/** `cpus`: run the emulator under `taskset -c cpus` (bench/lib/pin.ts). */
+export async function startEmulatorHost(latencies: readonly number[], cpus?: string): Promise<EmulatorHost> {
+  const child: ChildProcess = spawn(...pinned(cpus, process.execPath, [join(here, 'emulator-host.js'), '--latencies', latencies.join(',')]), {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';

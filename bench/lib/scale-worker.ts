@@ -12,10 +12,11 @@ import { naiveDump, naiveRestore } from './naive.js';
 import { peakRssMb } from './report.js';
 
 export type ScaleJob =
-  | { type: 'dump'; address: string; project: string; root: string; name: string; concurrency: number; splits: number }
+  /** concurrency / splits / writers left out: dspipe's defaults (and its default transport, wire). */
+  | { type: 'dump'; address: string; project: string; root: string; name: string; concurrency?: number; splits?: number }
   | { type: 'naive-dump'; address: string; project: string; kinds: string[]; file: string }
   | { type: 'ceiling'; address: string; project: string; kinds: string[] }
-  | { type: 'restore'; address: string; project: string; dir: string; concurrency: number; writers: number }
+  | { type: 'restore'; address: string; project: string; dir: string; concurrency?: number; writers?: number }
   | { type: 'naive-restore'; address: string; project: string; file: string };
 
 export interface ScaleResult {

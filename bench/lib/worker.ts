@@ -6,12 +6,14 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pinned } from './pin.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-export function runWorker<R>(script: string, job: { type: string }, extraArgs: readonly string[] = []): Promise<R> {
+/** `cpus`: run the worker under `taskset -c cpus` (bench/lib/pin.ts). */
+export function runWorker<R>(script: string, job: { type: string }, extraArgs: readonly string[] = [], cpus?: string): Promise<R> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, script), JSON.stringify(job), ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(...pinned(cpus, process.execPath, [join(here, script), JSON.stringify(job), ...extraArgs]), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.on('error', reject);
