@@ -77,10 +77,12 @@ export async function loadMigration(name: string, file: string, version?: string
   // The mark makes resolve-hook.ts load it as an ES module; the version loads an edited script afresh.
   const url = `${pathToFileURL(file).href}?dspipe-migration=${version ?? 'x'}`;
   let mod: Record<string, unknown>;
-  await hooksOnce();
   try {
+    await hooksOnce();
     mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
+    // moduleRegister's refusal (Node < 20.6) already says what to do; anything else is the script's.
+    if (err instanceof DspipeError) throw err;
     throw new DspipeError('DSPIPE_MIGRATION_FAILED', `migration script could not be loaded: ${(err as Error)?.message ?? String(err)}`, {
       file,
       cause: err,
