@@ -8,11 +8,14 @@
  * none: a managed export read offline); `database` is "(default)" for the
  * default database, as Firestore names it. Every `seconds` (and `…Seconds`)
  * is rounded to milliseconds. The exit code is the same as without --json;
- * on failure the usual `dspipe:` message still goes to stderr.
+ * on failure the usual `dspipe:` message still goes to stderr. A command line
+ * commander refuses (an unknown flag or command, a missing value) with
+ * `--json` on it is reported the same way, exit code 2.
  */
 import { isDspipeError } from '../errors.js';
 import { resolveConnection } from '../datastore/connection.js';
 import { connectionFrom, type ConnectionFlags } from './run.js';
+import { commandPath, defined, flagsOnLine, type UsageError } from './program.js';
 
 export interface JsonTarget {
   projectId: string;
@@ -50,6 +53,27 @@ export function printJsonError(err: unknown): boolean {
   return true;
 }
 
+/**
+ * A usage error on a command line that asks for `--json`: the error object,
+ * on the stream that command's JSON goes to (stderr for `dump --out -`);
+ * `command` is null when the command itself is unknown or missing. False
+ * when `--json` is not on the line.
+ */
+export function printUsageErrorJson(err: UsageError, argv: readonly string[]): boolean {
+  const flags = flagsOnLine(argv, err.command);
+  if (flags.get('json') !== true) return false;
+  const path = commandPath(err.command).split(' ').slice(1).join(' ');
+  const connects = err.command.options.some((o) => o.long === '--project');
+  const value = (name: string) => {
+    const v = flags.get(name);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const target = connects ? flagTarget(defined({ project: value('project'), database: value('database'), emulatorHost: value('emulator-host') })) : null;
+  const stream = path === 'dump' && value('out') === '-' ? process.stderr : process.stdout;
+  write({ stream }, envelope({ command: path === '' ? null : path }, target, { error: jsonError(err) }));
+  return true;
+}
+
 export function jsonError(err: unknown): { code: string; message: string; hint: string | null } {
   if (isDspipeError(err)) {
     const described = err.describe();
@@ -61,7 +85,7 @@ export function jsonError(err: unknown): { code: string; message: string; hint: 
   return { code: 'DSPIPE_UNEXPECTED', message: String(e?.message ?? err), hint: 'DSPIPE_DEBUG=1 prints where it happened; please report it if it is not your setup' };
 }
 
-function envelope(a: Active, target: JsonTarget | null, body: object): object {
+function envelope(a: { command: string | null }, target: JsonTarget | null, body: object): object {
   return {
     command: a.command,
     project: target?.projectId ?? null,
@@ -79,7 +103,7 @@ function flagTarget(flags: ConnectionFlags): JsonTarget | null {
   }
 }
 
-function write(a: Active, value: object): void {
+function write(a: { stream: NodeJS.WritableStream }, value: object): void {
   a.stream.write(`${JSON.stringify(value)}\n`);
 }
 

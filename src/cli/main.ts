@@ -4,9 +4,9 @@
  * commands), runs the command and turns its outcome into an exit code.
  */
 import { describeError, endOnBrokenPipe, EXIT, exitCodeFor } from './run.js';
-import { HelpShown, outcome } from './program.js';
+import { HelpShown, outcome, UsageError } from './program.js';
 import { createProgram } from './cli.js';
-import { printJsonError } from './json.js';
+import { printJsonError, printUsageErrorJson } from './json.js';
 
 // google-auth-library probes the GCE metadata server when it looks for credentials and
 // reports the miss as a process warning; the credentials error says what to do instead.
@@ -21,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
     return outcome.code;
   } catch (err) {
     if (err instanceof HelpShown) return err.exitCode;
-    printJsonError(err);
+    if (!printJsonError(err) && err instanceof UsageError) printUsageErrorJson(err, argv);
     process.stderr.write(`dspipe: ${describeError(err)}\n`);
     return exitCodeFor(err);
   }

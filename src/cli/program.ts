@@ -6,7 +6,7 @@
  * one message format; parsing mistakes become the same DspipeError (exit 2).
  */
 import { Command, CommanderError, Option, type Help } from 'commander';
-import { DspipeError } from '../errors.js';
+import { DspipeError, type DspipeErrorContext } from '../errors.js';
 
 /** A repeatable string flag: `--kinds A --kinds B` → ['A', 'B']. */
 export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -18,6 +18,13 @@ const optionTerm = (option: Option): string => option.flags.replace(/<([^>]+)>/g
 export class HelpShown extends Error {
   constructor(readonly exitCode: number) {
     super('help shown');
+  }
+}
+
+/** A mistake caught while commander parsed the command line; `command` is the command it was parsing. */
+export class UsageError extends DspipeError {
+  constructor(readonly command: Command, message: string, context: DspipeErrorContext) {
+    super('DSPIPE_INVALID_OPTION', message, context);
   }
 }
 
@@ -39,9 +46,43 @@ function usageError(err: CommanderError, cmd: Command): Error {
     // A command that needs a subcommand got none; commander printed its help on stderr.
     const names = cmd.commands.map((c) => c.name());
     const what = cmd.parent ? `${cmd.name()} needs a command` : 'no command given';
-    return new DspipeError('DSPIPE_INVALID_OPTION', `${what}: ${names.join(', ')}`, { hint: `see ${path} --help` });
+    return new UsageError(cmd, `${what}: ${names.join(', ')}`, { hint: `see ${path} --help` });
   }
-  return new DspipeError('DSPIPE_INVALID_OPTION', messageOf(err, cmd), { hint: `see ${path} --help`, cause: err });
+  return new UsageError(cmd, messageOf(err, cmd), { hint: `see ${path} --help`, cause: err });
+}
+
+/**
+ * The flags of a command line commander refused, read as it would read them
+ * for `cmd` (and the commands above it): `--name VALUE` where the option takes
+ * a value, `--name=VALUE`, short forms under their long name, a bare flag as
+ * true; nothing after `--`. Commander stops at the first unknown flag, so a
+ * usage error reported as --json asks for (the project named, the stream the
+ * command's JSON goes to) reads the line itself.
+ */
+export function flagsOnLine(argv: readonly string[], cmd: Command): Map<string, string | true> {
+  const options: Option[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) options.push(...c.options);
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    if (!arg.startsWith('-') || arg === '-') continue;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+      continue;
+    }
+    const option = options.find((o) => o.long === arg || o.short === arg);
+    const name = (option?.long ?? arg).replace(/^-+/, '');
+    const next = argv[i + 1];
+    if (option && next !== undefined && (option.required || (option.optional && !next.startsWith('-')))) {
+      flags.set(name, next);
+      i++;
+    } else {
+      flags.set(name, true);
+    }
+  }
+  return flags;
 }
 
 export function commandPath(cmd: Command): string {

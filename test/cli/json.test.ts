@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backendName, startTestBackend, type TestBackend } from '../helpers/backend.js';
@@ -33,7 +33,7 @@ after(async () => {
 const at = (project = 'json-app') => ['--emulator-host', t.emulatorHost, '--project', project];
 
 /** The one JSON line `r` printed (on stdout unless told), checked for the shared fields. */
-function parsed(r: CliResult, command: string, project: string | null = 'json-app', stream: 'stdout' | 'stderr' = 'stdout'): Record<string, unknown> {
+function parsed(r: CliResult, command: string | null, project: string | null = 'json-app', stream: 'stdout' | 'stderr' = 'stdout'): Record<string, unknown> {
   const text = r[stream];
   const lines = text.split('\n').filter((l) => l.startsWith('{'));
   assert.equal(lines.length, 1, `one JSON line from ${command}:\n${text}`);
@@ -129,4 +129,43 @@ test('failures: the same object with error {code, message, hint}, the message on
     assert.ok(!error.message.includes('hint:'), 'the hint is its own field');
     assert.ok(error.hint === null || typeof error.hint === 'string');
   }
+});
+
+test('a command line commander refuses, with --json: the same error object (exit 2) on the stream that command prints JSON to; without --json the text and its "did you mean"', async () => {
+  // [argv, command, project, message, stream the JSON goes to, what the plain text says]
+  const cases: [string[], string | null, string | null, RegExp, 'stdout' | 'stderr', RegExp][] = [
+    [['dump', ...at(), '--root', root, '-n', 'typo', '--kind', 'User', '--json'], 'dump', 'json-app', /^unknown option '--kind'/, 'stdout', /did you mean --kinds\?/],
+    [['clear', '--json', ...at(), '--yes', '--namspaces', 'x'], 'clear', 'json-app', /^unknown option '--namspaces'/, 'stdout', /did you mean --namespaces\?/],
+    [['dumpp', '--json'], null, null, /^unknown command 'dumpp'/, 'stdout', /did you mean dump\?/],
+    [['schema', ...at(), '--json', '--kinds'], 'schema', 'json-app', /argument missing/, 'stdout', /argument missing/],
+    [['dump', ...at(), '--root', root, '--json', 'nightly'], 'dump', 'json-app', /^unexpected argument "nightly"/, 'stdout', /unexpected argument "nightly"/],
+    [['migrate', 'upp', '--json'], 'migrate', null, /^unknown command 'upp'/, 'stdout', /did you mean up\?/],
+    [['migrate', 'run', ...at(), '--json', '--kind'], 'migrate run', 'json-app', /argument missing/, 'stdout', /argument missing/],
+    [['restore', '--root', root, '-n', 'd', ...at(), '--dry-rn', '--json'], 'restore', 'json-app', /^unknown option '--dry-rn'/, 'stdout', /did you mean --dry-run\?/],
+    [['dump', ...at(), '--out', '-', '--json', '--kind', 'User'], 'dump', 'json-app', /^unknown option '--kind'/, 'stderr', /did you mean --kinds\?/],
+  ];
+  const before = await readdir(root);
+  for (const [argv, command, project, message, stream, plainText] of cases) {
+    const r = await dspipe(argv);
+    const what = `dspipe ${argv.join(' ')}\n${r.stdout}${r.stderr}`;
+    assert.equal(r.code, 2, what);
+    assert.doesNotMatch(r.stderr, /\n {4}at /, what);
+    assert.match(r.stderr, /^dspipe: /m, `the message on stderr too: ${what}`);
+    if (stream === 'stderr') assert.equal(r.stdout, '', `nothing on stdout, which carries dump --out -'s data: ${what}`);
+    const value = parsed(r, command, project, stream);
+    assert.deepEqual(Object.keys(value), ['command', 'project', 'database', 'error'], what);
+    const error = value.error as { code: unknown; message: unknown; hint: unknown };
+    assert.equal(error.code, 'DSPIPE_INVALID_OPTION', what);
+    assert.match(String(error.message), message, what);
+    assert.match(String(error.hint), /^see dspipe /, what);
+
+    const plain = await dspipe(argv.filter((a) => a !== '--json'));
+    const plainWhat = `without --json: ${argv.join(' ')}\n${plain.stdout}${plain.stderr}`;
+    assert.equal(plain.code, 2, plainWhat);
+    assert.equal(plain.stdout, '', plainWhat);
+    assert.doesNotMatch(plain.stderr, /^\{/m, plainWhat);
+    assert.doesNotMatch(plain.stderr, /\n {4}at /, plainWhat);
+    assert.match(plain.stderr, new RegExp(`^dspipe: .*${plainText.source}`, 'm'), plainWhat);
+  }
+  assert.deepEqual(await readdir(root), before, 'nothing written');
 });
