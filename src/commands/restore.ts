@@ -28,7 +28,7 @@ import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import { DspipeError } from '../errors.js';
-import type { WriteOp } from '../format/batching.js';
+import { mutationBytes, opKey, type WriteOp } from '../format/batching.js';
 import type { ManifestKind } from '../format/manifest.js';
 import type { KindRef } from '../stages/kind-enumerator.js';
 import { normalizeRestoreOptions, type RestoreOptions, type RestoreOptionsInput } from '../options/restore.js';
@@ -40,7 +40,7 @@ import { createFileSource, openDump, type FileIdentity } from '../stages/file-so
 import { createIdReserver } from '../stages/id-reserver.js';
 import { formatKey } from '../model/key-text.js';
 import { createKeyRewriter } from '../stages/key-rewriter.js';
-import { createParser } from '../stages/parser.js';
+import { createParser, type KindCount } from '../stages/parser.js';
 import { createWireParser } from '../stages/wire-parser.js';
 import { createRawTransport, type RawTransport } from '../datastore/raw-transport.js';
 import type { WireKeyRewrite } from '../format/wire/mutation.js';
@@ -79,6 +79,13 @@ export interface RestoreCommandOptions extends RestoreOptionsInput {
 
 export type RestoreContext = CommandContext<RestoreEvent>;
 
+/**
+ * One row of the result: a kind file of a dump (or a pointer of an export).
+ * NDJSON from stdin, which has no kind files, gets one row per namespace and
+ * kind it is written to (after --namespace-map); `namespace` is the one the
+ * lines had, or, where the map puts several into one, those joined with ","
+ * (the default namespace as "(default)").
+ */
 export interface RestoredKind {
   namespace: string;
   kind: string;
@@ -131,6 +138,31 @@ interface Part {
   identity?: FileIdentity;
   /** Sharded restore: only these lines of the file are this task's to write. */
   slice?: Slice;
+  /** Stdin: its rows, per target namespace and kind (`rowKey`), filled by the verify pass. */
+  rows?: Map<string, RestoredKind & { sources: Set<string> }>;
+}
+
+const rowKey = (namespace: string, kind: string) => `${namespace}\u0000${kind}`;
+
+/** Stdin's rows from what the verify pass read: each (namespace, kind) where --namespace-map sends it. */
+function stdinRows(read: KindCount[], namespaceMap: ReadonlyMap<string, string>): Map<string, RestoredKind & { sources: Set<string> }> {
+  const rows = new Map<string, RestoredKind & { sources: Set<string> }>();
+  for (const { namespace, kind, entities } of read) {
+    const targetNamespace = namespaceMap.get(namespace) ?? namespace;
+    const key = rowKey(targetNamespace, kind);
+    let row = rows.get(key);
+    if (row === undefined) rows.set(key, (row = { namespace, kind, targetNamespace, entities: 0, written: 0, rejected: 0, bytes: 0, sources: new Set() }));
+    row.entities += entities;
+    row.sources.add(namespace);
+  }
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return new Map([...rows].sort(([, a], [, b]) => byName(a.targetNamespace, b.targetNamespace) || byName(a.kind, b.kind)));
+}
+
+/** The row a written or refused op of stdin counts in: by the key it was written with. */
+function stdinRow(part: Part, op: WriteOp): RestoredKind | undefined {
+  const key = opKey(op);
+  return part.rows?.get(rowKey(key?.partitionId?.namespaceId ?? '', key?.path?.at(-1)?.kind ?? ''));
 }
 
 async function spoolStdin(stdin: Readable): Promise<{ dir: string; file: string }> {
@@ -233,8 +265,9 @@ async function verifyExportPart(ctx: ResolvedContext<RestoreEvent>, part: Part, 
 }
 
 /** Pass 1 for one part: every byte hashed, every line decoded, the count checked; nothing written. */
-async function verifyPart(ctx: ResolvedContext<RestoreEvent>, part: Part, result: RestoredKind, signal: AbortSignal, wire: boolean): Promise<void> {
-  const options = { file: part.label, ...(part.checked && { expect: { namespace: part.entry.namespace, kind: part.entry.kind } }) };
+async function verifyPart(ctx: ResolvedContext<RestoreEvent>, part: Part, o: RestoreOptions, result: RestoredKind, signal: AbortSignal, wire: boolean): Promise<void> {
+  // A kind file is checked against its manifest entry; stdin is selected (as the write pass will) and counted per namespace and kind.
+  const options = { file: part.label, ...(part.checked ? { expect: { namespace: part.entry.namespace, kind: part.entry.kind } } : { selection: o.selection, countKinds: true }) };
   // On the wire path every line is checked by the encoder that will write it (as strict as the codec, no entity objects).
   const parser = wire ? createWireParser({ ...options, op: 'upsert' }) : createParser(options);
   const events = kindEvents(ctx, 'verify', part, part.checked ? part.entry.entities : undefined, () => parser.entities);
@@ -251,6 +284,7 @@ async function verifyPart(ctx: ResolvedContext<RestoreEvent>, part: Part, result
     });
   }
   result.entities = part.slice ? part.slice.to - part.slice.from : parser.entities;
+  if (!part.checked) part.rows = stdinRows(parser.kinds, o.namespaceMap);
   events.done();
 }
 
@@ -302,13 +336,30 @@ async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal
   });
   // The wire path (issue 14): lines straight to Mutation bytes, committed raw; not for managed exports (their reader makes entities).
   const transport = !part.export ? run.transport : undefined;
+  const rows = part.rows;
   const writer = createEntityWriter(client, connection, {
     writers: perKind.writers ?? o.writers,
     budget: run.budget,
     rate: run.rate,
     retry: ctx.retry,
     transport,
-    ...(rejects && { onRejected: (op: WriteOp, error: DspipeError) => rejects.add({ op, error, ...rejectedWhere(part, op) }) }),
+    ...(rows && {
+      onCommitted: (batch: WriteOp[]) => {
+        for (const op of batch) {
+          const row = stdinRow(part, op);
+          if (row === undefined) continue;
+          row.written++;
+          row.bytes += mutationBytes(op);
+        }
+      },
+    }),
+    ...(rejects && {
+      onRejected: (op: WriteOp, error: DspipeError) => {
+        const row = rows && stdinRow(part, op);
+        if (row) row.rejected++;
+        return rejects.add({ op, error, ...rejectedWhere(part, op) });
+      },
+    }),
   });
   const events = kindEvents(ctx, 'write', part, result.entities, () => writer.written + writer.rejected);
   const expect = part.checked ? { expect: { namespace: part.entry.namespace, kind: part.entry.kind } } : {};
@@ -322,8 +373,8 @@ async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal
   if (transport) {
     stages.push(createWireParser({ file: part.label, ...expect, op: o.mode, rewrite: wireRewrite(target, from.database, o.namespaceMap), ...(!part.checked && { selection: o.selection }) }), ...slice);
   } else {
-    if (!part.export) stages.push(createParser({ file: part.label, ...expect }));
-    if (!part.checked) stages.push(createSelectionFilter(o.selection));
+    if (!part.export) stages.push(createParser({ file: part.label, ...expect, ...(!part.checked && { selection: o.selection }) }));
+    else stages.push(createSelectionFilter(o.selection));
     stages.push(...slice, createKeyRewriter({ target, ...(from.database && { source: from.database }), namespaceMap: o.namespaceMap }));
   }
   stages.push(
@@ -345,6 +396,10 @@ async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal
   }
   if (!part.checked) result.entities = writer.written + writer.rejected;
   events.done();
+}
+
+function publicRow({ sources, ...row }: RestoredKind & { sources: Set<string> }): RestoredKind {
+  return sources.size > 1 ? { ...row, namespace: [...sources].map((ns) => (ns === '' ? '(default)' : ns)).join(',') } : row;
 }
 
 /** Restores a dump (or NDJSON on stdin) into the database the context names. */
@@ -370,7 +425,7 @@ export async function restore(options: RestoreCommandOptions, context: RestoreCo
     try {
       const scheduler = { concurrency: o.concurrency, signal: ctx.signal };
       await runKinds(from.parts, scheduler, (part, signal) =>
-        part.export ? verifyExportPart(ctx, part, part.export, o, results.get(part)!, signal) : verifyPart(ctx, part, results.get(part)!, signal, o.transport === 'wire'),
+        part.export ? verifyExportPart(ctx, part, part.export, o, results.get(part)!, signal) : verifyPart(ctx, part, o, results.get(part)!, signal, o.transport === 'wire'),
       );
       if (!o.dryRun) {
         // N tasks of one job share the ramp and the ceiling: each takes 1/N.
@@ -387,7 +442,8 @@ export async function restore(options: RestoreCommandOptions, context: RestoreCo
       }
       if (from.spool) await rm(from.spool.dir, { recursive: true, force: true });
     }
-    const kinds = [...results.values()];
+    // stdin's one part is its rows; a part the verify pass did not reach keeps its own row
+    const kinds = [...results].flatMap(([part, kind]) => (part.rows ? [...part.rows.values()].map(publicRow) : [kind]));
     const sum = (f: (k: RestoredKind) => number) => kinds.reduce((n, k) => n + f(k), 0);
     return {
       source: from.label,

@@ -19,6 +19,7 @@ import { MAX_LINE_BYTES } from '../model/limits.js';
 import { compareKeyPaths } from '../model/key-order.js';
 import { formatKey } from '../model/key-text.js';
 import type { IEntity, IKey } from '../model/proto.js';
+import { matches, type Selection } from '../format/selection.js';
 
 export interface ParserOptions {
   /** Names the input in errors. */
@@ -31,6 +32,21 @@ export interface ParserOptions {
    * another file, repeated or reordered is refused. For a dump's kind files.
    */
   expect?: { namespace: string; kind: string };
+  /**
+   * Only lines of these namespaces and kinds (by the key as the line has it)
+   * go on; the others are counted in `dropped`. For NDJSON without a manifest
+   * (restore from stdin), which has no kind files to select.
+   */
+  selection?: Selection | undefined;
+  /** Count the lines that go on per namespace and kind of their key (`kinds`): for NDJSON that mixes them. */
+  countKinds?: boolean | undefined;
+}
+
+/** Lines of one namespace and kind, as `countKinds` counts them. */
+export interface KindCount {
+  namespace: string;
+  kind: string;
+  entities: number;
 }
 
 const NEWLINE = 0x0a;
@@ -47,6 +63,8 @@ export class Parser extends Transform {
   lines = 0;
   entities = 0;
   bytes = 0;
+  /** Lines of namespaces or kinds not selected (`selection`). */
+  dropped = 0;
   /** Where errors point; one object updated per line (the codec copies it only to build an error). */
   private readonly where: { file?: string; line: number };
   /** Bytes of a line not yet ended by '\n'. */
@@ -55,12 +73,22 @@ export class Parser extends Transform {
   private readonly maxLineBytes: number;
   private readonly expect: { namespace: string; kind: string } | undefined;
   private previous: IKey | undefined;
+  private readonly selection: Selection | undefined;
+  /** By namespace, then kind: a line's count costs two lookups of strings the key already holds. */
+  private readonly counts: Map<string, Map<string, KindCount>> | undefined;
 
   constructor(options: ParserOptions = {}) {
     super({ readableObjectMode: true, writableObjectMode: false, readableHighWaterMark: 64 });
     this.where = options.file !== undefined ? { file: options.file, line: 0 } : { line: 0 };
     this.maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
     this.expect = options.expect;
+    this.selection = options.selection;
+    if (options.countKinds === true) this.counts = new Map();
+  }
+
+  /** With `countKinds`: the lines that went on, per namespace and kind, in the order first seen. */
+  get kinds(): KindCount[] {
+    return [...(this.counts?.values() ?? [])].flatMap((byKind) => [...byKind.values()]);
   }
 
   /** The key belongs to this file and comes after the one before it. */
@@ -160,12 +188,30 @@ export class Parser extends Transform {
       throw new DspipeError('DSPIPE_INVALID_LINE', `cannot decode line: ${(err as Error).message}`, { ...where, cause: err });
     }
     if (decoded === null) return;
+    if (this.selection !== undefined || this.counts !== undefined) {
+      const key = decoded.key;
+      const namespace = key.partitionId?.namespaceId ?? '';
+      const kind = key.path?.at(-1)?.kind ?? '';
+      if (this.selection !== undefined && !(matches(this.selection.namespaces, namespace) && matches(this.selection.kinds, kind))) {
+        this.dropped++;
+        return;
+      }
+      if (this.counts !== undefined) this.count(namespace, kind);
+    }
     if (this.expect) this.check(decoded.key);
     this.entities++;
     this.push(decoded.item);
   }
 
-  /** One line -> what the stage emits and the key it checks; null drops the line. The wire path overrides it (stages/wire-parser.ts). */
+  private count(namespace: string, kind: string): void {
+    let byKind = this.counts!.get(namespace);
+    if (byKind === undefined) this.counts!.set(namespace, (byKind = new Map()));
+    const c = byKind.get(kind);
+    if (c === undefined) byKind.set(kind, { namespace, kind, entities: 1 });
+    else c.entities++;
+  }
+
+  /** One line -> what the stage emits and the key it checks, selects and counts by; null drops the line. The wire path overrides it (stages/wire-parser.ts). */
   protected decode(text: string, where: LineLocation): { key: IKey; item: object } | null {
     const entity = decodeEntity(text, where);
     return { key: entity.key!, item: entity };

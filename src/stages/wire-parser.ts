@@ -4,14 +4,12 @@
  * path in one pass, with no entity object built. The lines are split, counted,
  * checked against their dump file and refused in exactly the parser's way
  * (it is the parser, with another decode step); keys move as key-rewrite.ts
- * moves them. For NDJSON without a manifest, `selection` drops lines of
- * namespaces and kinds not selected (the selection filter's rule, by the key
- * as the line has it).
+ * moves them. `selection` and `countKinds` are the parser's, by the key as
+ * the line has it (before it moves).
  */
 import { Parser, type ParserOptions } from './parser.js';
 import type { LineLocation } from '../format/entity-codec.js';
 import { lineToMutation, type MutationOp, type WireKeyRewrite } from '../format/wire/mutation.js';
-import { matches, type Selection } from '../format/selection.js';
 import type { WriteOp } from '../format/batching.js';
 import type { IKey } from '../model/proto.js';
 
@@ -19,28 +17,15 @@ export interface WireParserOptions extends ParserOptions {
   op: MutationOp;
   /** Where keys move; undefined leaves them as they are. */
   rewrite?: WireKeyRewrite | undefined;
-  selection?: Selection | undefined;
 }
 
 export class WireParser extends Parser {
-  /** Lines of namespaces or kinds not selected. */
-  dropped = 0;
-
   constructor(private readonly wire: WireParserOptions) {
     super(wire);
   }
 
   protected override decode(text: string, where: LineLocation): { key: IKey; item: object } | null {
     const m = lineToMutation(text, this.wire.op, this.wire.rewrite, where);
-    const selection = this.wire.selection;
-    if (selection !== undefined) {
-      const kind = m.sourceKey.path?.at(-1)?.kind ?? '';
-      const namespace = m.sourceKey.partitionId?.namespaceId ?? '';
-      if (!matches(selection.namespaces, namespace) || !matches(selection.kinds, kind)) {
-        this.dropped++;
-        return null;
-      }
-    }
     const op: WriteOp = { op: this.wire.op, key: m.key, wire: m.bytes };
     return { key: m.sourceKey, item: op };
   }

@@ -9,6 +9,7 @@ import { DEMO_NAMESPACES, sampleDataset } from '../../src/demo/dataset.js';
 import { seedEntities } from '../../src/demo/seed.js';
 import { dump } from '../../src/commands/dump.js';
 import { readAll } from '../commands/restore-fixtures.js';
+import { readManifest } from '../commands/dump-helpers.js';
 import { dspipe } from './restore-cli-helpers.js';
 
 let t: TestBackend;
@@ -72,6 +73,70 @@ test('--in - reads NDJSON from stdin', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   assert.equal((await readTarget('cli-c')).length, count);
+});
+
+interface Row { namespace: string; kind: string; targetNamespace: string; entities: number; written: number; rejected: number }
+
+test('--in -: one row per namespace and kind written to (after --namespace-map), in the summary and --json, on both transports; --kinds/--namespaces select the same in --dry-run', async () => {
+  const cat = await dspipe(['cat', join(root, 'd1')]);
+  assert.equal(cat.code, 0, cat.stderr);
+  const manifest = await readManifest(join(root, 'd1'));
+  assert.ok(new Set(manifest.kinds.map((k) => k.namespace)).size >= 3 && new Set(manifest.kinds.map((k) => k.kind)).size >= 3, 'the dump spans namespaces and kinds');
+  const moved = (ns: string) => (ns === 'tenant-a' ? 'ta' : ns);
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const expected = (written: boolean, kinds = manifest.kinds): Row[] =>
+    kinds
+      .map((k) => ({ namespace: k.namespace, kind: k.kind, targetNamespace: moved(k.namespace), entities: k.entities, written: written ? k.entities : 0, rejected: 0 }))
+      .sort((a, b) => byName(a.targetNamespace, b.targetNamespace) || byName(a.kind, b.kind));
+  const rowsOf = (out: string): Row[] =>
+    (JSON.parse(out) as { kinds: Row[] }).kinds.map(({ namespace, kind, targetNamespace, entities, written, rejected }) => ({ namespace, kind, targetNamespace, entities, written, rejected }));
+  /** (namespace, kind) → entities of what the project holds. */
+  const held = async (projectId: string) => {
+    const counts = new Map<string, number>();
+    for (const e of await readTarget(projectId, ['', 'ta', 'tenant-a', 'tenant-b'])) {
+      const id = `${e.key!.partitionId!.namespaceId ?? ''}/${e.key!.path!.at(-1)!.kind}`;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    return counts;
+  };
+  const wanted = (rows: Row[]) => new Map(rows.map((r) => [`${r.targetNamespace}/${r.kind}`, r.entities]));
+
+  for (const transport of ['wire', 'object']) {
+    const project = `cli-stdin-${transport}`;
+    const json = await dspipe(['restore', '--in', '-', ...at(project), '--namespace-map', 'tenant-a=ta', '--transport', transport, '--json'], { input: cat.stdout });
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(rowsOf(json.stdout), expected(true), `${transport}: rows per target namespace and kind`);
+    assert.equal(JSON.parse(json.stdout).written, count);
+    assert.deepEqual(await held(project), wanted(expected(true)), `${transport}: the data restored where the rows say`);
+
+    // the same lines again with --mode insert: every one refused, counted in its own row
+    const again = await dspipe(['restore', '--in', '-', ...at(project), '--namespace-map', 'tenant-a=ta', '--transport', transport, '--mode', 'insert', '--on-error', 'skip', '--rejects', join(root, `rejects-${transport}.ndjson`), '--json'], { input: cat.stdout });
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(rowsOf(again.stdout), expected(false).map((r) => ({ ...r, rejected: r.entities })), `${transport}: refused entities per row`);
+
+    // the text summary: the same rows, no "(stdin)"
+    const text = await dspipe(['restore', '--in', '-', ...at(`${project}-text`), '--transport', transport], { input: cat.stdout });
+    assert.equal(text.code, 0, text.stderr);
+    assert.doesNotMatch(text.stderr, /\(stdin\)/, text.stderr);
+    for (const k of manifest.kinds) {
+      const ns = k.namespace === '' ? '\\(default\\)' : k.namespace;
+      assert.match(text.stderr, new RegExp(`^${ns} +${k.kind} +${k.entities} +${k.entities} +0$`, 'm'), `${transport}: ${k.namespace}/${k.kind} in\n${text.stderr}`);
+    }
+
+    // a selection: the dry run reports exactly what the real run then writes
+    const kind = manifest.kinds.find((k) => k.namespace === 'tenant-b')!.kind;
+    const select = ['--namespaces', 'tenant-b,(default)', '--kinds', kind];
+    const selected = expected(true, manifest.kinds.filter((k) => (k.namespace === 'tenant-b' || k.namespace === '') && k.kind === kind));
+    const dry = await dspipe(['restore', '--in', '-', ...at(`${project}-sel`), ...select, '--transport', transport, '--dry-run', '--json'], { input: cat.stdout });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(JSON.parse(dry.stdout).entities, selected.reduce((n, r) => n + r.entities, 0), `${transport}: the dry run counts only the selected lines`);
+    assert.deepEqual(rowsOf(dry.stdout), selected.map((r) => ({ ...r, written: 0 })));
+    const real = await dspipe(['restore', '--in', '-', ...at(`${project}-sel`), ...select, '--transport', transport, '--json'], { input: cat.stdout });
+    assert.equal(real.code, 0, real.stderr);
+    assert.deepEqual(rowsOf(real.stdout), selected);
+    assert.equal(JSON.parse(real.stdout).written, JSON.parse(dry.stdout).entities, 'dry run and real run agree');
+    assert.deepEqual(await held(`${project}-sel`), wanted(selected));
+  }
 });
 
 test('a damaged dump: exit 1, the file named, nothing written', async () => {

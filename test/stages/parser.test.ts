@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createParser } from '../../src/stages/parser.js';
+import { createWireParser } from '../../src/stages/wire-parser.js';
+import { parseSelection } from '../../src/format/selection.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
 import { isDspipeError } from '../../src/errors.js';
 import type { IEntity } from '../../src/model/proto.js';
@@ -124,4 +126,20 @@ test('an undecodable line\'s error does not echo the file\'s bytes', async () =>
   assert.ok(isDspipeError(err, 'DSPIPE_INVALID_LINE'), String(err));
   assert.doesNotMatch(`${err.message} ${err.hint ?? ''}`, /root|bash/);
   assert.match(err.message, /invalid JSON/);
+});
+
+test('selection and countKinds: lines of other namespaces or kinds dropped (counted), the rest counted per namespace and kind, on both parsers', async () => {
+  const mixed = (ns: string, kind: string, id: number): string => encodeEntity({ key: { partitionId: { projectId: 'p', databaseId: '', namespaceId: ns }, path: [{ kind, id: String(id) }] } });
+  const input = Buffer.from([mixed('', 'A', 1), mixed('b', 'A', 2), mixed('', 'B', 3), mixed('b', 'A', 4), mixed('c', 'A', 5), mixed('', 'A', 6)].map((l) => `${l}\n`).join(''));
+  const selection = parseSelection({ namespaces: ['(default)', 'b'], kinds: ['A'] });
+  for (const p of [createParser({ selection, countKinds: true }), createWireParser({ op: 'upsert', selection, countKinds: true })]) {
+    const sink = collect<unknown>();
+    await pipeline(Readable.from([input]), p, sink);
+    assert.equal(sink.items.length, 4);
+    assert.deepEqual([p.lines, p.entities, p.dropped], [6, 4, 2]);
+    assert.deepEqual(p.kinds, [{ namespace: '', kind: 'A', entities: 2 }, { namespace: 'b', kind: 'A', entities: 2 }]);
+  }
+  const plain = createParser();
+  await pipeline(Readable.from([input]), plain, collect<IEntity>());
+  assert.deepEqual([plain.entities, plain.dropped, plain.kinds], [6, 0, []], 'neither asked for: all lines, nothing counted per kind');
 });
