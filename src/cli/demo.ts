@@ -28,7 +28,7 @@ export function register(program: Command): void {
 
 Starts dspipe's in-memory Datastore emulator, seeds a sample app dataset
 (users → posts → comments, references between them and across namespaces,
-blobs, two ~900 KB unindexed values, every value type with meaning and
+blobs, two ~900 KiB unindexed values, every value type with meaning and
 excludeFromIndexes, three namespaces), dumps it, clears the database, restores
 the dump and looks every key up to check it equals the original.`)
     .usage('[options]        (npm start runs this)')

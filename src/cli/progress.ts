@@ -1,6 +1,6 @@
 /**
  * Live progress on stderr for long commands (dump, restore, clear, schema,
- * migrate): one line per active task with items, MB, rate and — when a total
+ * migrate): one line per active task with items, bytes (KiB, MiB), rate and — when a total
  * is known — ETA, redrawn in place at most every `intervalMs`. Silent when
  * stderr is not a terminal or with --quiet, so logs and pipes stay clean.
  */

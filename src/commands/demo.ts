@@ -89,7 +89,7 @@ async function run(root: string, name: string, users: number, ctx: ResolvedConte
     const keys = entities.map((e) => e.key!);
     const kinds = new Set(entities.map((e) => `${e.key!.partitionId!.namespaceId}/${e.key!.path!.at(-1)!.kind}`));
     await step('seed', () => seedEntities(client, connection, entities),
-      (n) => `${n} entities, ${kinds.size} kinds in ${DEMO_NAMESPACES.length} namespaces: parents/children, references, blobs, two ~900 KB values, every value type`);
+      (n) => `${n} entities, ${kinds.size} kinds in ${DEMO_NAMESPACES.length} namespaces: parents/children, references, blobs, two ~900 KiB values, every value type`);
     const original = await lookupAll(client, connection, keys);
 
     const dumped = await step('dump', () => dump({ root, name, ...selection }, on),

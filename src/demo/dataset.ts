@@ -1,7 +1,7 @@
 /**
  * The demo's sample app data: users, their posts and comments (three-level
  * ancestor paths), references between them (also across namespaces), images
- * as blobs, two ~900 KB unindexed values, and one kind holding every value
+ * as blobs, two ~900 KiB unindexed values, and one kind holding every value
  * type Datastore has, with `meaning` and `excludeFromIndexes` — in the
  * default namespace and two tenants. Deterministic: the same call gives the
  * same entities, so tests can compare against it.
@@ -14,7 +14,7 @@ export interface DatasetOptions {
   databaseId?: string;
   /** Users per namespace (each with 3 posts and 2 comments per post). Default 20. */
   users?: number;
-  /** Include the two ~900 KB entities (default true). */
+  /** Include the two ~900 KiB entities (default true). */
   large?: boolean;
 }
 

@@ -28,6 +28,10 @@ test('the demo seeds, dumps, clears, restores, verifies and exits 0', async () =
     for (const step of ['emulator', 'seed', 'dump', 'clear', 'restore', 'verify']) assert.match(r.stdout, new RegExp(`^${step}\\s`, 'm'));
     assert.match(r.stdout, /1507 entities looked up: all equal to the original/);
     assert.match(r.stdout, /^OK: 1507 entities/m);
+    // sizes 1024-based and labelled so; the next step as it runs in a clone, where dspipe is not on PATH
+    assert.match(r.stdout, /two ~900 KiB values/);
+    assert.doesNotMatch(r.stdout, /\d (KB|MB)\b/);
+    assert.match(r.stdout, /try: npx dspipe cat /);
     const [dir] = await readdir(root);
     assert.match(dir!, /^demo-\d{8}T\d{6}Z$/);
     const manifest = JSON.parse(await readFile(join(root, dir!, 'manifest.json'), 'utf8'));

@@ -113,6 +113,11 @@ test('--in -: one row per namespace and kind written to (after --namespace-map),
     const again = await dspipe(['restore', '--in', '-', ...at(project), '--namespace-map', 'tenant-a=ta', '--transport', transport, '--mode', 'insert', '--on-error', 'skip', '--rejects', join(root, `rejects-${transport}.ndjson`), '--json'], { input: cat.stdout });
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(rowsOf(again.stdout), expected(false).map((r) => ({ ...r, rejected: r.entities })), `${transport}: refused entities per row`);
+    // without --on-error skip the first refusal ends it, "entity already exists" said once
+    const refused = await dspipe(['restore', '--in', '-', ...at(project), '--namespace-map', 'tenant-a=ta', '--transport', transport, '--mode', 'insert', '--kinds', 'User'], { input: cat.stdout });
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal(refused.stderr.match(/already exists/g)?.length, 1, refused.stderr);
+    assert.doesNotMatch(refused.stderr, /\n {4}at /);
 
     // the text summary: the same rows, no "(stdin)"
     const text = await dspipe(['restore', '--in', '-', ...at(`${project}-text`), '--transport', transport], { input: cat.stdout });

@@ -58,4 +58,7 @@ test('bad usage exits 2; a missing dump exits 1', async () => {
   const r = await dspipe(['schema', '--from', '/nonexistent/dump']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no dump folder/);
+  // the hint is schema's: a dump is a folder with manifest.json; restore's --in is no flag of schema
+  assert.match(r.stderr, /\n {2}hint: .*manifest\.json/);
+  assert.doesNotMatch(r.stderr, /--in\b/);
 });

@@ -365,6 +365,7 @@ describe('large entities, faults, rejects, stdin, modes', () => {
       assert.ok(isDspipeError(err, 'DSPIPE_REJECTED_ENTITY'), String(err));
       assert.equal(err.key, 'Tag("a")');
       assert.match(err.message, /already exists/);
+      assert.equal(err.describe().match(/already exists/g)?.length, 1, `said once: ${err.describe()}`);
       return true;
     });
     const fresh = await restore({ in: dumpDir, mode: 'insert', kinds: 'Tag,User' }, { connection: conn('insert-app2'), client: t.client });
