@@ -84,11 +84,22 @@ const GRPC_NAMES = [
   'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
 ];
 
+/**
+ * Whether an RPC's text adds nothing to the error: the message holds it, or
+ * it is Google's "WHAT: KEY" about the key the error names already, and the
+ * message says WHAT ("entity already exists: Order(501)", said once).
+ */
+function saidAlready(err: DspipeError, details: string): boolean {
+  if (err.message.includes(details)) return true;
+  const what = /^([^:\n]+): /.exec(details)?.[1];
+  return err.key !== undefined && what !== undefined && err.message.includes(what);
+}
+
 export function describeError(err: unknown): string {
   if (isDspipeError(err)) {
     let text = err.describe();
     const cause = err.cause as { code?: unknown; details?: unknown; message?: unknown } | undefined;
-    if (cause && typeof cause.code === 'number' && !err.message.includes(String(cause.details ?? cause.message))) {
+    if (cause && typeof cause.code === 'number' && !saidAlready(err, String(cause.details ?? cause.message))) {
       text += `\n  cause: ${GRPC_NAMES[cause.code] ?? cause.code}: ${String(cause.details ?? cause.message)}`;
     }
     return text;
