@@ -67,7 +67,13 @@ test('an interrupted --mode insert restore says a rerun in insert mode would fai
   try {
     const child = spawn(process.execPath, [MAIN, 'restore', '--in', dumpDir, '--emulator-host', slow.emulator.address, '--project', 'ins-app', '--mode', 'insert', '--batch-size', '10', '--writers', '1', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const done = collectOutput(child);
-    await sleep(1500);
+    // Interrupted once it has written something (its signal handlers are in place by then): a fixed
+    // wait sent SIGINT to a child still loading on a busy machine, which died of it (code null).
+    const written = async () => {
+      const [found] = await slow.client.runQuery({ projectId: 'ins-app', query: { kind: [{ name: 'Item' }], limit: { value: 1 } } });
+      return (found.batch?.entityResults?.length ?? 0) > 0;
+    };
+    for (const until = Date.now() + 30_000; !(await written()) && Date.now() < until;) await sleep(50);
     child.kill('SIGINT');
     const r = await done;
     assert.equal(r.code, 130, r.stderr);
