@@ -46,8 +46,8 @@ export function formatTimestamp(seconds: number, nanos: number): string {
 let lastDays = NaN;
 let lastDate = '';
 
-/** `YYYY-MM-DDT` of a day number. */
-function dateText(epochDays: number): string {
+/** The proleptic Gregorian date of a day number (days since 1970-01-01), as year * 10000 + month * 100 + day. */
+export function civilDate(epochDays: number): number {
   // Civil date from days (shifted so the era starts on 0000-03-01).
   const days = epochDays + 719468;
   const era = Math.floor(days / 146097);
@@ -58,6 +58,15 @@ function dateText(epochDays: number): string {
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  return year * 10000 + month * 100 + day;
+}
+
+/** `YYYY-MM-DDT` of a day number. */
+function dateText(epochDays: number): string {
+  const ymd = civilDate(epochDays);
+  const year = Math.floor(ymd / 10000);
+  const month = Math.floor(ymd / 100) % 100;
+  const day = ymd % 100;
   const y = year >= 1000 ? String(year) : year >= 100 ? '0' + year : year >= 10 ? '00' + year : '000' + year;
   lastDays = epochDays;
   lastDate = y + '-' + PAD2[month] + '-' + PAD2[day] + 'T';

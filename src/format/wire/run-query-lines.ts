@@ -19,7 +19,7 @@
 import { DspipeError } from '../../errors.js';
 import { compareUtf8 } from '../../model/key-order.js';
 import { MAX_ENTITY_DEPTH, MAX_KEY_PATH, MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from '../../model/limits.js';
-import { formatTimestamp } from '../timestamp.js';
+import { civilDate } from '../timestamp.js';
 import { LineBuffer, lit } from './line-buffer.js';
 import { FIXED64, LEN, VARINT, WireCursor, WireFault } from './wire-cursor.js';
 
@@ -111,38 +111,103 @@ function doubleText(d: number): string {
   return d !== d ? '"NaN"' : d > 0 ? '"Infinity"' : '"-Infinity"';
 }
 
-// Property names repeat across every entity of a kind: their JSON text is kept.
-const nameCache = new Map<string, { first: Buffer; next: Buffer }>();
-function nameText(name: string): { first: Buffer; next: Buffer } {
-  let t = nameCache.get(name);
-  if (t === undefined) {
-    const q = JSON.stringify(name);
-    t = { first: lit(q + ':'), next: lit(',' + q + ':') };
-    if (nameCache.size >= 50000) nameCache.clear();
-    nameCache.set(name, t);
+const TWO_53 = 2 ** 53;
+const T_KEY_NESTED = lit('"key":');
+const T_NO_PARTITION = lit('{"partitionId":{"projectId":"","databaseId":"","namespaceId":""},"path":[');
+
+/** Whether a holds exactly the bytes buf[start, end). */
+function sameBytes(a: Buffer, buf: Buffer, start: number, end: number): boolean {
+  const n = a.length;
+  if (n !== end - start) return false;
+  for (let k = 0; k < n; k++) if (a[k] !== buf[start + k]) return false;
+  return true;
+}
+
+/**
+ * JSON text of a few wire byte strings that repeat from entity to entity (a
+ * key's partition, a path element's kind), found by comparing the bytes:
+ * a handful of entries, replaced in turn.
+ */
+class TextCache {
+  private readonly bytes: Buffer[] = [];
+  private readonly texts: Buffer[] = [];
+  private readonly extras: string[] = [];
+  private next = 0;
+  /** The extra string of the last hit. */
+  extra = '';
+
+  constructor(private readonly size: number) {}
+
+  find(buf: Buffer, start: number, end: number): Buffer | undefined {
+    const bytes = this.bytes;
+    for (let i = 0; i < bytes.length; i++) {
+      if (sameBytes(bytes[i]!, buf, start, end)) {
+        this.extra = this.extras[i]!;
+        return this.texts[i];
+      }
+    }
+    return undefined;
   }
-  return t;
+
+  add(buf: Buffer, start: number, end: number, text: Buffer, extra = ''): void {
+    if (end - start > 1024) return;
+    const i = this.next;
+    this.next = (i + 1) % this.size;
+    this.bytes[i] = Buffer.from(buf.subarray(start, end));
+    this.texts[i] = text;
+    this.extras[i] = extra;
+  }
+}
+
+/**
+ * One property name as last seen at a position of an entity: entities of a
+ * kind repeat their names in the same order, so the name bytes are compared
+ * with it before any string is made, and its JSON text and whether it sorts
+ * after the name before it (`prev`) are kept.
+ */
+interface NameSlot {
+  bytes: Buffer;
+  name: string;
+  first: Buffer;
+  next: Buffer;
+  /** The slot this one was last compared with (the name before it), and whether this name sorts after it. */
+  prev: NameSlot | undefined;
+  after: boolean;
+}
+
+/** Scratch of the entity being written at one nesting depth, reused from entity to entity. */
+class Depth {
+  /** [start, end) pairs of the properties entries. */
+  entries: number[] = [];
+  /** The name slots last seen at each position (those of the entity being written, once its name is read). */
+  slots: NameSlot[] = [];
+  starts: number[] = [];
+  ends: number[] = [];
+  /** The order reorder() last wrote `orderN` properties in, while the slots have not changed since. */
+  order: number[] = [];
+  orderN = -1;
 }
 
 class Transcoder {
   readonly r: WireCursor;
-  /** Scratch for the properties of the entity being written, reused (entities nest, so a stack of them). */
-  private scratch: Array<{ names: string[]; starts: number[]; ends: number[]; seenBytes: Buffer[]; seenNames: string[] }> = [];
+  readonly out: LineBuffer;
+  private readonly c: TranscoderCaches;
 
-  constructor(
-    buf: Buffer,
-    readonly out: LineBuffer,
-  ) {
+  constructor(buf: Buffer, out: LineBuffer, caches: TranscoderCaches) {
     this.r = new WireCursor(buf);
+    this.out = out;
+    this.c = caches;
   }
 
   /** A key message [pos, end) as JSON; returns the key's database id. */
   key(end: number, allowIncomplete: boolean): string {
     const r = this.r;
     const out = this.out;
+    const buf = r.buf;
     let pStart = -1;
     let pEnd = -1;
-    const elements: number[] = []; // [start, end) pairs of path elements
+    const elements = this.c.elements; // [start, end) pairs of path elements
+    let n = 0;
     while (r.pos < end) {
       const tag = r.uint(end);
       const field = tag >>> 3;
@@ -153,41 +218,28 @@ class Transcoder {
         if (field === 1) {
           pStart = r.pos;
           pEnd = e;
-        } else elements.push(r.pos, e);
+        } else {
+          if (n < MAX_KEY_PATH) (elements[2 * n] = r.pos), (elements[2 * n + 1] = e);
+          n++;
+        }
         r.pos = e;
       } else r.skip(wire, end);
     }
     const after = r.pos;
-    // partition: project 2, database 3, namespace 4 (last one wins)
-    let proj = -1, projEnd = -1, db = -1, dbEnd = -1, ns = -1, nsEnd = -1;
-    if (pStart >= 0) {
-      r.pos = pStart;
-      while (r.pos < pEnd) {
-        const tag = r.uint(pEnd);
-        const field = tag >>> 3;
-        const wire = tag & 7;
-        if (field >= 2 && field <= 4) {
-          if (wire !== LEN) throw withSeg(r.wrongType(field, wire, LEN, 'PartitionId'), 'partitionId');
-          const e = r.len(pEnd);
-          if (field === 2) (proj = r.pos), (projEnd = e);
-          else if (field === 3) (db = r.pos), (dbEnd = e);
-          else (ns = r.pos), (nsEnd = e);
-          r.pos = e;
-        } else r.skip(wire, pEnd);
+    let database = '';
+    if (pStart < 0) out.put(T_NO_PARTITION);
+    else {
+      const partitions = this.c.partitions;
+      const text = partitions.find(buf, pStart, pEnd);
+      if (text !== undefined) {
+        out.put(text);
+        database = partitions.extra;
+      } else {
+        const at = out.pos;
+        database = this.partition(pStart, pEnd);
+        partitions.add(buf, pStart, pEnd, Buffer.from(out.buf.subarray(at, out.pos)), database);
       }
     }
-    const buf = r.buf;
-    out.put(T_PARTITION);
-    if (proj >= 0) out.jsonString(buf, proj, projEnd);
-    else out.put(T_EMPTY_STR);
-    out.put(T_DATABASE);
-    if (db >= 0) out.jsonString(buf, db, dbEnd);
-    else out.put(T_EMPTY_STR);
-    out.put(T_NAMESPACE);
-    if (ns >= 0) out.jsonString(buf, ns, nsEnd);
-    else out.put(T_EMPTY_STR);
-    out.put(T_PATH);
-    const n = elements.length >> 1;
     if (n === 0) throw new Refusal('key path is empty');
     if (n > MAX_KEY_PATH) throw new Refusal(`key path has ${n} elements, more than ${MAX_KEY_PATH}`);
     for (let i = 0; i < n; i++) {
@@ -200,6 +252,40 @@ class Transcoder {
     }
     out.put(T_END_PATH);
     r.pos = after;
+    return database;
+  }
+
+  /** A PartitionId [start, end) as `{"partitionId":{…},"path":[`; returns its database id. */
+  private partition(start: number, end: number): string {
+    const r = this.r;
+    r.pos = start;
+    // project 2, database 3, namespace 4 (last one wins)
+    let proj = -1, projEnd = -1, db = -1, dbEnd = -1, ns = -1, nsEnd = -1;
+    while (r.pos < end) {
+      const tag = r.uint(end);
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      if (field >= 2 && field <= 4) {
+        if (wire !== LEN) throw withSeg(r.wrongType(field, wire, LEN, 'PartitionId'), 'partitionId');
+        const e = r.len(end);
+        if (field === 2) (proj = r.pos), (projEnd = e);
+        else if (field === 3) (db = r.pos), (dbEnd = e);
+        else (ns = r.pos), (nsEnd = e);
+        r.pos = e;
+      } else r.skip(wire, end);
+    }
+    const buf = r.buf;
+    const out = this.out;
+    out.put(T_PARTITION);
+    if (proj >= 0) out.jsonString(buf, proj, projEnd);
+    else out.put(T_EMPTY_STR);
+    out.put(T_DATABASE);
+    if (db >= 0) out.jsonString(buf, db, dbEnd);
+    else out.put(T_EMPTY_STR);
+    out.put(T_NAMESPACE);
+    if (ns >= 0) out.jsonString(buf, ns, nsEnd);
+    else out.put(T_EMPTY_STR);
+    out.put(T_PATH);
     return db >= 0 ? buf.toString('utf8', db, dbEnd) : '';
   }
 
@@ -207,7 +293,7 @@ class Transcoder {
     const r = this.r;
     r.pos = start;
     let kind = -1, kindEnd = -1;
-    let id: string | undefined;
+    let id = -1; // where the id's varint starts
     let name = -1, nameEnd = -1;
     while (r.pos < end) {
       const tag = r.uint(end);
@@ -219,53 +305,73 @@ class Transcoder {
         if (field === 1) (kind = r.pos), (kindEnd = e);
         else {
           (name = r.pos), (nameEnd = e);
-          id = undefined;
+          id = -1;
         }
         r.pos = e;
       } else if (field === 2) {
         if (wire !== VARINT) throw r.wrongType(field, wire, VARINT, 'PathElement');
-        id = r.int64(end);
+        id = r.pos;
+        r.uint(end);
         name = -1;
       } else r.skip(wire, end);
     }
     if (kind < 0 || kind === kindEnd) throw new Refusal('path element needs a non-empty kind');
     const out = this.out;
-    out.put(T_KIND);
-    out.jsonString(r.buf, kind, kindEnd);
-    if (id !== undefined) {
-      if (id === '0' || id.charCodeAt(0) === 45) throw new Refusal(`id ${id} is invalid: ids are 1..9223372036854775807`);
-      out.put(T_ID);
-      out.ascii(id);
+    const buf = r.buf;
+    const kinds = this.c.kinds;
+    const kindText = kinds.find(buf, kind, kindEnd);
+    if (kindText !== undefined) out.put(kindText);
+    else {
+      const at = out.pos;
+      out.put(T_KIND);
+      out.jsonString(buf, kind, kindEnd);
+      kinds.add(buf, kind, kindEnd, Buffer.from(out.buf.subarray(at, out.pos)));
+    }
+    if (id >= 0) {
+      r.pos = id;
+      const v = r.uint(end);
+      if (r.pos - id < 8 && v !== 0) {
+        // under 2^49: exact, and positive
+        out.put(T_ID);
+        out.digits(v);
+      } else {
+        r.pos = id;
+        const text = r.int64(end);
+        if (text === '0' || text.charCodeAt(0) === 45) throw new Refusal(`id ${text} is invalid: ids are 1..9223372036854775807`);
+        out.put(T_ID);
+        out.ascii(text);
+      }
       out.byte(0x22);
     } else if (name >= 0) {
       if (name === nameEnd) throw new Refusal('path element name must not be empty');
       out.put(T_NAME);
-      out.jsonString(r.buf, name, nameEnd);
+      out.jsonString(buf, name, nameEnd);
     } else if (!incompleteOk) {
-      throw new Refusal(`path element of kind ${JSON.stringify(r.buf.toString('utf8', kind, kindEnd))} has neither id nor name (incomplete key)`);
+      throw new Refusal(`path element of kind ${JSON.stringify(buf.toString('utf8', kind, kindEnd))} has neither id nor name (incomplete key)`);
     }
     out.byte(0x7d);
+    r.pos = end;
   }
 
   /**
-   * The properties of an entity [pos, end) as `{"name":value,…}` in UTF-8
-   * name order. Written in wire order first; when that is not sorted (or a
-   * name repeats) the written values are put in order afterwards.
+   * The properties of an entity (d.entries, n of them) as `{"name":value,…}`
+   * in UTF-8 name order. Written in wire order first; when that is not sorted
+   * (or a name repeats) the written values are put in order afterwards.
    */
-  properties(entries: number[], depth: number): void {
+  private properties(d: Depth, n: number, depth: number): void {
     const out = this.out;
-    const r = this.r;
-    const n = entries.length >> 1;
     if (n === 0) {
       out.put(T_EMPTY_OBJ);
       return;
     }
-    const s = (this.scratch[depth] ??= { names: [], starts: [], ends: [], seenBytes: [], seenNames: [] });
-    const names = s.names;
-    const starts = s.starts;
-    const ends = s.ends;
-    names.length = starts.length = ends.length = 0;
+    const r = this.r;
+    const buf = r.buf;
+    const entries = d.entries;
+    const slots = d.slots;
+    const starts = d.starts;
+    const ends = d.ends;
     let sorted = true;
+    let changed = false;
     const begin = out.pos;
     out.byte(0x7b);
     for (let i = 0; i < n; i++) {
@@ -284,65 +390,68 @@ class Transcoder {
           r.pos = e;
         } else r.skip(wire, end);
       }
-      const name = nameStart < 0 ? '' : this.name(s, i, nameStart, nameEnd);
+      if (nameStart === nameEnd) throw withSeg(new Refusal('property name must not be empty'), seg(''));
+      let slot = slots[i];
+      if (slot === undefined || !sameBytes(slot.bytes, buf, nameStart, nameEnd)) {
+        const name = buf.toString('utf8', nameStart, nameEnd);
+        const q = JSON.stringify(name);
+        slot = { bytes: Buffer.from(buf.subarray(nameStart, nameEnd)), name, first: lit(q + ':'), next: lit(',' + q + ':'), prev: undefined, after: false };
+        slots[i] = slot;
+        changed = true;
+      }
+      if (i > 0) {
+        const prev = slots[i - 1]!;
+        if (slot.prev !== prev) {
+          slot.prev = prev;
+          slot.after = compareUtf8(prev.name, slot.name) < 0;
+        }
+        if (!slot.after) sorted = false;
+      }
       try {
-        if (name === '') throw new Refusal('property name must not be empty');
         if (vStart < 0) throw new Refusal('value must be an object, not null');
-        if (names.length > 0 && compareUtf8(names[names.length - 1]!, name) >= 0) sorted = false;
-        const t = nameText(name);
-        out.put(i === 0 ? t.first : t.next);
-        starts.push(out.pos);
+        out.put(i === 0 ? slot.first : slot.next);
+        starts[i] = out.pos;
         r.pos = vStart;
         this.value(vEnd, depth);
-        ends.push(out.pos);
-        names.push(name);
+        ends[i] = out.pos;
       } catch (err) {
-        throw withSeg(err, seg(name));
+        throw withSeg(err, seg(slot.name));
       }
     }
-    if (!sorted) this.reorder(begin, names, starts, ends);
+    if (changed) d.orderN = -1;
+    if (!sorted) this.reorder(d, n, begin);
     out.byte(0x7d);
   }
 
-  /**
-   * The property name at position i of an entity, as a string: entities of a
-   * kind repeat their names in the same order, so the bytes are compared with
-   * the last name seen at that position before a new string is made.
-   */
-  private name(s: { seenBytes: Buffer[]; seenNames: string[] }, i: number, start: number, end: number): string {
-    const buf = this.r.buf;
-    const seen = s.seenBytes[i];
-    const n = end - start;
-    if (seen !== undefined && seen.length === n) {
-      let k = 0;
-      while (k < n && seen[k] === buf[start + k]) k++;
-      if (k === n) return s.seenNames[i]!;
-    }
-    const name = buf.toString('utf8', start, end);
-    if (n <= 256) {
-      s.seenBytes[i] = Buffer.from(buf.subarray(start, end));
-      s.seenNames[i] = name;
-    }
-    return name;
-  }
-
-  /** Rewrites the properties written since `begin` in name order, the last of equal names kept. */
-  private reorder(begin: number, names: string[], starts: number[], ends: number[]): void {
+  /** Rewrites the n properties written since `begin` in name order, the last of equal names kept. */
+  private reorder(d: Depth, n: number, begin: number): void {
     const out = this.out;
-    const written = Buffer.from(out.buf.subarray(begin, out.pos));
-    const order = names.map((_, i) => i);
-    order.sort((a, b) => compareUtf8(names[a]!, names[b]!) || a - b);
+    const cur = d.slots;
+    let order = d.order;
+    if (d.orderN !== n) {
+      const all: number[] = [];
+      for (let i = 0; i < n; i++) all.push(i);
+      all.sort((a, b) => compareUtf8(cur[a]!.name, cur[b]!.name) || a - b);
+      order = [];
+      for (let k = 0; k < n; k++) {
+        const next = all[k + 1];
+        if (next !== undefined && cur[next]!.name === cur[all[k]!]!.name) continue; // a later copy of the name wins
+        order.push(all[k]!);
+      }
+      d.order = order;
+      d.orderN = n;
+    }
+    const size = out.pos - begin;
+    let tmp = this.c.tmp;
+    if (tmp.length < size) tmp = this.c.tmp = Buffer.allocUnsafe(Math.max(size, 2 * tmp.length));
+    out.buf.copy(tmp, 0, begin, out.pos);
     out.pos = begin;
     out.byte(0x7b);
-    let first = true;
     for (let k = 0; k < order.length; k++) {
       const i = order[k]!;
-      const next = order[k + 1];
-      if (next !== undefined && names[next] === names[i]) continue; // a later copy of the name wins
-      const t = nameText(names[i]!);
-      out.put(first ? t.first : t.next);
-      first = false;
-      out.put(written.subarray(starts[i]! - begin, ends[i]! - begin));
+      const slot = cur[i]!;
+      out.put(k === 0 ? slot.first : slot.next);
+      out.put(tmp.subarray(d.starts[i]! - begin, d.ends[i]! - begin));
     }
   }
 
@@ -351,7 +460,9 @@ class Transcoder {
     const r = this.r;
     const out = this.out;
     let kStart = -1, kEnd = -1;
-    const entries: number[] = [];
+    const d = (this.c.depths[depth] ??= new Depth());
+    const entries = d.entries;
+    let n = 0;
     while (r.pos < end) {
       const tag = r.uint(end);
       const field = tag >>> 3;
@@ -360,7 +471,11 @@ class Transcoder {
         if (wire !== LEN) throw r.wrongType(field, wire, LEN, 'Entity');
         const e = r.len(end);
         if (field === 1) (kStart = r.pos), (kEnd = e);
-        else entries.push(r.pos, e);
+        else {
+          entries[2 * n] = r.pos;
+          entries[2 * n + 1] = e;
+          n++;
+        }
         r.pos = e;
       } else r.skip(wire, end);
     }
@@ -378,7 +493,7 @@ class Transcoder {
       out.put(T_PROPS);
     } else {
       if (kStart >= 0) {
-        out.put(T_KEY.subarray(1));
+        out.put(T_KEY_NESTED);
         r.pos = kStart;
         try {
           this.key(kEnd, true);
@@ -389,7 +504,7 @@ class Transcoder {
       }
       out.put(T_PROPS_FIRST);
     }
-    this.properties(entries, depth);
+    this.properties(d, n, depth);
     out.byte(0x7d);
     r.pos = end;
     return true;
@@ -451,14 +566,21 @@ class Transcoder {
       case 2:
         r.pos = at;
         out.put(T_INT);
-        out.ascii(r.int64(end));
+        this.int64(end);
         out.byte(0x22);
         break;
-      case 3:
+      case 3: {
         r.pos = at;
         out.put(T_DOUBLE);
-        out.ascii(doubleText(r.double(end)));
+        const v = r.double(end);
+        // whole numbers up to 2^53 are their digits (what String() writes), the rest String()'s shortest form
+        if (v >= 1 && v <= TWO_53 && Math.floor(v) === v) out.digits(v);
+        else if (v <= -1 && v >= -TWO_53 && Math.floor(v) === v) {
+          out.byte(0x2d);
+          out.digits(-v);
+        } else out.ascii(doubleText(v));
         break;
+      }
       case 1:
         r.pos = at;
         out.put(r.uint(end) !== 0 ? T_BOOL_TRUE : T_BOOL_FALSE);
@@ -476,7 +598,7 @@ class Transcoder {
       }
       case 18:
         out.put(T_BLOB);
-        out.ascii(buf.toString('base64', at, atEnd));
+        out.base64(buf, at, atEnd);
         out.byte(0x22);
         break;
       case 5:
@@ -507,11 +629,54 @@ class Transcoder {
     }
     if (meaning !== 0) {
       out.put(T_MEANING);
-      out.ascii(String(meaning));
+      if (meaning > 0) out.digits(meaning);
+      else out.ascii(String(meaning));
     }
     if (exclude) out.put(T_EXCLUDE);
     out.byte(0x7d);
     r.pos = end;
+  }
+
+  /** An int64 varint in decimal: below 2^53 in magnitude as digits, beyond that through BigInt. */
+  private int64(end: number): void {
+    const r = this.r;
+    const out = this.out;
+    const start = r.pos;
+    const v = r.uint(end);
+    if (r.pos - start < 8) {
+      out.digits(v); // under 2^49: exact
+      return;
+    }
+    // 8..10 bytes: the low and high 32 bits, exactly
+    const buf = r.buf;
+    let lo = 0;
+    let hi = 0;
+    for (let p = start, shift = 0; p < r.pos; p++, shift += 7) {
+      const b = buf[p]! & 0x7f;
+      if (shift < 28) lo |= b << shift;
+      else if (shift === 28) {
+        lo |= (b & 0x0f) << 28;
+        hi |= b >>> 4;
+      } else hi |= b << (shift - 32);
+    }
+    lo >>>= 0;
+    hi >>>= 0;
+    if (hi >= 0x80000000) {
+      // negative: two's complement
+      lo = (~lo + 1) >>> 0;
+      hi = (~hi + (lo === 0 ? 1 : 0)) >>> 0;
+      const m = hi * 4294967296 + lo;
+      if (m <= TWO_53 && hi < 0x200000) {
+        out.byte(0x2d);
+        out.digits(m);
+        return;
+      }
+    } else if (hi < 0x200000) {
+      out.digits(hi * 4294967296 + lo);
+      return;
+    }
+    r.pos = start;
+    out.ascii(r.int64(end));
   }
 
   private timestamp(end: number): void {
@@ -535,9 +700,40 @@ class Transcoder {
       throw new Refusal(`timestampValue.seconds ${secondsText} is outside 0001-01-01..9999-12-31`);
     }
     if (nanos < 0 || nanos > 999999999) throw new Refusal(`timestampValue.nanos ${nanos} must be an integer 0..999999999`);
-    this.out.put(T_TS);
-    this.out.ascii(formatTimestamp(seconds, nanos));
-    this.out.byte(0x22);
+    const out = this.out;
+    out.put(T_TS);
+    // formatTimestamp's text, written as bytes
+    const days = Math.floor(seconds / 86400);
+    const ymd = civilDate(days);
+    const year = Math.floor(ymd / 10000);
+    const md = ymd - year * 10000;
+    const month = Math.floor(md / 100);
+    out.twoDigits(Math.floor(year / 100));
+    out.twoDigits(year % 100);
+    out.byte(0x2d);
+    out.twoDigits(month);
+    out.byte(0x2d);
+    out.twoDigits(md - month * 100);
+    out.byte(0x54);
+    let sod = seconds - days * 86400;
+    const hh = Math.floor(sod / 3600);
+    sod -= hh * 3600;
+    const mm = Math.floor(sod / 60);
+    out.twoDigits(hh);
+    out.byte(0x3a);
+    out.twoDigits(mm);
+    out.byte(0x3a);
+    out.twoDigits(sod - mm * 60);
+    out.byte(0x2e);
+    const micros = Math.floor(nanos / 1000);
+    const hi = Math.floor(micros / 1000);
+    const lo = micros - hi * 1000;
+    out.twoDigits(Math.floor(hi / 10));
+    out.byte(48 + (hi % 10));
+    out.twoDigits(Math.floor(lo / 10));
+    out.byte(48 + (lo % 10));
+    out.byte(0x5a);
+    out.byte(0x22);
   }
 
   private geo(end: number): void {
@@ -607,7 +803,17 @@ function readTimestamp(r: WireCursor, end: number): { seconds: string; nanos: nu
   return { seconds, nanos };
 }
 
+/** What the transcoder keeps from response to response: its scratch and the caches of repeating text. */
+class TranscoderCaches {
+  readonly depths: Depth[] = [];
+  readonly elements: number[] = [];
+  readonly partitions = new TextCache(4);
+  readonly kinds = new TextCache(8);
+  tmp = Buffer.allocUnsafe(4096);
+}
+
 const shared = new LineBuffer();
+const caches = new TranscoderCaches();
 
 function asError(err: unknown, what: string, index: number): unknown {
   if (err instanceof WireFault) {
@@ -631,7 +837,7 @@ function asError(err: unknown, what: string, index: number): unknown {
 export function runQueryResponseToLines(bytes: Buffer, options: LinesOptions = {}): LinesPage {
   const out = shared;
   out.pos = 0;
-  const t = new Transcoder(bytes, out);
+  const t = new Transcoder(bytes, out, caches);
   const r = t.r;
   let count = 0;
   let foreign = 0;
@@ -723,7 +929,7 @@ export function runQueryResponseToLines(bytes: Buffer, options: LinesOptions = {
 export function entityBytesToLine(bytes: Buffer): Buffer {
   const out = shared;
   out.pos = 0;
-  const t = new Transcoder(bytes, out);
+  const t = new Transcoder(bytes, out, caches);
   try {
     t.entity(bytes.length, 0, true);
   } catch (err) {
