@@ -8,6 +8,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { FileCompression } from '../format/file-names.js';
 import { loadZstd, type ZstdStream } from '../format/zstd.js';
+import { recycleLines } from '../format/wire/line-buffer.js';
 
 export interface CompressorOptions {
   compression?: FileCompression | undefined;
@@ -43,7 +44,14 @@ class ZstdCompressor extends Transform implements Compressor {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytesIn += chunk.length;
-    step(() => this.z!.write(chunk, this.out), callback);
+    step(
+      () => this.z!.write(chunk, this.out),
+      (err) => {
+        // zstd has taken the bytes in (it copies them into its window): a page of lines can be reused
+        if (!err) recycleLines(chunk);
+        callback(err);
+      },
+    );
   }
 
   override _flush(callback: TransformCallback): void {

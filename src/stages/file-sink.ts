@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DspipeError } from '../errors.js';
+import { recycleLines } from '../format/wire/line-buffer.js';
 
 export interface FileSink extends Writable {
   readonly path: string;
@@ -55,7 +56,11 @@ class FileSinkStream extends Writable implements FileSink {
     this.hash.update(data);
     this.bytes += data.length;
     this.handle!.write(data).then(
-      () => callback(),
+      () => {
+        // written: a page of lines (--compress none) can be reused
+        recycleLines(data);
+        callback();
+      },
       (err: unknown) => callback(ioError('cannot write', this.tempPath, err)),
     );
   }
@@ -65,7 +70,9 @@ class FileSinkStream extends Writable implements FileSink {
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (err?: Error | null) => void): void {
-    this.writeAll(Buffer.concat(chunks.map((c) => c.chunk)), callback);
+    const all = Buffer.concat(chunks.map((c) => c.chunk));
+    for (const c of chunks) recycleLines(c.chunk);
+    this.writeAll(all, callback);
   }
 
   override _final(callback: (err?: Error | null) => void): void {

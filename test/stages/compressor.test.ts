@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable, Writable } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline, finished } from 'node:stream/promises';
 import { createCompressor } from '../../src/stages/compressor.js';
 import { decompress } from '../commands/dump-helpers.js';
 import { cut, recordEvents } from './compliance.js';
+import { runQueryResponseToLines } from '../../src/format/wire/run-query-lines.js';
+import { wirePage } from '../fixtures/wire-pages.js';
 
 const text = Buffer.from(Array.from({ length: 20000 }, (_, i) => `{"key":${i},"v":"${'abc'.repeat(i % 50)}"}\n`).join(''));
 
@@ -53,4 +55,28 @@ test('destroy mid-stream closes once; pipeline with a failing source rejects', a
   assert.equal(events.get('close'), 1);
   const failing = new Readable({ read() { this.destroy(new Error('source broke')); } });
   await assert.rejects(pipeline(failing, createCompressor(), new Writable({ write: (_b, _e, cb) => cb() })), /source broke/);
+});
+
+test('pages of lines from the wire transcoder are reused only after zstd took them in: the output is every page as it was', async () => {
+  const expected: Buffer[] = [];
+  // each page is transcoded when the compressor asks for it, so into memory given back by the one before
+  async function* pages() {
+    for (let i = 0; i < 40; i++) {
+      const lines = runQueryResponseToLines(wirePage(i * 300, 300)).lines;
+      expected.push(Buffer.from(lines));
+      yield lines;
+    }
+  }
+  const buffers = new Set<ArrayBufferLike>();
+  const c = createCompressor({});
+  const out: Buffer[] = [];
+  const seen = new Transform({
+    transform(b: Buffer, _e, cb) {
+      buffers.add(b.buffer);
+      cb(null, b);
+    },
+  });
+  await pipeline(Readable.from(pages(), { objectMode: false, highWaterMark: 1 }), seen, c, new Writable({ write: (b: Buffer, _e, cb) => (out.push(b), cb()) }));
+  assert.deepEqual(await decompress(Buffer.concat(out)), Buffer.concat(expected));
+  assert.ok(buffers.size < 40, `pages reused memory (${buffers.size} allocations for 40 pages)`);
 });

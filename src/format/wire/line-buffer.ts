@@ -31,9 +31,65 @@ for (let c = 0; c < 256; c++) {
 
 const B64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
 
+/**
+ * Pages of lines are handed downstream without a copy, in buffers that come
+ * back (recycleLines) once the bytes are consumed: a fresh ~300 KB buffer per
+ * page of ~300 entities was most of the dump's external memory, and so of its
+ * full garbage collections (V8 starts one per ~64 MB of new external memory).
+ * Buffers never given back are simply collected.
+ */
+const lent = new WeakSet<ArrayBuffer>();
+const free: Buffer[] = [];
+/** Buffers kept for reuse, at most. */
+const MAX_FREE = 16;
+
+/**
+ * Gives back a page of lines (or a part of one) that LineBuffer#takeLines
+ * handed out, once nothing reads it any more; anything else, or a page given
+ * back before, is ignored.
+ */
+export function recycleLines(b: Buffer): void {
+  const ab = b.buffer;
+  if (!lent.delete(ab as ArrayBuffer)) return;
+  if (free.length < MAX_FREE) free.push(Buffer.from(ab, 0, ab.byteLength));
+}
+
 export class LineBuffer extends GrowableBuffer {
   constructor(initial = 256 * 1024) {
-    super(initial);
+    super(0);
+    // never a slice of Buffer's shared pool: takeLines lends out the whole allocation
+    this.buf = Buffer.allocUnsafeSlow(initial);
+  }
+
+  protected override ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafeSlow(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /**
+   * Everything written, as a Buffer that is this one's memory (no copy); the
+   * buffer starts over in memory given back by recycleLines, or new memory
+   * about the size of this page.
+   */
+  takeLines(): Buffer {
+    // a page much smaller than the buffer (a query's last) is copied: it would hold all of it
+    if (this.pos < this.buf.length >>> 2) {
+      const small = this.copyFrom(0);
+      this.pos = 0;
+      return small;
+    }
+    const lines = this.buf.subarray(0, this.pos);
+    lent.add(this.buf.buffer as ArrayBuffer);
+    const want = Math.max(64 * 1024, this.pos + (this.pos >>> 3));
+    let next: Buffer | undefined;
+    while ((next = free.pop()) !== undefined && next.length < want);
+    this.buf = next ?? Buffer.allocUnsafeSlow(Math.ceil(want / 65536) * 65536);
+    this.pos = 0;
+    return lines;
   }
 
   room(n: number): void {
@@ -216,9 +272,11 @@ export class LineBuffer extends GrowableBuffer {
     this.pos = p;
   }
 
-  /** The bytes written since `start`, copied. */
+  /** The bytes written since `start`, copied (into memory that is not zeroed first: every byte is written). */
   copyFrom(start: number): Buffer {
-    return Buffer.from(this.buf.subarray(start, this.pos));
+    const out = Buffer.allocUnsafe(this.pos - start);
+    this.buf.copy(out, 0, start, this.pos);
+    return out;
   }
 }
 

@@ -915,7 +915,8 @@ export function runQueryResponseToLines(bytes: Buffer, options: LinesOptions = {
     throw asError(err, 'RunQueryResponse', index);
   }
   return {
-    lines: out.copyFrom(0),
+    // the caller's to keep; the stage that consumes the bytes may give them back (recycleLines)
+    lines: out.takeLines(),
     count,
     foreign,
     endCursor,
