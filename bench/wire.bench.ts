@@ -21,6 +21,7 @@
  * --quick: 1,000 ~1 KB entities, no warm-up run: wire dump and restore and their object-path twins only
  * (a smoke test of the path and of the sha256 check, not a figure).
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,20 @@ function worker(job: WireJob): Promise<WireResult> {
   return runWorker<WireResult>('wire-worker.js', job, quick ? [] : ['--warm'], PINNED ? PIN.client : undefined);
 }
 
+/** Linux's USER_HZ: /proc/PID/stat counts CPU time in 1/100 s on every architecture Linux runs Node on. */
+const CLOCK_TICKS = 100;
+
+/** A process's user + system CPU time in µs from /proc (NaN where there is no /proc, e.g. macOS). */
+function processCpuUs(pid: number): number {
+  try {
+    // fields after the command name: state is 3rd, utime 14th, stime 15th (proc(5)), in clock ticks
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function seed(address: string, shape: Shape, kind: string): Promise<void> {
   const connection = resolveConnection({ emulatorHost: address, projectId: PROJECT }, {});
   const client = createClient(connection);
@@ -77,11 +92,18 @@ try {
     progress(`wire bench: ${shape}: seeding ${n} entities`);
     await seed(address, shape, kind);
     const results = new Map<string, WireResult>();
+    /** The emulator's CPU µs per entity of each measured run: whether it, not the client, was the limit. */
+    const emulatorCpu = new Map<string, number>();
     const measure = async (label: string, job: WireJob) => {
+      const before = processCpuUs(host.pid);
       const r = await worker(job);
+      const spent = processCpuUs(host.pid) - before;
+      // the worker runs the job twice (warm-up, then measured) unless --quick
+      if (Number.isFinite(spent)) emulatorCpu.set(label, spent / (quick ? 1 : 2) / n);
       if (r.entities !== n) throw new Error(`${label} moved ${r.entities} of ${n} entities`);
       results.set(label, r);
-      progress(`  ${label}: ${(r.cpuUs / n).toFixed(1)} µs CPU/entity, ${Math.round(n / r.seconds)} entities/s, ${r.peakRssMb.toFixed(0)} MB peak RSS`);
+      const emu = emulatorCpu.get(label);
+      progress(`  ${label}: ${(r.cpuUs / n).toFixed(1)} µs CPU/entity, ${Math.round(n / r.seconds)} entities/s, ${r.peakRssMb.toFixed(0)} MB peak RSS${emu === undefined ? '' : `; emulator ${emu.toFixed(1)} µs/entity, busy ${Math.round((100 * emu * n) / 1e6 / r.seconds)}%`}`);
     };
     const base = { address, project: PROJECT, kind };
     const dumpDir = (name: string) => join(root, `${shape}-${name}`);
@@ -112,6 +134,8 @@ try {
         entitiesPerSec: Math.round(n / r.seconds),
         peakRssMb: Math.round(r.peakRssMb),
       };
+      const emu = emulatorCpu.get(label);
+      if (emu !== undefined) Object.assign(row, { emulatorCpuUsPerEntity: Number(emu.toFixed(2)), emulatorBusy: Number(((emu * n) / 1e6 / r.seconds).toFixed(2)) });
       if (label === 'dump wire') Object.assign(row, { cpuVsObject: ratio('dump wire', 'dump object'), cpuVsNaive: ratio('dump wire', 'naive dump'), rateVsNaive: rate('dump wire', 'naive dump'), sameSha256: true });
       if (label === 'restore wire') Object.assign(row, { cpuVsObject: ratio('restore wire', 'restore object'), cpuVsNaive: ratio('restore wire', 'naive restore'), rateVsNaive: rate('restore wire', 'naive restore') });
       rows.push(row);
@@ -119,6 +143,7 @@ try {
   }
   notes.push(
     `${ENTITIES} entities per shape (large: ${countOf('large')}), ${LATENCY} ms per RPC, one measured run each in a fresh process after one unmeasured warm-up run of the same job; emulator in its own process`,
+    'emulatorCpuUsPerEntity = the emulator process\'s user+system CPU (/proc/PID/stat) over the worker (warm-up + measured run) / 2 / entities; emulatorBusy = that CPU / the measured run\'s wall clock (1 = one core busy all the time: the emulator was the limit)',
     'cpuUsPerEntity = user+system CPU of the client process / entities; cpuVsObject / cpuVsNaive = their CPU per entity / the wire path\'s; rateVsNaive = the wire path\'s entities/s (wall clock) / the naive script\'s',
     PINNING === undefined ? 'not pinned (--pin not given): emulator and client share every core' : PINNING.ok ? `pinned: emulator on CPU ${PIN.emulator}, each client on CPU ${PIN.client} (taskset -c)` : `--pin given but not pinned: ${PINNING.why}`,
     'restores write the wire dump into a project of their own (every key moves); the naive scripts are lossy (int64, excludeFromIndexes, blobs)',

@@ -11,6 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export interface EmulatorHost {
   ports: Record<string, number>;
+  /** The emulator's process id (taskset execs it, so the same pid): for reading its CPU time from /proc. */
+  pid: number;
   /** host:port of the server that adds `latency` ms per RPC. */
   address(latency: number): string;
   stop(): Promise<void>;
@@ -18,7 +20,9 @@ export interface EmulatorHost {
 
 /** `cpus`: run the emulator under `taskset -c cpus` (bench/lib/pin.ts). */
 export async function startEmulatorHost(latencies: readonly number[], cpus?: string): Promise<EmulatorHost> {
-  const child: ChildProcess = spawn(...pinned(cpus, process.execPath, [join(here, 'emulator-host.js'), '--latencies', latencies.join(',')]), {
+  // EMULATOR_NODE_OPTIONS lets a profiler ride along in the emulator only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+  const nodeArgs = (process.env.EMULATOR_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(...pinned(cpus, process.execPath, [...nodeArgs, join(here, 'emulator-host.js'), '--latencies', latencies.join(',')]), {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';
@@ -32,6 +36,7 @@ export async function startEmulatorHost(latencies: readonly number[], cpus?: str
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     ports,
+    pid: child.pid!,
     address: (latency) => `127.0.0.1:${ports[String(latency)]}`,
     stop: async () => {
       child.kill('SIGTERM');
