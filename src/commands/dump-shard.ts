@@ -36,7 +36,7 @@ import { runKinds } from './kind-scheduler.js';
 import { LineLog, readPlan, readTasks, TaskManifestFile } from './dump-shard-files.js';
 import { finalizeDump, type FinalizeSummary } from './dump-finalize.js';
 import { describeRpcError, retryEvent, withCommandContext, type CommandContext, type ResolvedContext, type RetryEvent, type WarningEvent } from './context.js';
-import { READ_AHEAD_ENTITIES, type DumpRunOptions } from './dump.js';
+import { READ_AHEAD_BYTES, type DumpRunOptions } from './dump.js';
 
 export type ShardEvent =
   | { type: 'shard-start'; name: string; index: number; count: number; parts: number; kept: number }
@@ -129,7 +129,7 @@ export async function dumpShard(options: DumpRunOptions, context: ShardContext =
     ctx.emit({ type: 'shard-start', name: plan.name, index: shard.index, count: shard.count, parts: mine.length, kept: kept.length });
 
     let retries = 0;
-    const budget = new ReadAheadBudget(READ_AHEAD_ENTITIES);
+    const budget = new ReadAheadBudget(READ_AHEAD_BYTES);
     // The wire path (issue 14) unless --transport object, as in a single-machine dump.
     const raw = o.transport === 'wire' ? createRawTransport(ctx.client, ctx.connection) : undefined;
     const fetchPage = raw && wirePageFetcher(raw, ctx.connection);

@@ -19,7 +19,7 @@ import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import type { RetryPolicy } from '../datastore/retry.js';
 import type { ITimestamp } from '../model/proto.js';
 import { countKind, reportedReadTime, rfc3339ToTimestamp, timestampToRfc3339, type ReadContext } from '../datastore/run-query.js';
-import { DUMP_DEFAULTS, normalizeDumpOptions, readTimeProblem, type DumpOptions, type NormalizedDumpOptions } from '../options/dump.js';
+import { DUMP_DEFAULTS, MAX_RANGES, normalizeDumpOptions, readTimeProblem, type DumpOptions, type NormalizedDumpOptions } from '../options/dump.js';
 import { assignFilePaths } from '../format/file-names.js';
 import { FORMAT_NAME, FORMAT_VERSION, type DumpManifest, type ManifestKind } from '../format/manifest.js';
 import { loadKindOptions, type KindOptionsFile } from '../options/kind-options.js';
@@ -38,12 +38,14 @@ import { runKinds } from './kind-scheduler.js';
 import { describeRpcError, retryEvent, withCommandContext, type CommandContext, type KindEvents, type ResolvedContext, type RetryEvent, type WarningEvent } from './context.js';
 
 /**
- * Entities the key ranges not yet being written may hold, all kinds of a dump
+ * Bytes the key ranges not yet being written may hold, all kinds of a dump
  * together (each kind's current range reads a couple of pages ahead besides):
- * eight pages keep the next ranges' RunQuery calls going while the memory of a
- * dump stays the same however many kinds and splits it reads at once.
+ * on the wire path ~100 pages of ~1 KB entities, enough for a kind's streams
+ * ahead of its writer to keep reading (entity-reader.ts) while the memory of a
+ * dump stays the same however many kinds and splits it reads at once. On the
+ * object path an entity counts as OBJECT_ENTITY_BYTES (4,096 entities).
  */
-export const READ_AHEAD_ENTITIES = 2400;
+export const READ_AHEAD_BYTES = 32 << 20;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export type DumpEvent =
@@ -88,7 +90,7 @@ export interface DumpSummary {
 
 class DumpRun {
   retries = 0;
-  readonly readAhead = new ReadAheadBudget(READ_AHEAD_ENTITIES);
+  readonly readAhead = new ReadAheadBudget(READ_AHEAD_BYTES);
   /** Where manifest and log go; none for `out: '-'`. */
   readonly folder: DumpFolder | undefined;
   readonly client: DatastoreClient;
@@ -137,8 +139,12 @@ class DumpRun {
     this.emit({ type: 'warning', message });
   }
 
-  /** Splits and page size for one kind: options.json first, then flags, then the auto rule. */
-  plan(ref: KindRef, total: number | undefined): { splits: number; pageSize: number | undefined } {
+  /**
+   * Streams (splits), key ranges and page size for one kind: options.json
+   * first, then flags, then the auto rule. Ranges follow the count: about
+   * rangeEntities each, never fewer than the streams.
+   */
+  plan(ref: KindRef, total: number | undefined): { splits: number; ranges: number; pageSize: number | undefined } {
     const override = this.kindOptions.dump[ref.kind] ?? {};
     let splits: number;
     if (override.splits !== undefined) splits = override.splits;
@@ -147,7 +153,8 @@ class DumpRun {
     else if (total === undefined) splits = DUMP_DEFAULTS.autoSplits;
     else if (total < DUMP_DEFAULTS.autoSplitMinEntities) splits = 1;
     else splits = Math.min(DUMP_DEFAULTS.autoSplits, Math.ceil(total / DUMP_DEFAULTS.autoSplitMinEntities));
-    return { splits, pageSize: override.pageSize ?? this.o.pageSize };
+    const ranges = splits <= 1 || total === undefined ? splits : Math.min(MAX_RANGES, Math.max(splits, Math.ceil(total / DUMP_DEFAULTS.rangeEntities)));
+    return { splits, ranges, pageSize: override.pageSize ?? this.o.pageSize };
   }
 
   /**
@@ -165,14 +172,15 @@ class DumpRun {
   }
 
   reader(ref: KindRef, total: number | undefined, onPage: (n: number) => void) {
-    const { splits, pageSize } = this.plan(ref, total);
+    const { splits, ranges, pageSize } = this.plan(ref, total);
     this.emit({ type: 'kind-start', namespace: ref.namespace, kind: ref.kind, total, splits });
-    this.log(`kind ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)}: ${total ?? '?'} entities, ${splits} split(s)`);
+    this.log(`kind ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)}: ${total ?? '?'} entities, ${splits} split(s)${ranges > splits ? ` over ${ranges} key ranges` : ''}`);
     return createEntityReader(this.client, this.connection, {
       namespace: ref.namespace,
       kind: ref.kind,
       readTime: this.readTime,
       splits,
+      ranges,
       pageSize,
       retry: this.retry,
       budget: this.readAhead,

@@ -21,6 +21,7 @@ export function wirePageFetcher(transport: RawTransport, connection: Connection)
     return {
       results: page.count > 0 ? [page as unknown as IEntityResult] : [],
       entities: page.count,
+      bytes: page.lines.length,
       endCursor: page.endCursor,
       done: isLastBatch(page.moreResults, results, limitOfQuery(query)),
     };

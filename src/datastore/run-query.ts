@@ -51,6 +51,8 @@ export interface QueryPage {
   results: IEntityResult[];
   /** Entities the page holds when `results` does not list them one by one. */
   entities?: number;
+  /** Bytes the page holds, when known (the wire path's dump lines): what it costs of a read-ahead budget. */
+  bytes?: number;
   /** Cursor after the last result (start the next page here). */
   endCursor: Buffer | Uint8Array | undefined;
   /** True when the query has no more results. */

@@ -19,7 +19,7 @@ export const DUMP_DEFAULTS = {
    * tripping its ramp-up limits.
    */
   concurrency: 4,
-  /** Key ranges for a large kind when --splits is auto. */
+  /** RunQuery streams (readers) for a large kind when --splits is auto. */
   autoSplits: 4,
   /**
    * With --splits auto, one reader per this many entities (by a count at the
@@ -27,11 +27,27 @@ export const DUMP_DEFAULTS = {
    * entities/s from production, so smaller kinds gain nothing from splitting.
    */
   autoSplitMinEntities: 5_000,
+  /**
+   * A kind read by more than one stream is cut into key ranges of about this
+   * many entities (at least one per stream, at most MAX_RANGES), read lowest
+   * first: the streams ahead of the one being written then hold a few small
+   * ranges, not most of the kind, and keep reading (entity-reader.ts).
+   */
+  rangeEntities: 1_500,
 } as const;
+
+/**
+ * Most key ranges a kind is cut into (its __scatter__ sample asks for 32 keys
+ * a range, 8,160 keys at most: a few keys-only pages). Past ~380k entities the
+ * ranges grow past rangeEntities and a single process reads a kind more
+ * slowly than its streams could; `dump --plan` / `--shard` spreads such
+ * kinds over processes.
+ */
+export const MAX_RANGES = 256;
 
 export type SplitsOption = number | 'auto';
 
-/** Most key ranges per kind, and most entities per RunQuery page, dspipe asks for. */
+/** Most RunQuery streams per kind (--splits), and most entities per RunQuery page, dspipe asks for. */
 export const MAX_SPLITS = 64;
 export const MAX_PAGE_SIZE = 10_000;
 

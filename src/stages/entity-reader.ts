@@ -1,19 +1,28 @@
 /**
  * entityReader: every entity of one kind, as the EntityResult objects
  * RunQuery returns, in key order. With splits > 1 the kind is cut into key
- * ranges from a `__scatter__` sample; the ranges are fetched in parallel,
- * each at most `readAheadPages` pages ahead of the consumer, and emitted one
- * after the other — the output is in key order (and byte-identical to a
- * single reader) however many splits read it.
+ * ranges from a `__scatter__` sample (`ranges` of them, at least `splits`);
+ * `splits` RunQuery streams fetch them in parallel, lowest ranges first (a
+ * stream that finishes its range starts the next one nobody has started), and
+ * the ranges are emitted one after the other — the output is in key order (and
+ * byte-identical to a single reader) however many streams read it.
  *
- * Given a ReadAheadBudget, the ranges the consumer has not reached yet also
- * share one bound on the entities they hold, across every reader given the
+ * Why more ranges than streams: the output is in key order, so whatever the
+ * streams ahead of the consumer fetch must be held until the consumer gets
+ * there. With as many ranges as streams, the streams ahead would have to hold
+ * most of the kind for all of them to keep reading, or else stall, and a big
+ * kind would be read at the speed of one stream. With small ranges they hold
+ * at most a few ranges' worth (about splits - 1) and keep reading.
+ *
+ * The range being consumed reads at most `readAheadPages` pages ahead of its
+ * consumer. Given a ReadAheadBudget, the ranges the consumer has not reached
+ * yet share one bound on the bytes they hold, across every reader given the
  * same budget (a dump's kinds): memory stays flat however many kinds and
- * splits are read at once. The range being consumed never waits for the
- * budget, so a reader always makes progress.
+ * streams are read at once. Without one, they too hold `readAheadPages` pages
+ * each. The range being consumed never waits for the budget, so a reader
+ * always makes progress.
  */
 import { Readable } from 'node:stream';
-import pLimit from 'p-limit';
 import type { Connection, DatastoreClient } from '../datastore/connection.js';
 import type { IEntityResult, IKey, IQuery, ITimestamp } from '../model/proto.js';
 import type { RetryPolicy } from '../datastore/retry.js';
@@ -26,8 +35,14 @@ export interface EntityReaderOptions {
   kind: string;
   /** Snapshot to read at; undefined reads current data. */
   readTime?: ITimestamp | undefined;
-  /** Key ranges read in parallel (default 1). */
+  /** RunQuery streams reading the kind in parallel (default 1). */
   splits?: number | undefined;
+  /**
+   * Key ranges the kind is cut into (default and at least: `splits`), read by
+   * the `splits` streams lowest first. More ranges than streams keep the
+   * streams reading without holding most of the kind (see the file comment).
+   */
+  ranges?: number | undefined;
   /** Entities per RunQuery page (default: what Datastore returns, about 300). */
   pageSize?: number | undefined;
   keysOnly?: boolean | undefined;
@@ -36,9 +51,9 @@ export interface EntityReaderOptions {
   /** Stop before this key (exclusive): with startAt, one key range of a sharded dump. */
   endBefore?: IKey | undefined;
   retry?: RetryPolicy | undefined;
-  /** Pages each range may hold before its consumer reaches it (default 2). */
+  /** Pages the range being consumed may hold ahead of its consumer, and without a budget every range (default 2). */
   readAheadPages?: number | undefined;
-  /** Shared bound on the entities held by ranges not yet being consumed (default: none but readAheadPages). */
+  /** Shared bound on the bytes held by ranges not yet being consumed (default: none but readAheadPages). */
   budget?: ReadAheadBudget | undefined;
   /** Called after each page is emitted with the number of results in it. */
   onProgress?: ((results: number) => void) | undefined;
@@ -65,14 +80,30 @@ export interface EntityReader extends Readable {
   readonly retries: number;
   /** Key ranges the kind was read in (known once reading started). */
   readonly ranges: number;
+  /** The most RunQuery streams that read at once (known once reading ended). */
+  readonly mostStreams: number;
 }
 
 /**
- * Entities read ahead by key ranges their consumers have not reached yet,
+ * What an entity of a held page costs of a ReadAheadBudget when the page's
+ * size in bytes is not known (object-path pages: arrays of EntityResult
+ * objects): a page of 300 decoded ~1 KB entities took ~2.3 MB of heap
+ * (bench/README.md, Memory).
+ */
+export const OBJECT_ENTITY_BYTES = 8192;
+
+/** A page's cost in budget bytes: its dump lines' bytes on the wire path, else OBJECT_ENTITY_BYTES an entity. */
+export function pageCost(page: { bytes?: number | undefined; entities?: number | undefined; results: readonly unknown[] }): number {
+  return page.bytes ?? (page.entities ?? page.results.length) * OBJECT_ENTITY_BYTES;
+}
+
+/**
+ * Bytes read ahead by key ranges their consumers have not reached yet,
  * shared by readers. A range takes its next page's worth (its largest page so
- * far, first the page size or 300) before asking for it and trues the amount
- * up when the page arrives; it gives it back as the page is emitted. Waiting
- * ranges are woken in range order, so the range read next gets room first.
+ * far, first the page size or 300 entities at OBJECT_ENTITY_BYTES) before
+ * asking for it and trues the amount up when the page arrives; it gives it
+ * back as the page is emitted. Waiting ranges are woken in range order, so
+ * the range read next gets room first.
  */
 export class ReadAheadBudget {
   private used = 0;
@@ -80,10 +111,10 @@ export class ReadAheadBudget {
   private waiters: Array<{ rank: number; wake: () => void }> = [];
 
   constructor(readonly limit: number) {
-    if (!(limit >= 1)) throw new RangeError(`read-ahead budget must be at least 1 entity, got ${limit}`);
+    if (!(limit >= 1)) throw new RangeError(`read-ahead budget must be at least 1 byte, got ${limit}`);
   }
 
-  /** Entities taken now. */
+  /** Bytes taken now. */
   get inUse(): number {
     return this.used;
   }
@@ -124,47 +155,59 @@ export class ReadAheadBudget {
   }
 }
 
+/** What the ranges of one reader take of the budget before asking for a page. */
+interface PageSize {
+  /** First a guess (the page size, or 300, entities at OBJECT_ENTITY_BYTES), then the largest page so far. */
+  estimate: number;
+  /** Whether a page has arrived (the guess replaced). */
+  known: boolean;
+}
+
 /** A page waiting for its consumer, with what it took from the budget. */
 interface HeldPage {
   results: IEntityResult[];
   taken: number;
 }
 
-/** One key range, paged ahead of its consumer into a small bounded queue. */
+/** One key range, paged ahead of its consumer into a bounded queue. */
 class RangeFetcher {
   private readonly pages: HeldPage[] = [];
   private finished = false;
   private failure: { err: unknown } | undefined;
   private closed = false;
+  private started = false;
   /** Being consumed: it reads on without the budget. */
   private current = false;
-  /** Entities this range holds of the budget. */
+  /** Bytes this range holds of the budget. */
   private taken = 0;
-  private estimate: number;
   private wakeConsumer: (() => void) | undefined;
   private wakeProducer: (() => void) | undefined;
 
   constructor(
     private readonly source: AsyncGenerator<QueryPage>,
     private readonly maxPages: number,
-    private readonly schedule: <T>(fn: () => Promise<T>) => Promise<T>,
     private readonly onPage: () => void,
     private readonly onError: (err: unknown) => void,
+    /** Fetching ended (the range is read to its end, failed or was closed): its stream may start another range. */
+    private readonly onFetched: () => void,
     private readonly budget: ReadAheadBudget | undefined,
     /** Order in which the consumer reaches this range. */
     private readonly rank: number,
-    pageSize: number | undefined,
-  ) {
-    this.estimate = pageSize ?? 300;
-  }
+    /** Budget bytes taken before asking for a page: the largest page any range of the kind has had so far. */
+    private readonly size: PageSize,
+  ) {}
 
   start(): void {
-    this.run().catch((err: unknown) => {
-      this.failure = { err };
-      this.wake();
-      // Fail fast: a range the consumer has not reached yet must not wait to report.
-      if (!this.closed) this.onError(err);
-    });
+    if (this.started) return;
+    this.started = true;
+    this.run()
+      .catch((err: unknown) => {
+        this.failure = { err };
+        this.wake();
+        // Fail fast: a range the consumer has not reached yet must not wait to report.
+        if (!this.closed) this.onError(err);
+      })
+      .finally(() => this.onFetched());
   }
 
   /** The consumer reached this range: from now on it reads without waiting for the budget. */
@@ -204,21 +247,31 @@ class RangeFetcher {
     if (this.budget === undefined) return 0;
     for (;;) {
       if (this.current || this.closed) return 0;
-      if (this.take(this.estimate, false)) return this.estimate;
+      const n = this.size.estimate;
+      if (this.take(n, false)) return n;
       await Promise.race([this.budget.wait(this.rank), new Promise<void>((r) => (this.wakeProducer = r))]);
       this.wakeProducer = undefined;
     }
   }
 
+  /**
+   * Whether the queue is full: the range being consumed (or, without a
+   * budget, any range) holds at most maxPages; a range ahead of its consumer
+   * is bounded by the budget instead, which reserve() waits for.
+   */
+  private full(): boolean {
+    return (this.current || this.budget === undefined) && this.pages.length >= this.maxPages;
+  }
+
   private async run(): Promise<void> {
     while (!this.closed) {
-      while (this.pages.length >= this.maxPages && !this.closed) await new Promise<void>((r) => (this.wakeProducer = r));
+      while (this.full() && !this.closed) await new Promise<void>((r) => (this.wakeProducer = r));
       if (this.closed) return;
       let taken = await this.reserve();
       if (this.closed) return;
       let step: IteratorResult<QueryPage>;
       try {
-        step = await this.schedule(() => this.source.next());
+        step = await this.source.next();
       } catch (err) {
         this.giveBack(taken);
         throw err;
@@ -229,10 +282,13 @@ class RangeFetcher {
       }
       this.onPage();
       const n = step.value.entities ?? step.value.results.length;
-      if (n > this.estimate) this.estimate = n;
-      if (n < taken) this.giveBack(taken - n);
-      else if (n > taken && taken > 0 && this.take(n - taken, true)) taken = n;
-      taken = Math.min(taken, n);
+      const cost = pageCost(step.value);
+      // the first page replaces the first guess; then the largest page so far
+      if (!this.size.known || cost > this.size.estimate) this.size.estimate = cost;
+      this.size.known = true;
+      if (cost < taken) this.giveBack(taken - cost);
+      else if (cost > taken && taken > 0 && this.take(cost - taken, true)) taken = cost;
+      taken = Math.min(taken, cost);
       if (n > 0) this.pages.push({ results: step.value.results, taken });
       else this.giveBack(taken);
       this.wake();
@@ -266,6 +322,7 @@ class EntityReaderStream extends Readable implements EntityReader {
   pages = 0;
   retries = 0;
   ranges = 0;
+  mostStreams = 0;
   private fetchers: RangeFetcher[] = [];
   private current = 0;
   private pumping = false;
@@ -278,7 +335,9 @@ class EntityReaderStream extends Readable implements EntityReader {
     private readonly options: EntityReaderOptions,
   ) {
     // Under a page: the fetchers' queues hold the read-ahead, and a whole page is pushed at once anyway.
-    super({ objectMode: true, highWaterMark: 64 });
+    // On the wire path a chunk is a whole page (a LinesPage), so 64 of them would be a read-ahead of
+    // 64 pages outside the budget: one is pushed ahead of what the consumer is writing.
+    super({ objectMode: true, highWaterMark: options.fetchPage ? 1 : 64 });
     this.ctx = {
       readTime: options.readTime,
       retry: options.retry,
@@ -296,8 +355,9 @@ class EntityReaderStream extends Readable implements EntityReader {
 
   private async plan(): Promise<void> {
     const { namespace, kind } = this.options;
-    const splits = Math.max(1, this.options.splits ?? 1);
-    const points = splits > 1 ? await scatterSplitPoints(this.client, this.connection, namespace, kind, splits, this.ctx) : [];
+    const streams = Math.max(1, this.options.splits ?? 1);
+    const ranges = streams > 1 ? Math.max(streams, this.options.ranges ?? streams) : 1;
+    const points = ranges > 1 ? await scatterSplitPoints(this.client, this.connection, namespace, kind, ranges, this.ctx) : [];
     const startAt = this.options.startAt;
     const endBefore = this.options.endBefore;
     const inside = points.filter((p) => (!startAt || compareKeyPaths(p, startAt) > 0) && (!endBefore || compareKeyPaths(p, endBefore) < 0));
@@ -305,19 +365,32 @@ class EntityReaderStream extends Readable implements EntityReader {
     const extra: IQuery = {};
     if (this.options.pageSize !== undefined) extra.limit = { value: this.options.pageSize };
     if (this.options.keysOnly) extra.projection = [{ property: { name: '__key__' } }];
-    const limit = pLimit(splits);
-    const schedule = <T>(fn: () => Promise<T>) => limit(fn);
     const maxPages = Math.max(1, this.options.readAheadPages ?? 2);
+    const size: PageSize = { estimate: (this.options.pageSize ?? 300) * OBJECT_ENTITY_BYTES, known: false };
+    let next = 0;
+    let reading = 0;
+    // Lowest ranges first: the consumer's range is always among those started (they start in range order).
+    const startMore = () => {
+      while (reading < streams && next < this.fetchers.length && !this.destroyed) {
+        reading++;
+        if (reading > this.mostStreams) this.mostStreams = reading;
+        this.fetchers[next++]!.start();
+      }
+    };
+    const fetched = () => {
+      reading--;
+      startMore();
+    };
     for (let i = 0; i + 1 < bounds.length; i++) {
       const query = keyRangeQuery(kind, bounds[i], bounds[i + 1], extra);
       const source = queryPages(this.client, this.connection, namespace, query, this.ctx, this.options.fetchPage);
       this.fetchers.push(
-        new RangeFetcher(source, maxPages, schedule, () => this.pages++, (err) => this.destroy(err as Error), this.options.budget, i, this.options.pageSize),
+        new RangeFetcher(source, maxPages, () => this.pages++, (err) => this.destroy(err as Error), fetched, this.options.budget, i, size),
       );
     }
     this.ranges = this.fetchers.length;
     this.fetchers[0]?.makeCurrent();
-    for (const f of this.fetchers) f.start();
+    startMore();
   }
 
   override _read(): void {

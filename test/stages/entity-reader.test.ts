@@ -4,7 +4,9 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
-import { createEntityReader, ReadAheadBudget } from '../../src/stages/entity-reader.js';
+import { createEntityReader, OBJECT_ENTITY_BYTES, ReadAheadBudget } from '../../src/stages/entity-reader.js';
+import { createRawTransport } from '../../src/datastore/raw-transport.js';
+import { isLinesPage, wirePageFetcher } from '../../src/datastore/raw-run-query.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
 import { compareKeys } from '../../src/model/key-order.js';
 import { serverReadTime } from '../../src/datastore/run-query.js';
@@ -133,7 +135,9 @@ test('events: data in order, one end, one close; pipeline resolves', async () =>
 test('a read-ahead budget shared by readers bounds what their ranges hold and never changes the output', async () => {
   // earlier tests wrote one more: what a single plain reader returns now is the reference
   const expected = (await readAll()).out.map((r) => encodeEntity(r.entity!));
-  const budget = new ReadAheadBudget(200);
+  // object-path pages cost OBJECT_ENTITY_BYTES an entity
+  const E = OBJECT_ENTITY_BYTES;
+  const budget = new ReadAheadBudget(200 * E);
   let most = 0;
   const read = async () => {
     const reader = createEntityReader(t.client, t.connection, { namespace: '', kind: 'Item', splits: 4, pageSize: 50, readAheadPages: 3, budget });
@@ -150,27 +154,84 @@ test('a read-ahead budget shared by readers bounds what their ranges hold and ne
   assert.ok(a.out.length === expected.length && a.out.every((l, i) => l === expected[i]), 'first reader: same lines in the same order');
   assert.ok(b.out.length === expected.length && b.out.every((l, i) => l === expected[i]), 'second reader: same lines in the same order');
   assert.ok(a.reader.ranges > 1 && b.reader.ranges > 1);
-  assert.ok(budget.peak <= 200, `peak ${budget.peak} over the limit`);
-  assert.ok(most >= 100, `the ranges read ahead into the budget (at most ${most} held)`);
+  assert.ok(budget.peak <= 200 * E, `peak ${budget.peak / E} entities over the limit`);
+  assert.ok(most >= 100 * E, `the ranges read ahead into the budget (at most ${most / E} entities held)`);
   assert.equal(budget.inUse, 0, 'everything taken was given back');
 });
 
 test('a budget smaller than a page still reads everything, one page ahead at a time', async () => {
   const expected = (await readAll()).out.map((r) => encodeEntity(r.entity!));
-  const budget = new ReadAheadBudget(10);
+  const budget = new ReadAheadBudget(10 * OBJECT_ENTITY_BYTES);
   const out = (await readAll({ splits: 3, pageSize: 50, budget })).out.map((r) => encodeEntity(r.entity!));
   assert.ok(out.length === expected.length && out.every((l, i) => l === expected[i]), 'same lines in the same order');
-  assert.ok(budget.peak <= 50, `peak ${budget.peak}`);
+  assert.ok(budget.peak <= 50 * OBJECT_ENTITY_BYTES, `peak ${budget.peak / OBJECT_ENTITY_BYTES} entities`);
   assert.equal(budget.inUse, 0);
 });
 
 test('a destroyed reader gives back what its ranges took from the budget', async () => {
-  const budget = new ReadAheadBudget(300);
+  const budget = new ReadAheadBudget(300 * OBJECT_ENTITY_BYTES);
   const reader = createEntityReader(t.client, t.connection, { namespace: '', kind: 'Item', splits: 4, pageSize: 50, budget });
   reader.once('readable', () => {});
   await sleep(200);
   assert.ok(budget.inUse > 0, 'ranges not being read took from the budget');
   reader.destroy();
   await sleep(50);
+  assert.equal(budget.inUse, 0);
+});
+
+test('more key ranges than streams: lowest ranges first, never more streams than splits, the same output', async () => {
+  const expected = (await readAll()).out.map((r) => encodeEntity(r.entity!));
+  const budget = new ReadAheadBudget(1 << 30);
+  const { reader, out } = await readAll({ splits: 2, ranges: 12, pageSize: 50, budget });
+  assert.ok(out.length === expected.length && out.every((r, i) => encodeEntity(r.entity!) === expected[i]), 'same lines in the same order');
+  assert.ok(reader.ranges > 2, `cut into ${reader.ranges} ranges, more than the 2 streams`);
+  assert.equal(reader.mostStreams, 2, 'two streams read at once, never more');
+  assert.equal(budget.inUse, 0);
+  // one stream: one range however many are asked for
+  const one = await readAll({ splits: 1, ranges: 12 });
+  assert.equal(one.reader.ranges, 1);
+  assert.equal(one.reader.mostStreams, 1);
+});
+
+test('with more ranges than streams, the streams ahead of a slow consumer keep reading into the budget', async () => {
+  const E = OBJECT_ENTITY_BYTES;
+  const budget = new ReadAheadBudget(600 * E);
+  const reader = createEntityReader(t.client, t.connection, { namespace: '', kind: 'Item', splits: 3, ranges: 10, pageSize: 50, budget });
+  reader.once('readable', () => {});
+  await sleep(400);
+  // nobody reads: the consumer's range holds readAheadPages (2) pages, the two streams ahead fill the budget
+  assert.ok(budget.inUse > 2 * 2 * 50 * E, `the two ranges ahead read past two pages each (${budget.inUse / E} entities held)`);
+  assert.ok(budget.peak <= 600 * E + 50 * E, `peak ${budget.peak / E} entities`);
+  reader.destroy();
+  await sleep(50);
+  assert.equal(budget.inUse, 0);
+});
+
+test('wire pages cost their bytes of the budget', async () => {
+  const transport = createRawTransport(t.client, t.connection)!;
+  const fetchPage = wirePageFetcher(transport, t.connection);
+  // earlier tests wrote more: a plain object-path read is the reference (the wire lines are byte-identical)
+  const expected = (await readAll()).out.map((r) => encodeEntity(r.entity!) + '\n').join('');
+  // about a third of the kind's dump lines; pages of 10 entities (~7 KB of lines, 80 KiB if counted as objects)
+  const limit = Math.floor(Buffer.byteLength(expected) / 3);
+  const budget = new ReadAheadBudget(limit);
+  const reader = createEntityReader(t.client, t.connection, { namespace: '', kind: 'Item', splits: 4, ranges: 8, pageSize: 10, budget, fetchPage });
+  const chunks: Buffer[] = [];
+  let held = 0;
+  for await (const page of reader) {
+    assert.ok(isLinesPage(page));
+    if (chunks.length === 0) {
+      // a consumer that stops after its first page: the ranges ahead fill the budget
+      await sleep(400);
+      // fetched, less this page, the one in the stream's buffer and the 2 the consumer's range holds
+      held = reader.pages - 1 - reader.readableLength - 2;
+    }
+    chunks.push(page.lines);
+  }
+  assert.equal(Buffer.concat(chunks).toString('utf8'), expected, 'the same lines in key order');
+  const page = Math.max(...chunks.map((c) => c.length));
+  // counted as objects the budget would hold 4 pages; counted in bytes, tens
+  assert.ok(held > 12, `the ranges ahead held ${held} pages of ~${page} bytes in a budget of ${limit}`);
+  assert.ok(budget.peak <= limit + 10 * OBJECT_ENTITY_BYTES, `peak ${budget.peak} bytes, limit ${limit}, first guess ${10 * OBJECT_ENTITY_BYTES}`);
   assert.equal(budget.inUse, 0);
 });
