@@ -22,6 +22,7 @@ import type { WriteLimit } from './write-limit.js';
 import { MAX_REQUEST_BYTES } from '../model/limits.js';
 import { RpcError, Status, toStatus } from './rpc-error.js';
 import { encodeLookupResponse, encodeRunQueryResponse } from './wire.js';
+import { decodeCommitRequest } from './commit-request.js';
 import { adminServices } from './admin-server.js';
 
 const require = createRequire(import.meta.url);
@@ -55,6 +56,14 @@ export function serviceDefinition(): grpc.ServiceDefinition {
 const FAST_SERIALIZERS: Record<string, (value: Record<string, unknown>) => Buffer | undefined> = {
   RunQuery: encodeRunQueryResponse,
   Lookup: encodeLookupResponse,
+};
+
+/**
+ * Requests that carry entities in bulk get the direct decoder (commit-request.ts): the same
+ * object proto-loader gives, or undefined for proto-loader to decode.
+ */
+const FAST_DESERIALIZERS: Record<string, (buffer: Buffer) => object | undefined> = {
+  Commit: decodeCommitRequest,
 };
 
 /** Server-side limits sit above Datastore's 10 MiB so that its limit, checked by us, decides. */
@@ -108,6 +117,7 @@ export function register(
   const methods = new Map<string, Method>();
   for (const [method, def] of Object.entries(definition) as [string, grpc.MethodDefinition<object, unknown>][]) {
     const fast = FAST_SERIALIZERS[method];
+    const fastIn = FAST_DESERIALIZERS[method];
     const handle =
       handlers[method] ??
       (() => {
@@ -115,9 +125,11 @@ export function register(
       });
     methods.set(method, {
       name: method,
-      definition: fast
-        ? { ...def, responseSerialize: (value: unknown) => fast(value as Record<string, unknown>) ?? def.responseSerialize(value) }
-        : def,
+      definition: {
+        ...def,
+        ...(fast && { responseSerialize: (value: unknown) => fast(value as Record<string, unknown>) ?? def.responseSerialize(value) }),
+        ...(fastIn && { requestDeserialize: (buffer: Buffer) => fastIn(buffer) ?? def.requestDeserialize(buffer) }),
+      },
       handle,
     });
   }
