@@ -8,7 +8,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DspipeError } from '../errors.js';
 import { createDecompressor } from '../stages/decompressor.js';
@@ -36,9 +36,56 @@ export interface CatResult {
   bytes: number;
 }
 
+/**
+ * The files' NDJSON goes to `output` through one small Writable per file that
+ * writes to it, waits for its 'drain', and never ends it. Giving `output`
+ * itself to pipeline() once per file (`end: false`) left pipeline's listeners
+ * on it each time, and past ten files Node printed a listener-leak warning on
+ * stderr (`dspipe cat DIR` on a dump of 11 kinds). Here `output` carries
+ * three listeners for the whole run, removed at the end.
+ */
+function forwarder(output: Writable): { into(): Writable; close(): void } {
+  let failure: Error | undefined;
+  let waiting: ((err?: Error) => void) | undefined;
+  const wake = (err?: Error) => {
+    const next = waiting;
+    waiting = undefined;
+    next?.(err);
+  };
+  const onError = (err: Error) => {
+    failure ??= err;
+    wake(err);
+  };
+  const onDrain = () => wake();
+  const onClose = () => onError(Object.assign(new Error('the output was closed'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+  output.on('error', onError).on('drain', onDrain).on('close', onClose);
+  return {
+    into: () =>
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          if (failure) return callback(failure);
+          if (output.write(chunk)) return callback();
+          waiting = callback;
+        },
+        final: (callback) => callback(failure ?? null),
+      }),
+    close: () => {
+      output.off('error', onError).off('drain', onDrain).off('close', onClose);
+    },
+  };
+}
+
 export async function cat(options: CatOptions, context: CatContext = {}): Promise<CatResult> {
   const paths = normalizeCatPaths(options.paths);
-  const output = options.output ?? process.stdout;
+  const out = forwarder(options.output ?? process.stdout);
+  try {
+    return await catInto(paths, out.into, context);
+  } finally {
+    out.close();
+  }
+}
+
+async function catInto(paths: readonly string[], into: () => Writable, context: CatContext): Promise<CatResult> {
   return withCommandContext(context, async (ctx) => {
     const result: CatResult = { files: 0, bytes: 0 };
     for (const path of paths) {
@@ -48,7 +95,7 @@ export async function cat(options: CatOptions, context: CatContext = {}): Promis
         for (const part of opened.parts) {
           for (const file of part.files) {
             const serializer = createSerializer();
-            await pipeline(createExportReader([file]), serializer, output, { end: false, signal: ctx.signal });
+            await pipeline(createExportReader([file]), serializer, into(), { signal: ctx.signal });
             result.files++;
             result.bytes += serializer.rawBytes;
             ctx.emit({ type: 'file-done', file, bytes: serializer.rawBytes });
@@ -64,7 +111,7 @@ export async function cat(options: CatOptions, context: CatContext = {}): Promis
         : [{ label: path, open: () => createReadStream(path), maxBytes: undefined }];
       for (const source of sources) {
         const decompressor = createDecompressor({ file: source.label, ...(source.maxBytes !== undefined && { maxBytes: source.maxBytes }) });
-        await pipeline(source.open(), decompressor, output, { end: false, signal: ctx.signal });
+        await pipeline(source.open(), decompressor, into(), { signal: ctx.signal });
         result.files++;
         result.bytes += decompressor.bytesOut;
         ctx.emit({ type: 'file-done', file: source.label, bytes: decompressor.bytesOut });
