@@ -121,7 +121,7 @@ export function restoreSummary(result: RestoreResult): string {
   }
   const target = targetText(result.target);
   if (result.dryRun) {
-    return `${formatTable(rows)}dry run: ${result.source} verified, ${formatCount(result.entities)} entities in ${result.kinds.length} kinds would be written to ${target}\n`;
+    return `${formatTable(rows)}dry run: ${result.source === '-' ? 'stdin' : result.source} verified, ${formatCount(result.entities)} entities in ${result.kinds.length} kinds would be written to ${target}\n`;
   }
   const rate = result.seconds > 0 ? result.written / result.seconds : 0;
   return (

@@ -136,6 +136,8 @@ test('--in -: one row per namespace and kind written to (after --namespace-map),
     assert.equal(dry.code, 0, dry.stderr);
     assert.equal(JSON.parse(dry.stdout).entities, selected.reduce((n, r) => n + r.entities, 0), `${transport}: the dry run counts only the selected lines`);
     assert.deepEqual(rowsOf(dry.stdout), selected.map((r) => ({ ...r, written: 0 })));
+    const dryText = await dspipe(['restore', '--in', '-', ...at(`${project}-sel`), ...select, '--transport', transport, '--dry-run'], { input: cat.stdout });
+    assert.match(dryText.stderr, new RegExp(`^dry run: stdin verified, ${JSON.parse(dry.stdout).entities} entities in ${selected.length} kinds would be written`, 'm'), dryText.stderr);
     const real = await dspipe(['restore', '--in', '-', ...at(`${project}-sel`), ...select, '--transport', transport, '--json'], { input: cat.stdout });
     assert.equal(real.code, 0, real.stderr);
     assert.deepEqual(rowsOf(real.stdout), selected);
