@@ -113,21 +113,34 @@ class Task implements ProgressTask {
 
 /**
  * Task lines in aligned columns (labels left, numbers right). Too wide for the
- * terminal, the labels give way first (cut in the middle), so the numbers and
- * the ETA stay readable on a narrow one.
+ * terminal, the labels give way first (cut in the middle, down to 8
+ * characters), then the bytes column, then the rate, so the counts and the ETA
+ * stay readable on a narrow one.
  */
 function layout(rows: ReturnType<Task['fields']>[], unit: string, width: number): string[] {
   const widths = [0, 1, 2, 3, 4].map((i) => Math.max(0, ...rows.map((r) => r[i]!.length)));
-  const line = (r: ReturnType<Task['fields']>, labelWidth: number) => {
+  const line = (r: ReturnType<Task['fields']>, labelWidth: number, bytes: boolean, rate: boolean) => {
     const label = r[0].length > labelWidth ? `${r[0].slice(0, Math.max(1, Math.ceil(labelWidth / 2) - 1))}…${r[0].slice(r[0].length - Math.floor(labelWidth / 2))}` : r[0];
     const cells = [label.padEnd(labelWidth), `${r[1].padStart(widths[1]!)} ${unit}`];
-    if (widths[2]! > 0) cells.push(r[2].padStart(widths[2]!));
-    cells.push(r[3].padStart(widths[3]!), r[4]);
+    if (bytes && widths[2]! > 0) cells.push(r[2].padStart(widths[2]!));
+    if (rate) cells.push(r[3].padStart(widths[3]!));
+    cells.push(r[4]);
     return `  ${cells.join('  ')}`.trimEnd();
   };
-  const full = Math.max(0, ...rows.map((r) => line(r, widths[0]!).length));
-  const labelWidth = full > width ? Math.max(8, widths[0]! - (full - width)) : widths[0]!;
-  return rows.map((r) => line(r, labelWidth));
+  const MIN_LABEL = 8;
+  // bytes and rate, then without bytes, then without either: the first that fits with a label of 8 or more
+  const variants: Array<[bytes: boolean, rate: boolean]> = [
+    [true, true],
+    [false, true],
+    [false, false],
+  ];
+  for (const [i, [bytes, rate]] of variants.entries()) {
+    const full = Math.max(0, ...rows.map((r) => line(r, widths[0]!, bytes, rate).length));
+    const labelWidth = full > width ? Math.max(MIN_LABEL, widths[0]! - (full - width)) : widths[0]!;
+    const fits = labelWidth === widths[0]! || full - (widths[0]! - labelWidth) <= width;
+    if (fits || i === variants.length - 1) return rows.map((r) => line(r, labelWidth, bytes, rate));
+  }
+  return [];
 }
 
 export class Progress {
