@@ -182,7 +182,7 @@ export class Parser extends Transform {
     if (end === from) return;
     let decoded: { key: IKey; item: object } | null;
     try {
-      decoded = this.decode(bytes.toString('utf8', from, end), where as LineLocation);
+      decoded = this.decodeBytes(bytes, from, end, where as LineLocation);
     } catch (err) {
       if (isDspipeError(err)) throw err;
       throw new DspipeError('DSPIPE_INVALID_LINE', `cannot decode line: ${(err as Error).message}`, { ...where, cause: err });
@@ -209,6 +209,11 @@ export class Parser extends Transform {
     const c = byKind.get(kind);
     if (c === undefined) byKind.set(kind, { namespace, kind, entities: 1 });
     else c.entities++;
+  }
+
+  /** The line bytes[from, end) -> decode() of its text; the wire path reads the bytes themselves first (stages/wire-parser.ts). */
+  protected decodeBytes(bytes: Buffer, from: number, end: number, where: LineLocation): { key: IKey; item: object } | null {
+    return this.decode(bytes.toString('utf8', from, end), where);
   }
 
   /** One line -> what the stage emits and the key it checks, selects and counts by; null drops the line. The wire path overrides it (stages/wire-parser.ts). */

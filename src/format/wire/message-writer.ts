@@ -69,6 +69,21 @@ export class MessageWriter extends GrowableBuffer {
     this.pos += data.length;
   }
 
+  /** src[a, e) as they are (short runs by a loop: a native copy costs more than the bytes). */
+  copyFrom(src: Uint8Array, a: number, e: number): void {
+    const n = e - a;
+    this.ensure(n);
+    const buf = this.buf;
+    if (n < 64) {
+      let o = this.pos;
+      for (let i = a; i < e; i++) buf[o++] = src[i]!;
+      this.pos = o;
+    } else {
+      buf.set(src.subarray(a, e), this.pos);
+      this.pos += n;
+    }
+  }
+
   double(field: number, d: number): void {
     this.tag(field, 1);
     this.ensure(8);
