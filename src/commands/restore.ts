@@ -330,12 +330,13 @@ async function writePart(run: WriteRun, part: Part, result: RestoredKind, signal
   const client: DatastoreClient = ctx.client;
   const connection: Connection = ctx.connection;
   const perKind = from.kindOptions.restore[part.entry.kind] ?? {};
+  // The wire path (issue 14): lines straight to Mutation bytes, ids reserved and committed raw; not for managed exports (their reader makes entities).
+  const transport = !part.export ? run.transport : undefined;
   const reserver = createIdReserver(client, connection, {
     retry: ctx.retry,
+    transport,
     onUnreserved: (key, error) => ctx.emit({ type: 'id-not-reserved', namespace: part.entry.namespace, kind: part.entry.kind, key: formatKey(key), error: error.message }),
   });
-  // The wire path (issue 14): lines straight to Mutation bytes, committed raw; not for managed exports (their reader makes entities).
-  const transport = !part.export ? run.transport : undefined;
   const rows = part.rows;
   const writer = createEntityWriter(client, connection, {
     writers: perKind.writers ?? o.writers,

@@ -35,6 +35,8 @@ export interface RawTransport {
   runQuery(request: object, options?: RawCallOptions): Promise<Buffer>;
   /** A CommitRequest given as bytes (format/wire/commit.ts), its response as bytes. */
   commit(request: Buffer, options?: RawCallOptions): Promise<Buffer>;
+  /** A ReserveIdsRequest given as bytes (format/wire/reserve-ids.ts); its response (empty) as bytes. */
+  reserveIds(request: Buffer, options?: RawCallOptions): Promise<Buffer>;
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -55,7 +57,7 @@ interface MethodDef {
 export function createRawTransport(client: DatastoreClient, connection: Connection): RawTransport | undefined {
   const gapic = client as Loose;
   const service = gapic._protos?.google?.datastore?.v1?.Datastore?.service as Record<string, MethodDef> | undefined;
-  if (typeof gapic.initialize !== 'function' || service?.RunQuery === undefined || service.Commit === undefined) return undefined;
+  if (typeof gapic.initialize !== 'function' || service?.RunQuery === undefined || service.Commit === undefined || service.ReserveIds === undefined) return undefined;
   // The metadata builder gax itself uses for these calls: x-goog-api-client, plus the headers we add.
   const buildMetadata: ((abTests: unknown, headers: Record<string, string>) => grpc.Metadata) | undefined = gapic._defaults?.runQuery?.otherArgs?.metadataBuilder;
   const routing = stringify({ project_id: connection.projectId, database_id: connection.databaseId });
@@ -86,6 +88,7 @@ export function createRawTransport(client: DatastoreClient, connection: Connecti
   const transport: RawTransport = {
     runQuery: (request, options) => call(service.RunQuery!, service.RunQuery!.requestSerialize(request), options),
     commit: (request, options) => call(service.Commit!, request, options),
+    reserveIds: (request, options) => call(service.ReserveIds!, request, options),
   };
   return withDeadlines(transport, {
     host: connection.emulatorHost ?? PRODUCTION_HOST,

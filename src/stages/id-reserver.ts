@@ -15,6 +15,11 @@
  * halves to the keys refused; the rest are reserved, each refused key goes to
  * `onUnreserved` and is counted, and every entity still passes on: its id is
  * merely not protected from the allocator.
+ *
+ * With a raw transport, ops whose Mutation is encoded already (the wire path)
+ * have their key prefixes cut from those bytes and reserved with a
+ * ReserveIdsRequest assembled from bytes (format/wire/reserve-ids.ts): no key
+ * object per id, no protobufjs encoding. Other input takes the client.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import type { DatastoreClient, Connection } from '../datastore/connection.js';
@@ -26,6 +31,8 @@ import { DspipeError } from '../errors.js';
 import { keyIdentity, opKey, type WriteOp } from '../format/batching.js';
 import { formatKey } from '../model/key-text.js';
 import { NO_GAX_RETRY } from './entity-writer.js';
+import type { RawTransport } from '../datastore/raw-transport.js';
+import { idPrefixes, partitionField, reserveIdsRequestBytes } from '../format/wire/reserve-ids.js';
 
 export interface IdReserverOptions {
   /** Keys per ReserveIds call (default 500). */
@@ -35,6 +42,32 @@ export interface IdReserverOptions {
   retry?: RetryPolicy;
   /** A key whose id the backend refused to reserve (the entity still passes on); `error` says why. */
   onUnreserved?: (key: IKey, error: DspipeError) => void | Promise<void>;
+  /** Reserves the ids of wire ops (WriteOps with `wire` bytes) through this, from their bytes. */
+  transport?: RawTransport | undefined;
+}
+
+/** A key prefix cut from a wire op's Mutation: the Key message's bytes, and where it came from (for errors). */
+class WirePrefix {
+  constructor(
+    readonly bytes: Buffer,
+    private readonly key: IKey,
+    private readonly depth: number,
+    private readonly connection: Connection,
+  ) {}
+
+  /** The prefix as the object path builds it. */
+  toKey(): IKey {
+    return prefixKey(this.connection, this.key.partitionId?.namespaceId ?? '', this.key.path ?? [], this.depth);
+  }
+}
+
+type Prefix = IKey | WirePrefix;
+
+function prefixKey(connection: Connection, namespace: string, path: NonNullable<IKey['path']>, depth: number): IKey {
+  return {
+    partitionId: { projectId: connection.projectId, databaseId: connection.databaseId, namespaceId: namespace },
+    path: path.slice(0, depth).map((e) => (e.id != null ? { kind: e.kind ?? null, id: e.id } : { kind: e.kind ?? null, name: e.name ?? null })),
+  };
 }
 
 /**
@@ -76,7 +109,9 @@ export class IdReserver extends Transform {
   private readonly retry: RetryPolicy;
   private held: Array<IEntity | WriteOp> = [];
   private readonly queue: Held[] = [];
-  private pending = new Map<string, Map<string, IKey>>();
+  private pending = new Map<string, Map<string, Prefix>>();
+  /** The partition field of prefix keys, per namespace (the wire path). */
+  private readonly partitions = new Map<string, Buffer>();
   private pendingCount = 0;
   /** Insertion-ordered, oldest first: a bounded most-recently-used set. */
   private readonly seen = new Map<string, true>();
@@ -100,8 +135,9 @@ export class IdReserver extends Transform {
   }
 
   override _transform(chunk: IEntity | WriteOp, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const key = typeof (chunk as WriteOp).op === 'string' ? opKey(chunk as WriteOp) : (chunk as IEntity).key;
-    if (key) this.collect(key);
+    const op = typeof (chunk as WriteOp).op === 'string' ? (chunk as WriteOp) : undefined;
+    const key = op ? opKey(op) : (chunk as IEntity).key;
+    if (key && !(op?.wire !== undefined && this.options.transport !== undefined && this.collectWire(op.wire, key))) this.collect(key);
     this.held.push(chunk);
     if (this.pendingCount >= this.batchSize) this.launch();
     try {
@@ -189,28 +225,52 @@ export class IdReserver extends Transform {
     for (let i = 0; i <= last; i++) {
       const id = path[i]!.id;
       if (id === undefined || id === null) continue;
-      const prefix: IKey = {
-        partitionId: { projectId: this.connection.projectId, databaseId: this.connection.databaseId, namespaceId: namespace },
-        path: path.slice(0, i + 1).map((e) => (e.id != null ? { kind: e.kind ?? null, id: e.id } : { kind: e.kind ?? null, name: e.name ?? null })),
-      };
-      const identity = keyIdentity(prefix);
-      if (i < last && this.seen.has(identity)) {
-        // most recently used goes last, so the oldest is the one forgotten
-        this.seen.delete(identity);
-        this.seen.set(identity, true);
-        continue;
-      }
-      let group = this.pending.get(namespace);
-      if (!group) this.pending.set(namespace, (group = new Map()));
-      if (!group.has(identity)) {
-        group.set(identity, prefix);
-        this.pendingCount++;
-      }
-      if (i < last) {
-        // marked when queued, not when answered: a failed call fails the stream anyway
-        if (this.seen.size >= REMEMBER_ANCESTORS) this.seen.delete(this.seen.keys().next().value!);
-        this.seen.set(identity, true);
-      }
+      const prefix = prefixKey(this.connection, namespace, path, i + 1);
+      this.add(namespace, keyIdentity(prefix), i < last, () => prefix);
+    }
+  }
+
+  /** The id prefixes of a wire op's key, cut from its Mutation bytes; false for bytes of another layout. */
+  private collectWire(wire: Buffer, key: IKey): boolean {
+    const found = idPrefixes(wire);
+    if (found === undefined) return false;
+    const namespace = key.partitionId?.namespaceId ?? '';
+    let partition = this.partitions.get(namespace);
+    if (partition === undefined) this.partitions.set(namespace, (partition = partitionField(this.connection.projectId, this.connection.databaseId, namespace)));
+    const { from, ends, depths, length } = found;
+    for (let j = 0; j < ends.length; j++) {
+      const end = ends[j]!;
+      const depth = depths[j]!;
+      // namespace and path bytes: the same prefix gives the same text
+      const identity = `${namespace}\u0000${wire.toString('latin1', from, end)}`;
+      this.add(namespace, identity, depth < length, () => {
+        const bytes = Buffer.allocUnsafe(partition.length + end - from);
+        partition.copy(bytes, 0);
+        wire.copy(bytes, partition.length, from, end);
+        return new WirePrefix(bytes, key, depth, this.connection);
+      });
+    }
+    return true;
+  }
+
+  /** Queues one prefix for reserving unless it is an ancestor reserved lately; `ancestor`: a proper prefix of its key. */
+  private add(namespace: string, identity: string, ancestor: boolean, prefix: () => Prefix): void {
+    if (ancestor && this.seen.has(identity)) {
+      // most recently used goes last, so the oldest is the one forgotten
+      this.seen.delete(identity);
+      this.seen.set(identity, true);
+      return;
+    }
+    let group = this.pending.get(namespace);
+    if (!group) this.pending.set(namespace, (group = new Map()));
+    if (!group.has(identity)) {
+      group.set(identity, prefix());
+      this.pendingCount++;
+    }
+    if (ancestor) {
+      // marked when queued, not when answered: a failed call fails the stream anyway
+      if (this.seen.size >= REMEMBER_ANCESTORS) this.seen.delete(this.seen.keys().next().value!);
+      this.seen.set(identity, true);
     }
   }
 
@@ -225,9 +285,14 @@ export class IdReserver extends Transform {
   }
 
   /** Reserves `keys`; a call refused for its keys is narrowed by halves to the ones refused. */
-  private async reserve(keys: IKey[], namespace: string): Promise<void> {
+  private async reserve(keys: Prefix[], namespace: string): Promise<void> {
+    const transport = this.options.transport;
+    const raw = transport !== undefined && keys.every((k) => k instanceof WirePrefix);
+    const call = raw
+      ? () => transport.reserveIds(reserveIdsRequestBytes(this.connection.projectId, this.connection.databaseId, (keys as WirePrefix[]).map((k) => k.bytes)))
+      : () => this.client.reserveIds({ ...requestBase(this.connection), keys: keys.map((k) => (k instanceof WirePrefix ? k.toKey() : k)) }, NO_GAX_RETRY);
     try {
-      await withRetry(() => this.client.reserveIds({ ...requestBase(this.connection), keys }, NO_GAX_RETRY), this.retry, {
+      await withRetry(call, this.retry, {
         signal: this.abort.signal,
         onRetry: () => void this.retries++,
       });
@@ -254,7 +319,8 @@ export class IdReserver extends Transform {
     this.reserved += keys.length;
   }
 
-  private async refused(key: IKey, namespace: string, code: number, err: unknown): Promise<void> {
+  private async refused(prefix: Prefix, namespace: string, code: number, err: unknown): Promise<void> {
+    const key = prefix instanceof WirePrefix ? prefix.toKey() : prefix;
     const path = key.path ?? [];
     const last = path[path.length - 1];
     const error = new DspipeError(

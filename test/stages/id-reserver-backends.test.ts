@@ -14,6 +14,10 @@ import { createIdReserver } from '../../src/stages/id-reserver.js';
 import type { IEntity, IKey } from '../../src/model/proto.js';
 import type { DspipeError } from '../../src/errors.js';
 import { collect } from './restore-stream-helpers.js';
+import { createRawTransport } from '../../src/datastore/raw-transport.js';
+import { encodeEntity } from '../../src/format/entity-codec.js';
+import { lineToMutation } from '../../src/format/wire/mutation.js';
+import type { WriteOp } from '../../src/format/batching.js';
 
 let t: TestBackend;
 before(async () => {
@@ -23,7 +27,8 @@ after(() => t.close());
 
 const LARGE = String(3 * 2 ** 51); // 6755399441055744, the first id Firestore's emulator will not reserve
 
-test(`idReserver ${describeBackend()}: ids the backend refuses are reported with their keys, the others reserved, every entity passed on`, async () => {
+for (const path of ['object', 'wire'] as const) {
+test(`idReserver ${describeBackend()}, ${path} path: ids the backend refuses are reported with their keys, the others reserved, every entity passed on`, async () => {
   const key = (...path: Array<[string, string]>): IKey => ({
     partitionId: { projectId: t.connection.projectId, namespaceId: '' },
     path: path.map(([kind, id]) => ({ kind, id })),
@@ -40,10 +45,17 @@ test(`idReserver ${describeBackend()}: ids the backend refuses are reported with
     { key: key(['P', LARGE], ['C', '7']), properties: {} },
   ];
   const unreserved: Array<[IKey, DspipeError]> = [];
-  const r = createIdReserver(t.client, t.connection, { onUnreserved: (k, error) => void unreserved.push([k, error]) });
-  const sink = collect<IEntity>();
-  await pipeline(Readable.from(entities), r, sink);
-  assert.deepEqual(sink.items, entities);
+  // the wire path: Mutation bytes, ids cut from them and reserved through the raw transport
+  const transport = path === 'wire' ? createRawTransport(t.client, t.connection) : undefined;
+  if (path === 'wire') assert.ok(transport, 'the raw transport rides this client');
+  const items: Array<IEntity | WriteOp> = path === 'wire' ? entities.map((e) => {
+    const m = lineToMutation(encodeEntity(e), 'upsert');
+    return { op: 'upsert', key: m.key, wire: m.bytes };
+  }) : entities;
+  const r = createIdReserver(t.client, t.connection, { transport, onUnreserved: (k, error) => void unreserved.push([k, error]) });
+  const sink = collect<IEntity | WriteOp>();
+  await pipeline(Readable.from(items), r, sink);
+  assert.deepEqual(sink.items, items);
   const refused = unreserved.map(([k]) => k.path!.map((e) => `${e.kind}(${String(e.id)})`).join('/')).sort();
   if (t.name === 'firestore') {
     assert.deepEqual(refused, [`P(${LARGE})`, `P(${LARGE})/C(7)`, `R(${2n ** 62n})`, `R(${LARGE})`]);
@@ -54,6 +66,7 @@ test(`idReserver ${describeBackend()}: ids the backend refuses are reported with
     assert.deepEqual([r.reserved, r.unreserved], [9, 0]);
   }
 });
+}
 
 test(`idReserver ${describeBackend()}: every id dspipe's emulator allocates is one the backend reserves`, async () => {
   // a dump taken from our emulator must restore with its ids reserved, into Firestore's emulator too

@@ -1,4 +1,7 @@
 import { after, before, test } from 'node:test';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as protoLoader from '@grpc/proto-loader';
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -7,7 +10,10 @@ import { createIdReserver, REMEMBER_ANCESTORS } from '../../src/stages/id-reserv
 import { IdAllocator } from '../../src/emulator/ids.js';
 import { requestBase, type DatastoreClient } from '../../src/datastore/connection.js';
 import type { IEntity, IKey } from '../../src/model/proto.js';
-import { keyIdentity } from '../../src/format/batching.js';
+import { keyIdentity, type WriteOp } from '../../src/format/batching.js';
+import { encodeEntity } from '../../src/format/entity-codec.js';
+import { lineToMutation } from '../../src/format/wire/mutation.js';
+import { createRawTransport } from '../../src/datastore/raw-transport.js';
 import type { DspipeError } from '../../src/errors.js';
 import { collect, recordEvents, tick } from './restore-stream-helpers.js';
 
@@ -154,4 +160,111 @@ test('idReserver: a call refused for its keys is narrowed by halves to the ids r
   // each refused batch of 8 costs 2·log2(8) more calls, not one per key
   assert.ok(calls.length <= 3 + 2 * 2 * 3, `${calls.length} calls`);
   assert.ok(calls.every((ids) => ids.length <= 8));
+});
+
+// --- the wire path: WriteOps whose Mutation is encoded already, ids reserved through the raw transport
+
+/** What ReserveIds calls carry, decoded: each call's keys as identities. */
+function reserveIdsKeys(bytes: Buffer): IKey[] {
+  return (ReserveIdsRequest.deserialize(bytes) as { keys?: IKey[] }).keys ?? [];
+}
+const require = createRequire(import.meta.url);
+function packageRoot(name: string, entry: string): string {
+  let dir = dirname(require.resolve(name));
+  while (!dir.endsWith(join('node_modules', ...name.split('/')))) dir = dirname(dir);
+  return join(dir, entry);
+}
+const ReserveIdsRequest = protoLoader.loadSync('google/datastore/v1/datastore.proto', {
+  keepCase: false, longs: String, enums: String, defaults: false, oneofs: false,
+  includeDirs: [packageRoot('google-gax', 'build/protos'), packageRoot('@google-cloud/datastore', 'build/protos')],
+})['google.datastore.v1.ReserveIdsRequest'] as protoLoader.MessageTypeDefinition<object, object>;
+
+/** A key's identity with its partition filled in as Datastore reads it (absent fields are empty). */
+const identity = (k: IKey): string => keyIdentity({ ...k, partitionId: { projectId: k.partitionId?.projectId ?? '', databaseId: k.partitionId?.databaseId ?? '', namespaceId: k.partitionId?.namespaceId ?? '' } });
+
+const wireOp = (e: IEntity): WriteOp => {
+  const m = lineToMutation(encodeEntity(e), 'upsert');
+  return { op: 'upsert', key: m.key, wire: m.bytes };
+};
+
+test('idReserver, wire ops: the ids cut from Mutation bytes are the ones the object path reserves, through the raw transport', async () => {
+  const alloc = new IdAllocator();
+  const ids = Array.from({ length: 12 }, () => alloc.allocate(() => false));
+  const key = (ns: string, ...path: Array<[string, string]>): IKey => ({
+    partitionId: { projectId: 'r', databaseId: '', namespaceId: ns },
+    path: path.map(([kind, id]) => (/^\d+$/.test(id) ? { kind, id } : { kind, name: id })),
+  });
+  const entities: IEntity[] = [
+    ...ids.slice(0, 5).map((id) => ({ key: key('', ['P', ids[11]!], ['C', id]), properties: { a: { stringValue: 'x' } } })),
+    ...ids.slice(5, 9).map((id) => ({ key: key('n', ['Q', id]), properties: {} })),
+    { key: key('n', ['G', 'named'], ['Q', ids[9]!], ['N', 'leaf']), properties: {} },
+    { key: key('', ['N', 'named']), properties: {} },
+  ];
+  const ops = entities.map(wireOp);
+  const transport = createRawTransport(t.client, t.connection)!;
+  const raw: string[] = [];
+  const recording = { ...transport, reserveIds: (b: Buffer, o?: object) => (raw.push(...reserveIdsKeys(b).map(identity)), transport.reserveIds(b, o)) };
+  const clientCalls: string[] = [];
+  const client = new Proxy(t.client, {
+    get(target, prop, receiver) {
+      if (prop !== 'reserveIds') return Reflect.get(target, prop, receiver);
+      return (request: { keys?: IKey[] }, options: unknown) => {
+        clientCalls.push(...(request.keys ?? []).map(identity));
+        return (target.reserveIds as (r: unknown, o: unknown) => Promise<unknown>)(request, options);
+      };
+    },
+  }) as DatastoreClient;
+  const wire = createIdReserver(client, t.connection, { batchSize: 3, transport: recording });
+  const sink = collect<WriteOp>();
+  await pipeline(Readable.from(ops), wire, sink);
+  assert.deepEqual(sink.items, ops);
+  assert.deepEqual(clientCalls, [], 'nothing went through the client');
+  // the object path over the same ops (no transport)
+  const objectKeys: string[] = [];
+  const objectClient = new Proxy(t.client, {
+    get(target, prop, receiver) {
+      if (prop !== 'reserveIds') return Reflect.get(target, prop, receiver);
+      return (request: { keys?: IKey[] }, options: unknown) => {
+        objectKeys.push(...(request.keys ?? []).map(identity));
+        return (target.reserveIds as (r: unknown, o: unknown) => Promise<unknown>)(request, options);
+      };
+    },
+  }) as DatastoreClient;
+  const object = createIdReserver(objectClient, t.connection, { batchSize: 3 });
+  await pipeline(Readable.from(ops), object, collect<WriteOp>());
+  assert.deepEqual(raw.sort(), objectKeys.sort());
+  assert.equal(wire.reserved, 11, '5 children + 1 shared parent + 4 in another namespace + 1 under a named ancestor');
+  assert.equal(wire.reserved, object.reserved);
+  // and the emulator holds them reserved: AllocateIds never hands one out
+  const [allocated] = await t.client.allocateIds({ ...requestBase(t.connection), keys: Array.from({ length: 50 }, () => ({ partitionId: { projectId: 'r', namespaceId: 'n' }, path: [{ kind: 'Q' }] })) });
+  const given = new Set((allocated.keys ?? []).map((k: IKey) => String(k.path!.at(-1)!.id)));
+  for (const id of ids.slice(5, 9)) assert.ok(!given.has(id), `allocated reserved id ${id}`);
+});
+
+test('idReserver, wire ops: a raw call refused for its keys is narrowed by halves, the refused keys reported as on the object path', async () => {
+  const transport = createRawTransport(t.client, t.connection)!;
+  let calls = 0;
+  const refusing = {
+    ...transport,
+    reserveIds: async (b: Buffer, o?: object) => {
+      calls++;
+      if (reserveIdsKeys(b).some((k) => String(k.path!.at(-1)!.id).endsWith('7'))) throw Object.assign(new Error('2 UNKNOWN: '), { code: 2, details: '' });
+      return transport.reserveIds(b, o);
+    },
+  };
+  const entities: IEntity[] = Array.from({ length: 20 }, (_, i) => ({ key: { partitionId: { projectId: 'r', databaseId: '', namespaceId: 'n' }, path: [{ kind: 'N', id: String(100 + i) }] }, properties: {} }));
+  const ops = entities.map(wireOp);
+  const unreserved: Array<[IKey, DspipeError]> = [];
+  const r = createIdReserver(t.client, t.connection, { batchSize: 8, transport: refusing, onUnreserved: (key, error) => void unreserved.push([key, error]) });
+  const sink = collect<WriteOp>();
+  await pipeline(Readable.from(ops), r, sink);
+  assert.deepEqual(sink.items, ops);
+  unreserved.sort(([a], [b]) => String(a.path![0]!.id).localeCompare(String(b.path![0]!.id)));
+  assert.deepEqual(unreserved.map(([k]) => k), ['107', '117'].map((id) => ({ partitionId: { projectId: 'r', databaseId: '', namespaceId: 'n' }, path: [{ kind: 'N', id }] })));
+  const [, error] = unreserved[0]!;
+  assert.equal(error.code, 'DSPIPE_ID_NOT_RESERVED');
+  assert.deepEqual([error.key, error.kind, error.namespace], ['N(107) in namespace "n"', 'N', 'n']);
+  assert.match(error.message, /refused id 107: gRPC code 2 with no message/);
+  assert.deepEqual([r.reserved, r.unreserved], [18, 2]);
+  assert.ok(calls <= 3 + 2 * 2 * 3, `${calls} calls`);
 });
