@@ -17,7 +17,7 @@
  * Field numbers: google/datastore/v1/datastore.proto and entity.proto.
  */
 import { isUtf8 } from 'node:buffer';
-import { ProtoReader } from '../format/export/wire.js';
+import { Reader as PackedReader } from './packed.js';
 
 type Obj = Record<string, unknown>;
 
@@ -33,16 +33,7 @@ const notFast = new NotFast();
  * reader, no [start, end] pair allocated per message), strings without going
  * through Buffer#toString's encoding lookup.
  */
-class Reader extends ProtoReader {
-  /** int64 on doubles for the varints ids and integers of up to 2^53 take; exact past that. */
-  override int64(): string {
-    const start = this.pos;
-    const n = this.uint();
-    if (n <= Number.MAX_SAFE_INTEGER && this.pos - start < 9) return String(n);
-    this.pos = start;
-    return super.int64();
-  }
-
+class Reader extends PackedReader {
   /** A length-delimited field: moves to its body and returns where the body ends. */
   open(): number {
     const n = this.uint();
@@ -82,10 +73,6 @@ class Reader extends ProtoReader {
     const b = this.buf.subarray(this.pos, e);
     this.pos = e;
     return b;
-  }
-
-  skipTag(tag: number): void {
-    this.skip(tag & 7, Math.floor(tag / 8));
   }
 
   /** A message's fields must end where its length said (a field running past it is malformed). */

@@ -102,8 +102,9 @@ export function packedSize(e: StoredEntity): number | undefined {
 /**
  * format's protobuf reader, with an int64 that stays on doubles for the
  * 5–8-byte varints ids and microsecond times take (the common case here).
+ * Also commit-request.ts's.
  */
-class Reader extends ProtoReader {
+export class Reader extends ProtoReader {
   override int64(): string {
     const start = this.pos;
     const n = this.uint();
