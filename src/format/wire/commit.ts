@@ -4,18 +4,9 @@
  * restore reads. Field numbers are google/datastore/v1/datastore.proto's.
  */
 import { DspipeError } from '../../errors.js';
-import { LEN, VARINT, WireCursor, WireFault } from './wire-cursor.js';
+import { LEN, VARINT, varintSize, WireCursor, WireFault } from './wire-cursor.js';
 
 const NON_TRANSACTIONAL = 2;
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n > 0x7f) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
 
 /** Bytes one mutation adds to a CommitRequest: its tag, its length and itself. */
 export function mutationFieldBytes(mutation: Uint8Array): number {

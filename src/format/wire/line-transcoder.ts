@@ -24,6 +24,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IKey } from '../../model/proto.js';
 import { MAX_ENTITY_DEPTH, MAX_KEY_PATH } from '../../model/limits.js';
 import { MessageWriter } from './message-writer.js';
+import { varintSize } from './wire-cursor.js';
 import { base64Bytes, isInt64String } from '../entity-codec.js';
 import { parseTimestamp } from '../timestamp.js';
 import type { MutationOp, WireKeyRewrite, WireMutation } from './mutation.js';
@@ -89,15 +90,6 @@ const VALUE_NAMES = ['meaning', 'excludeFromIndexes', 'nullValue', 'booleanValue
 
 /** Deeper than this (arrays in arrays): the slow path decides. */
 const MAX_NESTING = 64;
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n > 0x7f) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
 
 const hex = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
 

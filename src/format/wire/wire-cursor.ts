@@ -11,6 +11,16 @@ export const FIXED64 = 1;
 export const LEN = 2;
 export const FIXED32 = 5;
 
+/** Bytes of a non-negative varint (a length or a tag). */
+export function varintSize(n: number): number {
+  let size = 1;
+  while (n > 0x7f) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
 const WIRE_NAMES = ['varint', 'fixed64', 'length-delimited', 'start-group', 'end-group', 'fixed32', 'invalid (6)', 'invalid (7)'];
 
 /** A malformed message; `offset` is the byte it was found at. Not an Error: no stack per fault. */
