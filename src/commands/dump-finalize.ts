@@ -7,7 +7,8 @@
  * Per kind, in the plan's order:
  *   - one part (most kinds): its file is already the kind file a single
  *     machine writes (one zstd stream of the kind's lines in key order);
- *     checked (size, sha256) and renamed into place;
+ *     checked (size, sha256) and renamed into place once every kind's
+ *     parts have been checked (a damaged part anywhere leaves all in place);
  *   - several parts: each is checked and decompressed in key order and the
  *     lines go through one compressor into the kind file, as a single
  *     machine's one stream would (zstd's output depends only on the bytes
@@ -95,6 +96,10 @@ export async function finalizeDump(options: DumpRunOptions, context: FinalizeCon
     }
     const kinds: ManifestKind[] = new Array(plan.kinds.length);
     let joined = 0;
+    // A kind of one part is renamed into place, which takes its part away: done only once every part of every
+    // kind has been checked, so a damaged part elsewhere fails the finalize with all the parts still there (the
+    // task run again redoes only the damaged one, not every single-part kind finalize had already moved).
+    const moves: Array<[from: string, to: string]> = [];
     await runKinds([...plan.kinds.keys()], { concurrency: o.concurrency, signal: context.signal }, async (i, signal) => {
       const k = plan.kinds[i]!;
       const ref = { namespace: k.namespace, kind: k.kind };
@@ -109,7 +114,7 @@ export async function finalizeDump(options: DumpRunOptions, context: FinalizeCon
         if (parts.length === 1) {
           const only = parts[0]!;
           for await (const _ of checked(only)) signal.throwIfAborted();
-          await rename(join(dir, only.done.file), target);
+          moves.push([join(dir, only.done.file), target]);
           kinds[i] = { ...ref, file: k.file, entities, rawBytes, bytes: only.done.bytes, sha256: only.done.sha256, complete: true };
           return;
         }
@@ -140,6 +145,7 @@ export async function finalizeDump(options: DumpRunOptions, context: FinalizeCon
         throw err;
       }
     });
+    for (const [from, to] of moves) await rename(from, to);
     const manifest: DumpManifest = {
       format: FORMAT_NAME,
       formatVersion: FORMAT_VERSION,

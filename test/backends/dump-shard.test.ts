@@ -205,6 +205,38 @@ describe('sharded dump', () => {
     await sameDump(bdir, join(root, 'single'));
   });
 
+  test('a damaged part fails the finalize before any kind file is moved: every other part stays, one is redone', async () => {
+    // Finalize with --concurrency 1 goes through the kinds in plan order. The damaged part is in the last kind,
+    // so the single-part kinds before it (Small) are checked first: they must still be parts when it fails.
+    const name = 'job-late-damage';
+    const dir = await jobFolder(name);
+    const plan = parsePlan(await readFile(join(dir, 'plan.json'), 'utf8'), 'plan.json');
+    const lastKind = plan.kinds.at(-1)!;
+    const victim = plan.parts.filter((p) => p.namespace === lastKind.namespace && p.kind === lastKind.kind).at(-1)!;
+    const single = plan.kinds.slice(0, -1).filter((k) => plan.parts.filter((p) => p.namespace === k.namespace && p.kind === k.kind).length === 1);
+    assert.ok(single.length > 0, 'a single-part kind comes before the last one');
+    const owner = [0, 1].find((i) => partsOfShard(plan, i, 2).some((p) => p.id === victim.id))!;
+    await ok(cli(['dump', '-n', name, '--shard', `${owner}/2`]));
+    const ownerTask = JSON.parse(await readFile(join(dir, taskFile(owner, 2)), 'utf8')) as TaskManifest;
+    const damaged = ownerTask.done.find((d) => d.id === victim.id)!;
+    const bytes = await readFile(join(dir, damaged.file));
+    bytes[bytes.length >> 1] ^= 0xff;
+    await writeFile(join(dir, damaged.file), bytes);
+    const last = await cli(['dump', '-n', name, '--shard', `${1 - owner}/2`, '--concurrency', '1']).done;
+    assert.equal(last.code, 1, last.stderr);
+    assert.match(last.stderr, new RegExp(`run task ${owner}/2 again`));
+    // Every part but the damaged one is where its task left it.
+    for (const i of [0, 1]) {
+      const task = JSON.parse(await readFile(join(dir, taskFile(i, 2)), 'utf8')) as TaskManifest;
+      for (const d of task.done.filter((d) => d.id !== victim.id)) {
+        assert.ok(await stat(join(dir, d.file)).then(() => true, () => false), `part ${d.id} (${d.file}) still there after the failed finalize`);
+      }
+    }
+    const rerun = JSON.parse(await ok(cli(['dump', '-n', name, '--shard', `${owner}/2`, '--json'])));
+    assert.deepEqual(rerun.parts.filter((p: { kept: boolean }) => !p.kept).map((p: { id: number }) => p.id), [victim.id]);
+    await sameDump(dir, join(root, 'single'));
+  });
+
   test('shard flags are checked before anything is read', async () => {
     const run = await cli(['dump', '-n', 'job-1', '--shard', '3/3']).done;
     assert.equal(run.code, 2);
