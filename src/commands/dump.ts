@@ -25,7 +25,7 @@ import { FORMAT_NAME, FORMAT_VERSION, type DumpManifest, type ManifestKind } fro
 import { loadKindOptions, type KindOptionsFile } from '../options/kind-options.js';
 import { invalid, opt } from '../options/validate.js';
 import { enumerateKinds, type KindRef } from '../stages/kind-enumerator.js';
-import { createEntityReader, ReadAheadBudget } from '../stages/entity-reader.js';
+import { createEntityReader, ReadAheadBudget, StreamPool } from '../stages/entity-reader.js';
 import { createRawTransport } from '../datastore/raw-transport.js';
 import { isLinesPage, wirePageFetcher } from '../datastore/raw-run-query.js';
 import type { PageFetcher } from '../datastore/run-query.js';
@@ -91,6 +91,16 @@ export interface DumpSummary {
 class DumpRun {
   retries = 0;
   readonly readAhead = new ReadAheadBudget(READ_AHEAD_BYTES);
+  /**
+   * With --splits auto, the dump's RunQuery streams: concurrency × autoSplits
+   * (16 by default) over the kinds being read, so a kind read alone (a dump
+   * of one big kind, the last kind of a dump, every kind of `--out -`) gets
+   * the streams the others would have used. Against a remote Datastore one
+   * stream is bound by round trips, not by the client (issue 14: at 20 ms per
+   * RPC one kind read with 4 streams kept neither the client nor the
+   * emulator half busy).
+   */
+  readonly streams: StreamPool | undefined;
   /** Where manifest and log go; none for `out: '-'`. */
   readonly folder: DumpFolder | undefined;
   readonly client: DatastoreClient;
@@ -108,6 +118,7 @@ class DumpRun {
     this.folder = o.dir === null ? undefined : new DumpFolder(o.dir);
     ({ client: this.client, connection: this.connection, retry: this.retry, signal: this.signal } = context);
     this.emit = context.emit;
+    this.streams = o.splits === 'auto' ? new StreamPool(o.concurrency * DUMP_DEFAULTS.autoSplits) : undefined;
     // The wire path (issue 14) when asked for and the client is one createClient made; else the object path.
     const raw = o.transport === 'wire' ? createRawTransport(this.client, this.connection) : undefined;
     this.fetchPage = raw && wirePageFetcher(raw, this.connection);
@@ -144,7 +155,7 @@ class DumpRun {
    * first, then flags, then the auto rule. Ranges follow the count: about
    * rangeEntities each, never fewer than the streams.
    */
-  plan(ref: KindRef, total: number | undefined): { splits: number; ranges: number; pageSize: number | undefined } {
+  plan(ref: KindRef, total: number | undefined): { splits: number; ranges: number; maxSplits: number; pageSize: number | undefined } {
     const override = this.kindOptions.dump[ref.kind] ?? {};
     let splits: number;
     if (override.splits !== undefined) splits = override.splits;
@@ -154,7 +165,11 @@ class DumpRun {
     else if (total < DUMP_DEFAULTS.autoSplitMinEntities) splits = 1;
     else splits = Math.min(DUMP_DEFAULTS.autoSplits, Math.ceil(total / DUMP_DEFAULTS.autoSplitMinEntities));
     const ranges = splits <= 1 || total === undefined ? splits : Math.min(MAX_RANGES, Math.max(splits, Math.ceil(total / DUMP_DEFAULTS.rangeEntities)));
-    return { splits, ranges, pageSize: override.pageSize ?? this.o.pageSize };
+    // Splits chosen by the auto rule may grow into the dump's spare streams, one range per stream at most;
+    // a number given (flag or options.json) is kept to.
+    const auto = override.splits === undefined && this.streams !== undefined;
+    const maxSplits = auto ? Math.max(splits, Math.min(this.streams!.size, ranges)) : splits;
+    return { splits, ranges, maxSplits, pageSize: override.pageSize ?? this.o.pageSize };
   }
 
   /**
@@ -172,9 +187,10 @@ class DumpRun {
   }
 
   reader(ref: KindRef, total: number | undefined, onPage: (n: number) => void) {
-    const { splits, ranges, pageSize } = this.plan(ref, total);
+    const { splits, ranges, maxSplits, pageSize } = this.plan(ref, total);
     this.emit({ type: 'kind-start', namespace: ref.namespace, kind: ref.kind, total, splits });
-    this.log(`kind ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)}: ${total ?? '?'} entities, ${splits} split(s)${ranges > splits ? ` over ${ranges} key ranges` : ''}`);
+    const more = maxSplits > splits ? ` (up to ${maxSplits} while the dump has streams to spare)` : '';
+    this.log(`kind ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)}: ${total ?? '?'} entities, ${splits} split(s)${more}${ranges > splits ? ` over ${ranges} key ranges` : ''}`);
     return createEntityReader(this.client, this.connection, {
       namespace: ref.namespace,
       kind: ref.kind,
@@ -184,6 +200,7 @@ class DumpRun {
       pageSize,
       retry: this.retry,
       budget: this.readAhead,
+      ...(maxSplits > splits && { pool: { streams: this.streams!, maxSplits } }),
       onProgress: onPage,
       onRetry: (err, attempt, delayMs) => this.onRetry(err, attempt, delayMs, ref),
       fetchPage: this.fetchPage,
@@ -214,7 +231,7 @@ class DumpRun {
       seconds,
       total,
     };
-    this.log(`done ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)}: ${entry.entities} entities, ${entry.rawBytes} raw bytes, ${entry.bytes} bytes in ${file} (${seconds.toFixed(1)} s)`);
+    this.log(`done ${JSON.stringify(ref.namespace)}/${JSON.stringify(ref.kind)}: ${entry.entities} entities, ${entry.rawBytes} raw bytes, ${entry.bytes} bytes in ${file} (${seconds.toFixed(1)} s, ${reader.ranges} key range(s), at most ${reader.mostStreams} stream(s) at once)`);
     this.emit({ type: 'kind-done', ...ref, entities: entry.entities, rawBytes: entry.rawBytes, bytes: entry.bytes, seconds });
     return entry;
   }

@@ -19,7 +19,11 @@ export const DUMP_DEFAULTS = {
    * tripping its ramp-up limits.
    */
   concurrency: 4,
-  /** RunQuery streams (readers) for a large kind when --splits is auto. */
+  /**
+   * RunQuery streams (readers) of its own for a large kind when --splits is
+   * auto; it grows into the dump's spare ones (concurrency × autoSplits in
+   * all, commands/dump.ts) while fewer kinds than `concurrency` are read.
+   */
   autoSplits: 4,
   /**
    * With --splits auto, one reader per this many entities (by a count at the

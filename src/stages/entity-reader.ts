@@ -65,6 +65,64 @@ export interface EntityReaderOptions {
    * EntityResults.
    */
   fetchPage?: PageFetcher | undefined;
+  /**
+   * The streams of a whole dump, shared by its kinds: beside its own `splits`
+   * streams (always granted), the reader starts more, up to `maxSplits` in
+   * all, while the pool counts fewer than its size. A dump of one big kind (or
+   * its last kind, alone at the end) then reads with the streams the other
+   * kinds would have used.
+   */
+  pool?: { streams: StreamPool; maxSplits: number } | undefined;
+}
+
+/**
+ * RunQuery streams counted across the readers of one dump. A reader's own
+ * streams are always granted (a kind starting while others hold every slot
+ * still reads at its own pace), so the count can pass `size` for a moment;
+ * the streams beyond a reader's own are granted only below it, and once one
+ * ends, the readers still wanting streams are told, the one that freed it
+ * first.
+ */
+export class StreamPool {
+  private used = 0;
+  /** The most streams that read at once. */
+  peak = 0;
+  private readonly wanting = new Set<() => void>();
+
+  constructor(readonly size: number) {}
+
+  /** Streams reading now. */
+  get reading(): number {
+    return this.used;
+  }
+
+  /** One of a reader's own streams: always granted. */
+  take(): void {
+    if (++this.used > this.peak) this.peak = this.used;
+  }
+
+  /** A stream beyond a reader's own: granted only while fewer than `size` read. */
+  tryTake(): boolean {
+    if (this.used >= this.size) return false;
+    this.take();
+    return true;
+  }
+
+  /** A stream ended; `own` (the reader it was of) is offered the slot first, then every reader wanting one. */
+  give(own: () => void): void {
+    this.used--;
+    own();
+    for (const w of [...this.wanting]) if (w !== own) w();
+  }
+
+  /** Calls `w` each time a stream of another reader ends, until `stop`. */
+  want(w: () => void): void {
+    this.wanting.add(w);
+  }
+
+  stop(w: () => void): void {
+    this.wanting.delete(w);
+  }
 }
 
 /** Its chunks are RunQuery's EntityResults (`result.entity`, `result.version`, ...). */
@@ -326,6 +384,8 @@ class EntityReaderStream extends Readable implements EntityReader {
   private fetchers: RangeFetcher[] = [];
   private current = 0;
   private pumping = false;
+  /** Leaves the pool's list of readers wanting more streams (set once planned). */
+  private stopWanting: () => void = () => {};
   private readonly abort = new AbortController();
   private readonly ctx: ReadContext;
 
@@ -369,17 +429,24 @@ class EntityReaderStream extends Readable implements EntityReader {
     const size: PageSize = { estimate: (this.options.pageSize ?? 300) * OBJECT_ENTITY_BYTES, known: false };
     let next = 0;
     let reading = 0;
+    const pool = this.options.pool;
+    const most = pool ? Math.max(streams, pool.maxSplits) : streams;
     // Lowest ranges first: the consumer's range is always among those started (they start in range order).
     const startMore = () => {
-      while (reading < streams && next < this.fetchers.length && !this.destroyed) {
+      while (next < this.fetchers.length && !this.destroyed) {
+        if (reading < streams) pool?.streams.take();
+        else if (!(reading < most && pool?.streams.tryTake())) break;
         reading++;
         if (reading > this.mostStreams) this.mostStreams = reading;
         this.fetchers[next++]!.start();
       }
+      if (pool && (next >= this.fetchers.length || this.destroyed)) pool.streams.stop(startMore);
     };
+    this.stopWanting = () => pool?.streams.stop(startMore);
     const fetched = () => {
       reading--;
-      startMore();
+      if (pool) pool.streams.give(startMore);
+      else startMore();
     };
     for (let i = 0; i + 1 < bounds.length; i++) {
       const query = keyRangeQuery(kind, bounds[i], bounds[i + 1], extra);
@@ -390,6 +457,7 @@ class EntityReaderStream extends Readable implements EntityReader {
     }
     this.ranges = this.fetchers.length;
     this.fetchers[0]?.makeCurrent();
+    if (pool && most > streams) pool.streams.want(startMore);
     startMore();
   }
 
@@ -447,6 +515,7 @@ class EntityReaderStream extends Readable implements EntityReader {
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.stopWanting();
     this.abort.abort();
     for (const f of this.fetchers) f.close();
     callback(err);

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
-import { createEntityReader, OBJECT_ENTITY_BYTES, ReadAheadBudget } from '../../src/stages/entity-reader.js';
+import { createEntityReader, OBJECT_ENTITY_BYTES, ReadAheadBudget, StreamPool } from '../../src/stages/entity-reader.js';
 import { createRawTransport } from '../../src/datastore/raw-transport.js';
 import { isLinesPage, wirePageFetcher } from '../../src/datastore/raw-run-query.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
@@ -191,6 +191,47 @@ test('more key ranges than streams: lowest ranges first, never more streams than
   const one = await readAll({ splits: 1, ranges: 12 });
   assert.equal(one.reader.ranges, 1);
   assert.equal(one.reader.mostStreams, 1);
+});
+
+test('a stream pool: a reader alone grows into the spare streams; readers sharing it stay within it; the same output', async () => {
+  const expected = (await readAll()).out.map((r) => encodeEntity(r.entity!));
+  const same = (out: IEntityResult[]) => out.length === expected.length && out.every((r, i) => encodeEntity(r.entity!) === expected[i]);
+  const budget = new ReadAheadBudget(1 << 30);
+  // alone: its 2 own streams and 4 more, one range each at most
+  const alone = new StreamPool(6);
+  const a = await readAll({ splits: 2, ranges: 12, pageSize: 50, budget, pool: { streams: alone, maxSplits: 6 } });
+  assert.ok(same(a.out), 'alone: same lines in the same order');
+  assert.equal(a.reader.mostStreams, 6, 'the reader took every spare stream');
+  assert.equal(alone.reading, 0, 'every stream given back');
+  // a range count below maxSplits caps the streams at one a range
+  const few = new StreamPool(16);
+  const f = await readAll({ splits: 2, ranges: 3, pageSize: 50, budget, pool: { streams: few, maxSplits: 16 } });
+  assert.ok(same(f.out));
+  assert.equal(f.reader.mostStreams, f.reader.ranges, `${f.reader.ranges} ranges, as many streams`);
+  // two readers at once on a pool of 6: each keeps its own 2; the spare ones are shared, never more than 6 + the 2 a late reader brings
+  const shared = new StreamPool(6);
+  const both = await Promise.all([0, 1].map(() => readAll({ splits: 2, ranges: 12, pageSize: 50, budget, pool: { streams: shared, maxSplits: 6 } })));
+  for (const r of both) {
+    assert.ok(same(r.out), 'shared: same lines in the same order');
+    assert.ok(r.reader.mostStreams >= 2 && r.reader.mostStreams <= 6, `${r.reader.mostStreams} streams`);
+  }
+  assert.ok(shared.peak >= 6 && shared.peak <= 8, `at most ${shared.peak} streams at once`);
+  assert.equal(shared.reading, 0);
+  // without a pool: the splits, never more
+  const none = await readAll({ splits: 2, ranges: 12, pageSize: 50, budget });
+  assert.equal(none.reader.mostStreams, 2);
+  assert.equal(budget.inUse, 0);
+});
+
+test('a destroyed reader gives its streams back to the pool', async () => {
+  const pool = new StreamPool(8);
+  const reader = createEntityReader(t.client, t.connection, { namespace: '', kind: 'Item', splits: 2, ranges: 12, pageSize: 50, budget: new ReadAheadBudget(100 * OBJECT_ENTITY_BYTES), pool: { streams: pool, maxSplits: 8 } });
+  reader.once('readable', () => {});
+  await sleep(200);
+  assert.ok(pool.reading > 2, `${pool.reading} streams reading while nobody consumes`);
+  reader.destroy();
+  await sleep(50);
+  assert.equal(pool.reading, 0);
 });
 
 test('with more ranges than streams, the streams ahead of a slow consumer keep reading into the budget', async () => {
