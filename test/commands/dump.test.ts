@@ -1,10 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, stat, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { backendTraits, dspipeOnly, namespacesToName, startTestBackend, type TestBackend } from '../helpers/backend.js';
+import { backendName, backendTraits, dspipeOnly, namespacesToName, startTestBackend, type TestBackend } from '../helpers/backend.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { dump, type DumpContext, type DumpEvent, type DumpRunOptions } from '../../src/commands/dump.js';
 import { encodeEntity, decodeEntity } from '../../src/format/entity-codec.js';
@@ -132,6 +132,45 @@ test('selection, plain NDJSON, and options.json overrides', async () => {
   assert.deepEqual(await kindLines(join(root, 'sel'), m.kinds[0]!.file, 'none'), expected.get('\0Item'));
   const start = events.find((e) => e.type === 'kind-start');
   assert.equal(start?.type === 'kind-start' && start.splits, 3);
+});
+
+/**
+ * With --splits auto a kind read alone gets the dump's spare streams (the
+ * StreamPool): one per key range, up to concurrency × autoSplits = 16. Where
+ * the backend has `__scatter__` (dspipe's, legacy) a 6,500-entity kind is more
+ * than one range; Firestore's emulator has no scatter property, so a kind is
+ * one range read by one stream there. A number given is kept to.
+ */
+test('a kind read alone takes the spare streams, one per key range; --splits N is kept to', async () => {
+  const fresh = await t.fresh();
+  const seed = seedTarget(fresh);
+  try {
+    const entities = await seedKind(seed, '', 'Wide', 6500);
+    const want = (await lookupAll(seed, entities.map((e) => e.key!).sort(compareKeys))).map(encodeEntity);
+    const streamsOf = async (name: string) => {
+      const log = await readFile(join(root, name, 'dump.log'), 'utf8');
+      const m = /done ""\/"Wide": .*?(\d+) key range\(s\), at most (\d+) stream\(s\) at once/.exec(log);
+      assert.ok(m, `no "done" line for Wide in dump.log:\n${log}`);
+      return { ranges: Number(m[1]), streams: Number(m[2]) };
+    };
+    const at = { connection: fresh.connection };
+    await dump({ root, name: 'wide-auto', kinds: 'Wide', namespaces: '(default)' }, at);
+    const manifest = await readManifest(join(root, 'wide-auto'));
+    assert.deepEqual(await kindLines(join(root, 'wide-auto'), manifest.kinds[0]!.file), want);
+    const auto = await streamsOf('wide-auto');
+    if (backendName() === 'firestore') {
+      assert.deepEqual(auto, { ranges: 1, streams: 1 });
+    } else {
+      assert.ok(auto.ranges > 2, `${auto.ranges} key range(s): scatter should split 6,500 entities further`);
+      assert.equal(auto.streams, Math.min(auto.ranges, 16));
+    }
+    await dump({ root, name: 'wide-2', kinds: 'Wide', namespaces: '(default)', splits: 2 }, at);
+    const two = await readManifest(join(root, 'wide-2'));
+    assert.deepEqual(await kindLines(join(root, 'wide-2'), two.kinds[0]!.file), want);
+    assert.ok((await streamsOf('wide-2')).streams <= 2);
+  } finally {
+    await fresh.close();
+  }
 });
 
 test('--read-time dumps an earlier snapshot; --no-snapshot reads current data', async () => {
