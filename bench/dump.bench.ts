@@ -19,12 +19,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createClient, createDatastore, requestBase, resolveConnection } from '../src/datastore/connection.js';
+import { createClient, requestBase, resolveConnection } from '../src/datastore/connection.js';
 import { dump, type DumpSummary } from '../src/commands/dump.js';
 import { BatchAccumulator, type WriteOp } from '../src/format/batching.js';
 import { makeEntities } from './lib/entities.js';
 import { startEmulatorHost } from './lib/host.js';
-import { naiveDump } from './lib/naive.js';
+import { naiveDatastore, naiveDump } from './lib/naive.js';
 import { median } from './lib/stats.js';
 import { emitReport, isQuick, peakRssMb, progress, type BenchRow } from './lib/report.js';
 
@@ -53,7 +53,7 @@ async function seed(emulatorHost: string): Promise<void> {
   await client.close();
 }
 
-async function closeDatastore(ds: ReturnType<typeof createDatastore>): Promise<void> {
+async function closeDatastore(ds: ReturnType<typeof naiveDatastore>): Promise<void> {
   const inner = (ds as unknown as { clients_?: Map<string, { close(): Promise<void> }> }).clients_;
   for (const c of inner?.values() ?? []) await c.close();
 }
@@ -72,7 +72,7 @@ try {
     return { seconds, summary };
   };
   const naive = async (latency: number): Promise<number> => {
-    const ds = createDatastore(resolveConnection({ emulatorHost: host.address(latency), projectId: 'bench' }, {}));
+    const ds = naiveDatastore(host.address(latency), 'bench');
     const t0 = performance.now();
     const result = await naiveDump(ds, PLAN.map((p) => p.kind), join(root, `naive-${run++}.ndjson`));
     const seconds = (performance.now() - t0) / 1000;

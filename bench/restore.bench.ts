@@ -17,14 +17,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createClient, createDatastore, requestBase, resolveConnection } from '../src/datastore/connection.js';
+import { createClient, requestBase, resolveConnection } from '../src/datastore/connection.js';
 import { restore } from '../src/commands/restore.js';
 import { clear } from '../src/commands/clear.js';
 import { dump } from '../src/commands/dump.js';
 import { BatchAccumulator, type WriteOp } from '../src/format/batching.js';
 import { makeEntities } from './lib/entities.js';
 import { startEmulatorHost } from './lib/host.js';
-import { naiveDump, naiveRestore } from './lib/naive.js';
+import { naiveDatastore, naiveDump, naiveRestore } from './lib/naive.js';
 import { median } from './lib/stats.js';
 import { emitReport, isQuick, peakRssMb, progress, type BenchRow } from './lib/report.js';
 
@@ -49,7 +49,7 @@ async function seed(emulatorHost: string): Promise<void> {
 }
 
 /** The high-level client keeps its GAPIC clients in `clients_`; close them so the process can end. */
-async function closeDatastore(ds: ReturnType<typeof createDatastore>): Promise<void> {
+async function closeDatastore(ds: ReturnType<typeof naiveDatastore>): Promise<void> {
   const inner = (ds as unknown as { clients_?: Map<string, { close(): Promise<void> }> }).clients_;
   for (const c of inner?.values() ?? []) await c.close();
 }
@@ -65,7 +65,7 @@ try {
   await seed(host.address(0));
   const dumped = await dump({ root, name: 'bench' }, { connection: { emulatorHost: host.address(0), projectId: 'bench' } });
   const naiveFile = join(root, 'naive.ndjson');
-  const seedDs = createDatastore(resolveConnection({ emulatorHost: host.address(0), projectId: 'bench' }, {}));
+  const seedDs = naiveDatastore(host.address(0), 'bench');
   await naiveDump(seedDs, KINDS, naiveFile);
   await closeDatastore(seedDs);
   const mb = dumped.rawBytes / 1e6;
@@ -84,7 +84,7 @@ try {
       };
       const runNaive = async () => {
         await emptied(host.address(0), 'naive');
-        const ds = createDatastore(resolveConnection({ emulatorHost: host.address(latency), projectId: 'naive' }, {}));
+        const ds = naiveDatastore(host.address(latency), 'naive');
         const t0 = performance.now();
         const result = await naiveRestore(ds, naiveFile);
         theirs.push((performance.now() - t0) / 1000);

@@ -4,11 +4,11 @@
  * or the raw RunQuery ceiling. Takes the job as JSON in argv[2] and prints
  * one JSON result line on stdout.
  */
-import { createClient, createDatastore, resolveConnection } from '../../src/datastore/connection.js';
+import { createClient, resolveConnection } from '../../src/datastore/connection.js';
 import type { IRunQueryResponse } from '../../src/model/proto.js';
 import { dump } from '../../src/commands/dump.js';
 import { restore } from '../../src/commands/restore.js';
-import { naiveDump, naiveRestore } from './naive.js';
+import { naiveDatastore, naiveDump, naiveRestore } from './naive.js';
 import { peakRssMb } from './report.js';
 
 export type ScaleJob =
@@ -71,7 +71,7 @@ async function run(job: ScaleJob): Promise<{ entities: number; bytes: number }> 
       return ceiling(job);
     case 'naive-dump':
     case 'naive-restore': {
-      const ds = createDatastore(resolveConnection({ emulatorHost: job.address, projectId: job.project }, {}));
+      const ds = naiveDatastore(job.address, job.project);
       try {
         return job.type === 'naive-dump' ? await naiveDump(ds, job.kinds, job.file) : await naiveRestore(ds, job.file);
       } finally {

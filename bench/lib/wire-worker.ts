@@ -6,12 +6,12 @@
  * ceilings. Takes the job as JSON in argv[2] (with --warm: run once unmeasured
  * first), prints one JSON line.
  */
-import { createClient, createDatastore, resolveConnection } from '../../src/datastore/connection.js';
+import { createClient, resolveConnection } from '../../src/datastore/connection.js';
 import { createRawTransport } from '../../src/datastore/raw-transport.js';
 import type { IRunQueryResponse } from '../../src/model/proto.js';
 import { dump } from '../../src/commands/dump.js';
 import { restore } from '../../src/commands/restore.js';
-import { naiveDump, naiveRestore } from './naive.js';
+import { naiveDatastore, naiveDump, naiveRestore } from './naive.js';
 import { peakRssMb } from './report.js';
 
 export type WireJob =
@@ -117,7 +117,7 @@ async function run(job: WireJob): Promise<{ entities: number; sha256?: string }>
       return { entities: await ceilingBytes(job) };
     case 'naive-dump':
     case 'naive-restore': {
-      const ds = createDatastore(resolveConnection({ emulatorHost: job.address, projectId: job.project }, {}));
+      const ds = naiveDatastore(job.address, job.project);
       try {
         const r = job.type === 'naive-dump' ? await naiveDump(ds, [job.kind], job.file) : await naiveRestore(ds, job.file);
         return { entities: r.entities };

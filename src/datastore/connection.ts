@@ -67,10 +67,26 @@ export function parseHostPort(hostPort: string): { host: string; port: number } 
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
+/**
+ * The HTTP/2 receive window dspipe's channel advertises, per stream and for
+ * the connection (grpc-js's `grpc-node.flow_control_window`; google-gax passes
+ * `grpc-node.*` options through). Node's default is 64 KiB for the whole
+ * connection, and grpc-js does not grow it (gRPC's C core does, by BDP
+ * probing), so every RunQuery page of ~1 MB arrived in 64 KiB steps, each
+ * waiting for a WINDOW_UPDATE: at a production round trip of 20 ms that caps
+ * all of a dump's streams together at ~3 MB/s, and even on localhost the
+ * updates cost a quarter of the client's CPU per entity (bench/README.md,
+ * 2026-12-03). The window bounds only bytes in flight, which grpc-js reads as
+ * they come: a response is buffered whole in any case.
+ */
+export const FLOW_CONTROL_WINDOW = 16 << 20;
+
 function clientOptions(connection: Connection): Record<string, unknown> {
-  if (connection.emulatorHost === undefined) return { projectId: connection.projectId };
+  const window = { 'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW };
+  if (connection.emulatorHost === undefined) return { projectId: connection.projectId, ...window };
   const { host, port } = parseHostPort(connection.emulatorHost);
   return {
+    ...window,
     projectId: connection.projectId,
     servicePath: host,
     apiEndpoint: `${host}:${port}`,
