@@ -226,10 +226,11 @@ function simulate(db: Database, prepared: Prepared[], time: number): { results: 
         result.transformResults = transformResults;
       }
       const created = current === null ? time : current instanceof PackedEntity ? current.createMicros : fromTimestamp(current.createTime);
-      next = new PackedEntity(p.key, encodeProperties(properties as Record<string, IValue>), created, time);
+      const entries = propertyIndexEntries(properties);
+      next = new PackedEntity(p.key, encodeProperties(properties as Record<string, IValue>), created, time, entries);
       result.createTime = next.createTime;
       result.updateTime = stamp;
-      indexUpdates += propertyIndexEntries(properties);
+      indexUpdates += entries;
     }
     result.version = version;
     indexUpdates += indexEntries(current);
@@ -252,7 +253,9 @@ function conflicts(p: Prepared, current: StoredEntity | null): boolean {
  * count, which reports entries written plus entries removed.
  */
 function indexEntries(e: StoredEntity | null): number {
-  return e === null ? 0 : propertyIndexEntries(e.properties);
+  if (e === null) return 0;
+  if (e instanceof PackedEntity && e.indexEntries !== undefined) return e.indexEntries;
+  return propertyIndexEntries(e.properties);
 }
 
 function propertyIndexEntries(properties: Readonly<Record<string, IValue>>): number {

@@ -30,12 +30,19 @@ export class PackedEntity implements StoredEntity {
   readonly createMicros: number;
   readonly updateMicros: number;
   private decoded: Record<string, IValue> | undefined;
+  /**
+   * Its built-in index entries (commit.ts counts them for a commit's
+   * index_updates), when known at the write: overwriting an entity then
+   * never decodes the old one just to count them.
+   */
+  readonly indexEntries: number | undefined;
 
-  constructor(key: IKey, packed: Buffer, createMicros: number, updateMicros: number) {
+  constructor(key: IKey, packed: Buffer, createMicros: number, updateMicros: number, indexEntries?: number) {
     this.key = key;
     this.packed = packed;
     this.createMicros = createMicros;
     this.updateMicros = updateMicros;
+    this.indexEntries = indexEntries;
   }
 
   get properties(): Readonly<Record<string, IValue>> {
