@@ -21,7 +21,7 @@ import type { FaultInjector } from './faults.js';
 import type { WriteLimit } from './write-limit.js';
 import { MAX_REQUEST_BYTES } from '../model/limits.js';
 import { RpcError, Status, toStatus } from './rpc-error.js';
-import { encodeLookupResponse, encodeRunQueryResponse } from './wire.js';
+import { encodeCommitResponse, encodeLookupResponse, encodeRunQueryResponse } from './wire.js';
 import { decodeCommitRequest } from './commit-request.js';
 import { adminServices } from './admin-server.js';
 
@@ -52,10 +52,11 @@ export function serviceDefinition(): grpc.ServiceDefinition {
   return cached;
 }
 
-/** Responses that carry entities in bulk get the direct encoder (wire.ts). */
+/** Responses that carry entities in bulk, and Commit's one result per entity, get the direct encoder (wire.ts). */
 const FAST_SERIALIZERS: Record<string, (value: Record<string, unknown>) => Buffer | undefined> = {
   RunQuery: encodeRunQueryResponse,
   Lookup: encodeLookupResponse,
+  Commit: encodeCommitResponse,
 };
 
 /**

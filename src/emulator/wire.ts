@@ -259,3 +259,49 @@ export function encodeLookupResponse(response: Record<string, unknown>): Buffer 
     throw err;
   }
 }
+
+const COMMIT_FIELDS = new Set(['mutationResults', 'indexUpdates', 'commitTime']);
+const MUTATION_RESULT_FIELDS = new Set(['key', 'version', 'conflictDetected', 'updateTime', 'createTime', 'transformResults']);
+
+/**
+ * CommitResponse bytes, or undefined when the response has parts this
+ * encoder does not handle. A bulk write's commit answers with one
+ * MutationResult per entity, each with its own version and two timestamps:
+ * through proto-loader that was ~4 % of the emulator's CPU in a restore.
+ */
+export function encodeCommitResponse(response: Record<string, unknown>): Buffer | undefined {
+  if (!defined(response, COMMIT_FIELDS)) return undefined;
+  try {
+    const w = new Writer(16 * 1024);
+    for (const r of (response.mutationResults ?? []) as Record<string, unknown>[]) {
+      if (!defined(r, MUTATION_RESULT_FIELDS)) return undefined;
+      const m = w.begin(3);
+      key(w, 3, r.key as Obj);
+      const version = r.version;
+      if (version !== null && version !== undefined && String(version) !== '0') {
+        w.tag(4, 0);
+        w.int64(String(version));
+      }
+      if (r.conflictDetected) {
+        w.tag(5, 0);
+        w.varint(1);
+      }
+      timestamp(w, 6, r.updateTime as Obj);
+      timestamp(w, 7, r.createTime as Obj);
+      for (const v of (r.transformResults ?? []) as Value[]) value(w, 8, v);
+      w.end(m);
+    }
+    const updates = Number(response.indexUpdates ?? 0);
+    if (updates !== 0) {
+      // int32: proto-loader would write a negative one sign-extended; ours never are
+      if (!(updates > 0 && updates <= 0x7fffffff && Number.isInteger(updates))) return undefined;
+      w.tag(4, 0);
+      w.varint(updates);
+    }
+    timestamp(w, 8, response.commitTime as Obj);
+    return w.finish();
+  } catch (err) {
+    if (err instanceof Unsupported) return undefined;
+    throw err;
+  }
+}

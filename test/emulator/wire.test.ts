@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { serviceDefinition } from '../../src/emulator/server.js';
-import { encodeLookupResponse, encodeRunQueryResponse } from '../../src/emulator/wire.js';
+import { encodeCommitResponse, encodeLookupResponse, encodeRunQueryResponse } from '../../src/emulator/wire.js';
 
 const def = serviceDefinition();
 
 /** Decodes with proto-loader, the way the client sees the bytes. */
-function roundTrip(method: 'RunQuery' | 'Lookup', bytes: Buffer): unknown {
+function roundTrip(method: 'RunQuery' | 'Lookup' | 'Commit', bytes: Buffer): unknown {
   return def[method]!.responseDeserialize(bytes);
 }
 
@@ -87,5 +87,30 @@ describe('emulator direct response encoder', () => {
     assert.deepEqual(roundTrip('Lookup', fast), roundTrip('Lookup', def.Lookup!.responseSerialize(response)));
     assert.equal(encodeRunQueryResponse({ batch: { entityResults: [] }, query: { kind: [] } }), undefined);
     assert.equal(encodeLookupResponse({ found: [{ entity: { properties: { x: { integerValue: '1' } } } }] }), undefined, 'no valueType');
+  });
+
+  it('encodes CommitResponse the same way: keys allocated, versions, times, conflicts, transform results', () => {
+    const stamp = { seconds: '1700000000', nanos: 123000 };
+    for (const response of [
+      {
+        mutationResults: [
+          { conflictDetected: false, key: key('ns', { kind: 'K', id: '5629499534213120' }), version: '1700000000123000', createTime: stamp, updateTime: stamp },
+          { conflictDetected: true, version: '17', createTime: { seconds: '1', nanos: 0 }, updateTime: { seconds: '2', nanos: 3 } },
+          { conflictDetected: false, version: '0' },
+          { conflictDetected: false, key: key('', { kind: 'A', name: 'n' }, { kind: 'B', id: '1' }), version: '9', transformResults: [VALUES.max, VALUES.ts, VALUES.arr, VALUES.nul] },
+        ],
+        indexUpdates: 1234,
+        commitTime: stamp,
+      },
+      { mutationResults: [], indexUpdates: 0 },
+      { mutationResults: Array.from({ length: 500 }, (_, i) => ({ conflictDetected: false, version: String(1_700_000_000_000_000 + i), createTime: stamp, updateTime: stamp })), indexUpdates: 500 * 25 },
+    ]) {
+      const fast = encodeCommitResponse(response);
+      assert.ok(fast, 'handled by the fast path');
+      assert.deepEqual(roundTrip('Commit', fast), roundTrip('Commit', def.Commit!.responseSerialize(response)));
+    }
+    assert.equal(encodeCommitResponse({ mutationResults: [], transaction: Buffer.from('x') }), undefined, 'a field CommitResponse does not have');
+    assert.equal(encodeCommitResponse({ mutationResults: [{ version: '1', somethingNew: 1 }] }), undefined, 'a MutationResult field it does not know');
+    assert.equal(encodeCommitResponse({ mutationResults: [{ transformResults: [{ integerValue: '1' }] }] }), undefined, 'a value without valueType');
   });
 });
