@@ -9,7 +9,8 @@ import type { Value as IValue } from '../model/proto.js';
 import { fromTimestamp, toTimestamp } from './clock.js';
 import { encodePath, isComplete, kindOf, normalizeKey, type RequestScope } from './keys.js';
 import type { StoredEntity } from './snapshot.js';
-import { PackedEntity } from './packed.js';
+import { PackedEntity, copyOut } from './packed.js';
+import { requestPacked } from './commit-request.js';
 import { encodeProperties } from './wire.js';
 import type { Database, Store } from './store.js';
 import type { Transaction, Transactions } from './transactions.js';
@@ -31,6 +32,8 @@ interface Prepared {
   kind: string;
   /** Properties to write (insert/update/upsert). */
   properties?: Record<string, IValue>;
+  /** The same properties as the request's bytes, where they are what encodeProperties would write (commit-request.ts). */
+  packed?: Buffer | undefined;
   allocated: boolean;
   baseVersion?: number;
   baseUpdateTime?: number;
@@ -133,7 +136,7 @@ function prepare(m: IMutation, i: number, scope: RequestScope): Prepared {
   else if (p.failOnConflict) throw invalidArgument(`${where}: conflict_resolution_strategy needs base_version or update_time`);
   if (op !== 'delete') {
     const properties = (entity?.properties ?? {}) as Record<string, IValue>;
-    validateProperties(properties, scope, `${where} (${formatKey(key)})`);
+    const asSent = validateProperties(properties, scope, `${where} (${formatKey(key)})`);
     const size = entitySize({ key, properties });
     if (size > MAX_ENTITY_BYTES) {
       throw invalidArgument(
@@ -142,6 +145,7 @@ function prepare(m: IMutation, i: number, scope: RequestScope): Prepared {
       );
     }
     p.properties = properties;
+    if (asSent && entity) p.packed = requestPacked(entity);
     const paths = m.propertyMask?.paths ?? [];
     if (paths.length > 0) p.maskPaths = paths;
     p.transforms = (m.propertyTransforms ?? []) as PropertyTransform[];
@@ -227,7 +231,10 @@ function simulate(db: Database, prepared: Prepared[], time: number): { results: 
       }
       const created = current === null ? time : current instanceof PackedEntity ? current.createMicros : fromTimestamp(current.createTime);
       const entries = propertyIndexEntries(properties);
-      next = new PackedEntity(p.key, encodeProperties(properties as Record<string, IValue>), created, time, entries);
+      // the request's bytes when they are the properties as they stay (no mask or transform changed them): copied, not encoded again
+      const asSent = p.packed !== undefined && p.maskPaths === undefined && p.transforms.length === 0;
+      const packed = asSent ? copyOut(p.packed!) : encodeProperties(properties as Record<string, IValue>);
+      next = new PackedEntity(p.key, packed, created, time, entries);
       result.createTime = next.createTime;
       result.updateTime = stamp;
       indexUpdates += entries;

@@ -11,7 +11,7 @@
 import {
   isReservedName, MAX_ENTITY_DEPTH, MAX_UNINDEXED_BYTES, MAX_INDEXED_BYTES, MAX_INDEXED_VALUES, MAX_NAME_BYTES, MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS,
 } from '../model/limits.js';
-import type { Value as IValue } from '../model/proto.js';
+import type { IKey, Value as IValue } from '../model/proto.js';
 import type { ValueField } from '../model/value-types.js';
 import { normalizeKey, type RequestScope } from './keys.js';
 import { keepsMeaning, meaningRefusal, POINT_WITHOUT_V3_MEANING, URL_MEANING } from './meanings.js';
@@ -29,14 +29,16 @@ function blobLength(b: unknown): number {
 /**
  * Checks every property of an entity to be written (recursing into entity
  * values) and fills the project of key values that lack one, as Datastore
- * does. `where` names the mutation in messages.
+ * does. `where` names the mutation in messages. Returns whether the values
+ * are as they came: false when a key value was completed or a meaning
+ * dropped (the request's bytes then no longer say what is stored).
  */
 export function validateProperties(
   properties: Record<string, IValue> | null | undefined,
   scope: RequestScope,
   where: string,
-): void {
-  const walk: Walk = { indexed: 0, depth: 0, top: '' };
+): boolean {
+  const walk: Walk = { indexed: 0, depth: 0, top: '', changed: false };
   for (const name in properties ?? {}) {
     if (name === '') throw invalidArgument(`${where}: a property name is empty`);
     if (isReservedName(name)) throw invalidArgument(`${where}: property name "${name}" is reserved`);
@@ -50,6 +52,7 @@ export function validateProperties(
   if (walk.indexed > MAX_INDEXED_VALUES) {
     throw invalidArgument(`Too many indexed properties (${where}: ${walk.indexed} indexed values, at most ${MAX_INDEXED_VALUES}; set excludeFromIndexes on the ones never queried)`);
   }
+  return !walk.changed;
 }
 
 /** What the walk over one entity has seen so far. */
@@ -58,6 +61,8 @@ interface Walk {
   depth: number;
   /** The top-level property being checked (Google's messages name it for nested values). */
   top: string;
+  /** A value was changed: a key value completed, a meaning dropped. */
+  changed: boolean;
 }
 
 /** A string or blob too long for its indexing, in the Firestore emulator's words (production documents both limits). */
@@ -89,7 +94,10 @@ function validateValue(
   if (v.meaning && field !== undefined) {
     const refusal = meaningRefusal(v, field, leaf, v.excludeFromIndexes === true);
     if (refusal !== undefined) throw refused(refusal, where, name);
-    if (!keepsMeaning(v, field, v.excludeFromIndexes === true)) v.meaning = 0;
+    if (!keepsMeaning(v, field, v.excludeFromIndexes === true)) {
+      v.meaning = 0;
+      walk.changed = true;
+    }
   }
   switch (v.valueType) {
     case 'stringValue':
@@ -137,6 +145,7 @@ function validateValue(
         ? { projectId: own, databaseId: key!.partitionId!.databaseId ?? '' }
         : scope;
       const normal = normalizeKey(key, keyScope, { allowIncomplete: false, refuseReserved: false }, `${where}: key value of property "${name}"`);
+      if (!sameKey(key!, normal)) walk.changed = true;
       v.keyValue = normal;
       return;
     }
@@ -167,4 +176,20 @@ function validateValue(
     default:
       throw invalidArgument(`${where}: property "${name}" has no value type`);
   }
+}
+
+/** Whether normalizing left a key as it was: the same partition (missing fields as '') and path. */
+function sameKey(a: IKey, b: IKey): boolean {
+  const pa = a.partitionId;
+  const pb = b.partitionId;
+  if ((pa?.projectId ?? '') !== (pb?.projectId ?? '') || (pa?.databaseId ?? '') !== (pb?.databaseId ?? '') || (pa?.namespaceId ?? '') !== (pb?.namespaceId ?? '')) return false;
+  const x = a.path ?? [];
+  const y = b.path ?? [];
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) {
+    const e = x[i]!;
+    const f = y[i]!;
+    if ((e.kind ?? '') !== (f.kind ?? '') || (e.id == null ? undefined : String(e.id)) !== (f.id ?? undefined) || (e.name ?? undefined) !== (f.name ?? undefined)) return false;
+  }
+  return true;
 }

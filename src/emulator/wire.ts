@@ -77,8 +77,19 @@ function key(w: Writer, field: number, k: Obj): void {
   w.end(m);
 }
 
+/**
+ * A Value's fields in field-number order, as protobuf encoders write them
+ * (the client library's protobufjs, production): the type's field, meaning
+ * (14) and exclude_from_indexes (19), with meaning first for a string (17)
+ * or blob (18). Requests in that form are stored as sent (commit-request.ts).
+ */
 function value(w: Writer, field: number, v: Value): void {
   const m = w.begin(field);
+  const meaningFirst = v.valueType === 'stringValue' || v.valueType === 'blobValue';
+  if (meaningFirst && v.meaning) {
+    w.tag(14, 0);
+    w.int64(String(v.meaning));
+  }
   switch (v.valueType) {
     case 'nullValue':
       w.tag(11, 0);
@@ -129,7 +140,7 @@ function value(w: Writer, field: number, v: Value): void {
     default:
       throw new Unsupported();
   }
-  if (v.meaning) {
+  if (!meaningFirst && v.meaning) {
     w.tag(14, 0);
     w.int64(String(v.meaning));
   }
