@@ -4,6 +4,8 @@
  * RunQuery (a kind scanned page by page in __key__ order, as a dump reads),
  * full entities and keys-only, through the real raw v1.DatastoreClient.
  * The emulator runs in its own process (`dspipe emulator`), as users run it.
+ * In-process rows: the commit logic alone, RunQuery, and the Commits a dspipe
+ * restore sends as a call runs them (decode, commit, encode), CPU per entity.
  *
  *   node .build/emucore/bench/emulator.bench.js [--quick] [--entities N]
  *
@@ -17,7 +19,10 @@ import { createClient, resolveConnection } from '../src/datastore/connection.js'
 import type { IEntity, IRunQueryResponse } from '../src/model/proto.js';
 import { emitReport, isQuick, progress, type BenchRow } from './lib/report.js';
 import { DatastoreService, type QueryEngine } from '../src/emulator/service.js';
-import { serviceDefinition } from '../src/emulator/server.js';
+import { serviceDefinition, services } from '../src/emulator/server.js';
+import { encodeEntity } from '../src/format/entity-codec.js';
+import { commitRequestBytes } from '../src/format/wire/commit.js';
+import { lineToMutation } from '../src/format/wire/mutation.js';
 import { encodeRunQueryResponse } from '../src/emulator/wire.js';
 import { mulberry32 } from '../src/prng.js';
 
@@ -92,6 +97,7 @@ async function main(): Promise<void> {
     }
     // In-process first, while this process's heap is small; its store is dropped afterwards.
     rows.push(...(await inProcess(batches)));
+    rows.push(...(await restoreCommits(batches)));
     // Warm up the connection and both code paths.
     await client.commit({ projectId: PROJECT, mode: 'NON_TRANSACTIONAL', mutations: [{ upsert: makeEntity(-1) }] }, SINGLE_ATTEMPT);
 
@@ -205,6 +211,45 @@ async function inProcess(batches: IEntity[][]): Promise<BenchRow[]> {
     { name: 'server runQuery + serialize (in-process)', entitiesPerSec: Math.round(queryRate), mbPerSec: (queryRate * bytesPerEntity) / 1e6 },
     { name: 'client decode of the same responses', entitiesPerSec: Math.round(decodeRate), mbPerSec: (decodeRate * bytesPerEntity) / 1e6 },
   ];
+}
+
+/**
+ * The Commits a dspipe restore sends (its wire path's bytes: key values carry their
+ * partition, as in any dump), through the server's own method as a call runs it:
+ * decode, commit, encode the response. In-process, so the CPU is the emulator's
+ * alone. Twice: into an empty store, then overwriting every entity.
+ */
+async function restoreCommits(batches: IEntity[][]): Promise<BenchRow[]> {
+  const service = new DatastoreService(async () => (await import('../src/emulator/query/index.js')) as QueryEngine);
+  const commit = services(service)[0]!.methods.get('Commit')!;
+  const partitionId = { projectId: PROJECT, databaseId: '', namespaceId: '' };
+  const requests = batches.map((batch) =>
+    commitRequestBytes(
+      PROJECT,
+      '',
+      batch.map((e) => {
+        const ref = e.properties!.ref!.keyValue!;
+        const entity = { key: { partitionId, path: e.key!.path }, properties: { ...e.properties, ref: { keyValue: { partitionId, path: ref.path } } } };
+        return lineToMutation(encodeEntity(entity), 'upsert').bytes;
+      }),
+    ),
+  );
+  const total = batches.reduce((n, b) => n + b.length, 0);
+  const rows: BenchRow[] = [];
+  for (const pass of ['new entities', 'overwriting']) {
+    const cpu = process.cpuUsage();
+    const t = performance.now();
+    for (const bytes of requests) {
+      const request = commit.definition.requestDeserialize(bytes);
+      commit.definition.responseSerialize(await commit.handle(request as never));
+    }
+    const seconds = (performance.now() - t) / 1000;
+    const used = process.cpuUsage(cpu);
+    const cpuUsPerEntity = Number(((used.user + used.system) / total).toFixed(1));
+    progress(`server Commit of a restore's requests, ${pass}: ${cpuUsPerEntity} µs CPU/entity, ${Math.round(total / seconds)}/s`);
+    rows.push({ name: `server Commit of a restore's requests, ${pass} (in-process)`, entitiesPerSec: Math.round(total / seconds), cpuUsPerEntity });
+  }
+  return rows;
 }
 
 main().catch((err: unknown) => {
