@@ -232,10 +232,13 @@ function entry(r: Reader, end: number, out: Obj): void {
     }
   }
   r.close(end);
+  // assigned, `__proto__` would set the object's prototype and the property would vanish unrefused (it is a reserved
+  // name): proto-loader's decoding keeps it as a property, and validation refuses it as production does
+  if (name === '__proto__') throw notFast;
   if (seen !== 2) canon = false;
-  // a repeated name keeps its first place with the last value; index-like names are enumerated first; __proto__ is no property
+  // a repeated name keeps its first place with the last value; index-like names are enumerated first
   const c = name.charCodeAt(0);
-  if ((c >= 48 && c <= 57) || name === '__proto__' || Object.hasOwn(out, name)) canon = false;
+  if ((c >= 48 && c <= 57) || Object.hasOwn(out, name)) canon = false;
   out[name] = v ?? { meaning: 0, excludeFromIndexes: false };
 }
 

@@ -14,7 +14,8 @@ import { validateProperties } from '../../src/emulator/validate.js';
 import { encodeProperties } from '../../src/emulator/wire.js';
 import { MessageWriter } from '../../src/format/wire/message-writer.js';
 import type { Value as IValue } from '../../src/model/proto.js';
-import { serviceDefinition } from '../../src/emulator/server.js';
+import { serviceDefinition, services } from '../../src/emulator/server.js';
+import { DatastoreService, type QueryEngine } from '../../src/emulator/service.js';
 import { encodeEntity } from '../../src/format/entity-codec.js';
 import { lineToMutation } from '../../src/format/wire/mutation.js';
 import { commitRequestBytes } from '../../src/format/wire/commit.js';
@@ -98,6 +99,12 @@ test('what the fast path leaves to proto-loader', () => {
   assert.ok(at > 0);
   bad[at + 2] = 0xff;
   assert.equal(decodeCommitRequest(bad), undefined, 'invalid UTF-8');
+  // a property named __proto__ (reserved: validation refuses it) must reach validation as a property
+  const proto = encode({ projectId: 'proj', mode: 'NON_TRANSACTIONAL', mutations: [{ upsert: entity({ ['__proto__']: { integerValue: '1' }, b: { integerValue: '2' } }) }] });
+  assert.equal(decodeCommitRequest(proto), undefined, 'a property named __proto__');
+  const service = new DatastoreService(async () => (await import('../../src/emulator/query/index.js')) as QueryEngine);
+  const method = services(service)[0]!.methods.get('Commit')!;
+  assert.throws(() => method.handle(method.definition.requestDeserialize(proto) as never), /property name "__proto__" is reserved/);
   // malformed bytes: undefined, and proto-loader's error as before
   for (const cut of [1, 5, ok.length - 1]) {
     const truncated = ok.subarray(0, cut);
