@@ -5,6 +5,8 @@ import { DEFAULT_FAULT_CODES } from '../../src/emulator/faults.js';
 import { withEmulator, type TestEmulator } from '../helpers/emulator.js';
 import type { IEntityResult } from '../../src/model/proto.js';
 import { Code, commit, entity, key, lookup } from './conformance.js';
+import { createRawTransport } from '../../src/datastore/raw-transport.js';
+import { commitRequestBytes } from '../../src/format/wire/commit.js';
 
 async function outcomes(t: TestEmulator, n: number): Promise<number[]> {
   const codes: number[] = [];
@@ -77,6 +79,28 @@ describe('emulator fault injection, latency and stop', () => {
         assert.ok(elapsed >= 145, `took ${elapsed} ms`);
       },
       { latencyMs: 150 },
+    );
+  });
+
+  // Requests are decoded after the added latency (server.ts, Undecoded), so their objects die young: a request that
+  // does not decode still fails as grpc-js fails it, after the latency, and a good one after it is still served.
+  it('a request that does not decode fails INTERNAL after the latency; the next one is served', async () => {
+    await withEmulator(
+      async (t) => {
+        const transport = createRawTransport(t.client, t.connection)!;
+        await lookup(t, [key('L', 1)]); // connect first
+        const start = performance.now();
+        // field 6 (mutations), length 5, but only 2 bytes follow
+        await assert.rejects(transport.commit(Buffer.from([0x32, 0x05, 0x01, 0x02])), (e: { code?: number; details?: string }) => {
+          assert.equal(e.code, Code.INTERNAL);
+          assert.equal(e.details, 'Error deserializing request');
+          return true;
+        });
+        const elapsed = performance.now() - start;
+        assert.ok(elapsed >= 95, `failed after ${elapsed} ms, before the 100 ms latency`);
+        await transport.commit(commitRequestBytes(t.connection.projectId, t.connection.databaseId, []));
+      },
+      { latencyMs: 100 },
     );
   });
 
