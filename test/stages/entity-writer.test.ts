@@ -10,6 +10,7 @@ import type { IEntity } from '../../src/model/proto.js';
 import { isDspipeError, type DspipeError } from '../../src/errors.js';
 import { lookupAll } from '../../src/demo/seed.js';
 import { recordEvents, tick } from './restore-stream-helpers.js';
+import { createRawTransport } from '../../src/datastore/raw-transport.js';
 
 let t: TestEmulator;
 before(async () => {
@@ -64,6 +65,21 @@ describe('entityWriter', () => {
     await pipeline(Readable.from(batches('B', 12, 5)), w);
     assert.equal(w.written, 60);
     assert.equal(max(), 3);
+  });
+
+  test('with a raw transport, batches for every writer wait ready beside the commits in flight; without, one', async () => {
+    for (const [transport, expected] of [
+      [createRawTransport(t.client, t.connection), [true, true, true, true, false, false]],
+      [undefined, [true, true, false, false, false, false]],
+    ] as const) {
+      const w = createEntityWriter(t.client, t.connection, { writers: 3, transport });
+      const input = batches(transport ? 'R1' : 'R2', 6, 2);
+      // all written before the first commit (5 ms of latency) can answer
+      assert.deepEqual(input.map((b) => w.write(b)), expected);
+      w.end();
+      await finished(w);
+      assert.equal(w.written, 12);
+    }
   });
 
   test('a stale baseVersion is reported to onConflict, not an error', async () => {
